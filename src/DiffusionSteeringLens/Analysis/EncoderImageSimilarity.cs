@@ -1,0 +1,50 @@
+using DiffusionSteeringLens.Models.Vit;
+using TorchSharp;
+
+namespace DiffusionSteeringLens.Analysis;
+
+/// <summary>
+/// Default image similarity: cosine between the encoder's own output embeddings of the two pictures. Pictures are resized
+/// to the encoder's resolution (antialiased bicubic, float) and normalised with the processor's mean/std.
+/// </summary>
+public sealed class EncoderImageSimilarity : IImageSimilarity
+{
+    private readonly IHookedVit _encoder;
+    private readonly double[] _mean;
+    private readonly double[] _std;
+
+    /// <summary>Creates the similarity for an encoder and its normalisation constants (CLIP's by default).</summary>
+    public EncoderImageSimilarity(IHookedVit encoder, double[]? mean = null, double[]? std = null)
+    {
+        _encoder = encoder ?? throw new ArgumentNullException(nameof(encoder));
+        _mean = mean ?? new[] { 0.48145466, 0.4578275, 0.40821073 };
+        _std = std ?? new[] { 0.26862954, 0.26130258, 0.27577711 };
+    }
+
+    /// <inheritdoc />
+    public string Name => "encoder-cosine";
+
+    /// <summary>Encoder embeddings [N, P] of pictures [N, 3, H, W] in [0, 1].</summary>
+    public torch.Tensor Embed(torch.Tensor pictures)
+    {
+        if (pictures.ndim != 4 || pictures.shape[1] != 3)
+            throw new ArgumentException($"pictures must be [N, 3, H, W]; got [{string.Join(", ", pictures.shape)}].", nameof(pictures));
+        using var scope = torch.NewDisposeScope();
+        int s = _encoder.Architecture.ImageSize;
+        var x = pictures.to(torch.float32).to(_encoder.Device);
+        if (x.shape[2] != s || x.shape[3] != s)
+            x = torch.nn.functional.interpolate(x, new long[] { s, s }, mode: torch.InterpolationMode.Bicubic, align_corners: false, antialias: true);
+        var mean = torch.tensor(_mean, dtype: torch.float32, device: x.device).view(1, 3, 1, 1);
+        var std = torch.tensor(_std, dtype: torch.float32, device: x.device).view(1, 3, 1, 1);
+        var pixels = ((x - mean) / std).to(_encoder.DType);
+        return _encoder.Forward(pixels).MoveToOuterDisposeScope();
+    }
+
+    /// <inheritdoc />
+    public double[] Similarity(torch.Tensor pictures, torch.Tensor references)
+    {
+        using var a = Embed(pictures);
+        using var b = Embed(references);
+        return EmbeddingSimilarity.CosineRows(a, b);
+    }
+}

@@ -1,0 +1,77 @@
+using DiffusionSteeringLens.Hooks;
+using DiffusionSteeringLens.Models.Vit;
+using TorchSharp;
+
+namespace DiffusionSteeringLens.Analysis;
+
+/// <summary>
+/// Runs many head-ablation patterns at once: each pattern is a keep-mask [L, H]; the input batch is replicated per pattern
+/// and one hook per layer mixes z with its replacement (zero, or a mean over reference images) row by row. Downstream
+/// computation is normal (ablation, not patching).
+/// </summary>
+public static class HeadAblation
+{
+    /// <summary>Mean z per layer over a reference batch: [L, T, H, d_head], for mean ablation.</summary>
+    public static torch.Tensor MeanZ(IHookedVit vit, torch.Tensor referencePixels)
+    {
+        var arch = vit.Architecture;
+        using var scope = torch.NewDisposeScope();
+        using var run = vit.RunWithCache(referencePixels, CacheRequest.ForNames(Enumerable.Range(0, arch.NumLayers).Select(HookNames.Z)));
+        var means = Enumerable.Range(0, arch.NumLayers).Select(l => run.Cache[HookNames.Z(l)].mean(new long[] { 0 })).ToArray();
+        return torch.stack(means, 0).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Output embeddings [R, B, P] for R keep-masks [R, L, H] (1 keeps a head, 0 ablates it) on B images.
+    /// </summary>
+    /// <param name="vit">Encoder.</param>
+    /// <param name="pixels">[B, C, S, S].</param>
+    /// <param name="keepMasks">[R, L, H].</param>
+    /// <param name="meanZ">Replacement z [L, T, H, d_head] (mean ablation) or null for zero ablation.</param>
+    /// <param name="maxRowsPerForward">Upper bound on R·B rows per forward (memory).</param>
+    /// <param name="cancellationToken">Cancels between forwards.</param>
+    public static torch.Tensor Run(IHookedVit vit, torch.Tensor pixels, torch.Tensor keepMasks, torch.Tensor? meanZ = null,
+        int maxRowsPerForward = 256, CancellationToken cancellationToken = default)
+    {
+        var arch = vit.Architecture;
+        if (keepMasks.ndim != 3 || keepMasks.shape[1] != arch.NumLayers || keepMasks.shape[2] != arch.NumHeads)
+            throw new ArgumentException($"keep masks must be [R, {arch.NumLayers}, {arch.NumHeads}]; got [{string.Join(", ", keepMasks.shape)}].", nameof(keepMasks));
+        long r = keepMasks.shape[0], b = pixels.shape[0];
+        int patternsPerForward = (int)Math.Max(1, maxRowsPerForward / b);
+        var outputs = new List<torch.Tensor>();
+        using var scope = torch.NewDisposeScope();
+        var masks = keepMasks.to(vit.DType).to(vit.Device);
+        var mean = meanZ?.to(vit.DType).to(vit.Device);
+        for (long start = 0; start < r; start += patternsPerForward)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            long count = Math.Min(patternsPerForward, r - start);
+            var chunk = masks.narrow(0, start, count);                             // [R', L, H]
+            var rowMasks = chunk.repeat_interleave(b, dim: 0);                      // [R'·B, L, H], row = r·B + b
+            var rowsPixels = pixels.repeat(count, 1, 1, 1);                         // same row order
+            var hooks = new List<HookBinding>();
+            for (int l = 0; l < arch.NumLayers; l++)
+            {
+                var keep = rowMasks.select(1, l);                                   // [R'·B, H]
+                using var allKept = keep.eq(1).all();
+                if (allKept.item<bool>()) continue;
+                var keep4 = keep.unsqueeze(1).unsqueeze(-1);                        // [R'·B, 1, H, 1]
+                var replacement = mean?.select(0, l).unsqueeze(0);                  // [1, T, H, d]
+                hooks.Add(new HookBinding(HookNames.Z(l), (z, _) =>
+                    replacement is null ? z * keep4 : z * keep4 + replacement * (1 - keep4)));
+            }
+            var output = hooks.Count == 0 ? vit.Forward(rowsPixels) : vit.RunWithHooks(rowsPixels, hooks);
+            outputs.Add(output.view(count, b, -1));
+        }
+        return torch.cat(outputs, 0).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>R = L·H masks, each ablating exactly one head (layer-major).</summary>
+    public static torch.Tensor SingleHeadMasks(VitArchitecture arch)
+    {
+        int n = arch.NumLayers * arch.NumHeads;
+        using var eye = torch.eye(n);
+        using var keep = 1 - eye;
+        return keep.view(n, arch.NumLayers, arch.NumHeads); // the view keeps the storage alive
+    }
+}

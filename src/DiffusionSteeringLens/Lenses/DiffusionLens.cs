@@ -1,0 +1,38 @@
+using DiffusionSteeringLens.Hooks;
+using DiffusionSteeringLens.Models.Vit;
+using TorchSharp;
+
+namespace DiffusionSteeringLens.Lenses;
+
+/// <summary>
+/// Diffusion Lens: the read-out R (final norm + projection) of the CLS row at a residual site — one cached forward for
+/// all targets. Also reads submodule outputs directly (R(o_s)), the baseline the DSL paper shows to fail for heads.
+/// </summary>
+public sealed class DiffusionLens : ILens
+{
+    /// <summary>Creates the lens over an encoder.</summary>
+    public DiffusionLens(IHookedVit encoder) => Encoder = encoder ?? throw new ArgumentNullException(nameof(encoder));
+
+    /// <inheritdoc />
+    public string Name => "DL";
+
+    /// <inheritdoc />
+    public IHookedVit Encoder { get; }
+
+    /// <inheritdoc />
+    public torch.Tensor ComputeEmbeddings(torch.Tensor pixelValues, IReadOnlyList<LensTarget> targets,
+        IProgress<LensProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        var arch = Encoder.Architecture;
+        LensReadouts.CheckPixels(pixelValues, arch);
+        foreach (var t in targets) t.Validate(arch);
+        cancellationToken.ThrowIfCancellationRequested();
+        using var scope = torch.NewDisposeScope();
+        using var run = Encoder.RunWithCache(pixelValues,
+            CacheRequest.ForNames(LensReadouts.NamesFor(targets, arch), new[] { arch.ClsIndex }));
+        var stack = LensReadouts.Gather(run.Cache, targets);
+        var result = Encoder.Readout(stack);
+        progress?.Report(new LensProgress("forward", 1, 1));
+        return result.MoveToOuterDisposeScope();
+    }
+}

@@ -1,0 +1,141 @@
+using DiffusionSteeringLens.Hooks;
+using DiffusionSteeringLens.Models.Vit;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace DiffusionSteeringLens.Lenses;
+
+/// <summary>
+/// Diffusion Steering Lens: the direct contribution of one submodule (head or MLP). Steer its output with σ, hold every
+/// submodule that runs after it at its clean value, and read out the final CLS residual. Under full patching this is
+/// exactly R(r_final + σ(o_s) − o_s) at the CLS row, computed for all targets from one cached forward and one batched
+/// read-out; the hook-based path (one forward per target) supports partial patching and all-token steering, and agrees
+/// with the closed form where both apply.
+/// </summary>
+public sealed class DiffusionSteeringLens : ILens
+{
+    /// <summary>Creates the lens.</summary>
+    public DiffusionSteeringLens(IHookedVit encoder, SteeringOptions? options = null)
+    {
+        Encoder = encoder ?? throw new ArgumentNullException(nameof(encoder));
+        Options = options ?? new SteeringOptions();
+    }
+
+    /// <inheritdoc />
+    public string Name => "DSL";
+
+    /// <inheritdoc />
+    public IHookedVit Encoder { get; }
+
+    /// <summary>The steering options in use.</summary>
+    public SteeringOptions Options { get; }
+
+    /// <summary>True when these options are computed in closed form.</summary>
+    public bool UsesClosedForm => Options.Computation switch
+    {
+        DslComputation.ClosedForm => true,
+        DslComputation.HookBased => false,
+        _ => Options.Patching == PatchingMode.Full,
+    };
+
+    /// <inheritdoc />
+    public Tensor ComputeEmbeddings(Tensor pixelValues, IReadOnlyList<LensTarget> targets,
+        IProgress<LensProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        var arch = Encoder.Architecture;
+        LensReadouts.CheckPixels(pixelValues, arch);
+        var submodules = targets.Select(t => t as SubmoduleTarget
+            ?? throw new ArgumentException($"DSL steers submodules (heads, MLPs); '{t.Label}' is a residual site — use DiffusionLens for it.", nameof(targets))).ToArray();
+        foreach (var t in submodules) t.Validate(arch);
+        if (Options.Computation == DslComputation.ClosedForm && Options.Patching != PatchingMode.Full)
+            throw new ArgumentException("The closed form holds only under full patching; use DslComputation.HookBased or Auto.", nameof(Options));
+        return UsesClosedForm
+            ? ClosedForm(pixelValues, submodules, progress, cancellationToken)
+            : HookBased(pixelValues, submodules, progress, cancellationToken);
+    }
+
+    private Tensor ClosedForm(Tensor pixels, SubmoduleTarget[] targets, IProgress<LensProgress>? progress, CancellationToken ct)
+    {
+        var arch = Encoder.Architecture;
+        ct.ThrowIfCancellationRequested();
+        using var scope = NewDisposeScope();
+        using var run = Encoder.RunWithCache(pixels, CacheRequest.ForNames(LensReadouts.NamesFor(targets, arch), new[] { arch.ClsIndex }));
+        var final = run.Cache[HookNames.ResidPost(arch.NumLayers - 1)].select(1, 0); // [B, D]
+        var outputs = LensReadouts.Gather(run.Cache, targets);                        // [B, N, D]
+        var norm = final.norm(-1, keepdim: true).unsqueeze(1).expand(outputs.shape[0], outputs.shape[1], 1);
+        var steered = ApplySteering(outputs, norm, targets);
+        var residual = final.unsqueeze(1) + (steered - outputs);                      // [B, N, D]
+        var embeddings = Encoder.Readout(residual);                                   // [B, N, P]
+        progress?.Report(new LensProgress("closed form", 1, 1));
+        return embeddings.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>σ over a [B, N, D] stack: one batched call for built-ins, per target for custom functions.</summary>
+    private Tensor ApplySteering(Tensor outputs, Tensor norm, SubmoduleTarget[] targets)
+    {
+        if (Options.Steering is ScaleSteering or RelativeSteering)
+            return Options.Steering.Apply(outputs, norm, targets[0]);
+        using var scope = NewDisposeScope();
+        var columns = targets.Select((t, i) => Options.Steering.Apply(outputs.select(1, i), norm.select(1, i), t)).ToArray();
+        return stack(columns, 1).MoveToOuterDisposeScope();
+    }
+
+    private Tensor HookBased(Tensor pixels, SubmoduleTarget[] targets, IProgress<LensProgress>? progress, CancellationToken ct)
+    {
+        var arch = Encoder.Architecture;
+        int last = arch.NumLayers - 1;
+        using var scope = NewDisposeScope();
+        var names = Enumerable.Range(0, arch.NumLayers).SelectMany(l => new[] { HookNames.AttnOut(l), HookNames.MlpOut(l) })
+            .Append(HookNames.ResidPost(last));
+        using var clean = Encoder.RunWithCache(pixels, CacheRequest.ForNames(names));
+        var finalNorm = clean.Cache[HookNames.ResidPost(last)].select(1, arch.ClsIndex).norm(-1, keepdim: true); // [B, 1]
+        var results = new Tensor[targets.Length];
+        for (int i = 0; i < targets.Length; i++)
+        {
+            ct.ThrowIfCancellationRequested();
+            var hooks = new List<HookBinding> { SteerHook(targets[i], finalNorm, arch) };
+            hooks.AddRange(PatchHooks(targets[i], clean.Cache, arch));
+            results[i] = Encoder.RunWithHooks(pixels, hooks);
+            progress?.Report(new LensProgress("steered runs", i + 1, targets.Length));
+        }
+        return stack(results, 1).MoveToOuterDisposeScope();
+    }
+
+    private HookBinding SteerHook(SubmoduleTarget target, Tensor finalNorm, VitArchitecture arch)
+    {
+        var steering = Options.Steering;
+        bool clsOnly = Options.Scope == SteeringScope.ClsOnly;
+        int cls = arch.ClsIndex;
+        return new HookBinding(target.HookName, (act, _) =>
+        {
+            // act: [B, T, H, D] for a head result, [B, T, D] for an MLP output. Upstream of s nothing changed, so act is clean.
+            var outScope = act.clone();
+            using var inner = NewDisposeScope();
+            Tensor site = target is HeadTarget h ? outScope.select(2, h.Head) : outScope;       // [B, T, D]
+            Tensor region = clsOnly ? site.narrow(1, cls, 1) : site;                           // [B, T', D]
+            var norm = finalNorm.unsqueeze(1).expand(region.shape[0], region.shape[1], 1);
+            var steered = steering.Apply(region, norm, target);
+            region.copy_(steered);
+            return outScope;
+        });
+    }
+
+    private IEnumerable<HookBinding> PatchHooks(SubmoduleTarget target, ActivationCache clean, VitArchitecture arch)
+    {
+        if (Options.Patching == PatchingMode.None) yield break;
+        bool patchMlps = Options.Patching == PatchingMode.Full;
+        // A head runs before its own layer's MLP: that MLP is downstream too.
+        if (target is HeadTarget && patchMlps) yield return Patch(HookNames.MlpOut(target.Layer), clean);
+        for (int l = target.Layer + 1; l < arch.NumLayers; l++)
+        {
+            yield return Patch(HookNames.AttnOut(l), clean);
+            if (patchMlps) yield return Patch(HookNames.MlpOut(l), clean);
+        }
+    }
+
+    private static HookBinding Patch(string name, ActivationCache clean)
+    {
+        var value = clean[name];
+        return new HookBinding(name, (_, _) => value.alias());
+    }
+}

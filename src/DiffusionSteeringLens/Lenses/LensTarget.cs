@@ -1,0 +1,125 @@
+using System.Text.RegularExpressions;
+using DiffusionSteeringLens.Hooks;
+using DiffusionSteeringLens.Models.Vit;
+
+namespace DiffusionSteeringLens.Lenses;
+
+/// <summary>What a lens reads out: a residual-stream site, one attention head, or one MLP.</summary>
+public abstract record LensTarget
+{
+    /// <summary>Layer index (0-based).</summary>
+    public abstract int Layer { get; }
+
+    /// <summary>Short label, e.g. <c>L3H1</c>, <c>mlp:2</c>, <c>resid_post:5</c>; <see cref="Parse"/> reads it back.</summary>
+    public abstract string Label { get; }
+
+    /// <summary>The hook point holding this target's value.</summary>
+    public abstract string HookName { get; }
+
+    /// <inheritdoc />
+    public override string ToString() => Label;
+
+    /// <summary>Checks the target exists in a model.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">Layer or head out of range; the message names the target and the model's sizes.</exception>
+    public virtual void Validate(VitArchitecture arch)
+    {
+        if (Layer < 0 || Layer >= arch.NumLayers)
+            throw new ArgumentOutOfRangeException(nameof(Layer), $"target {Label}: layer {Layer} is outside 0..{arch.NumLayers - 1}.");
+    }
+
+    private static readonly Regex HeadPattern = new(@"^L(\d+)H(\d+)$", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant);
+    private static readonly Regex MlpPattern = new(@"^mlp:(\d+)$", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant);
+    private static readonly Regex ResidPattern = new(@"^resid_(pre|mid|post):(\d+)$", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant);
+
+    /// <summary>Parses <c>L36H4</c>, <c>mlp:30</c>, <c>resid_pre:0</c> / <c>resid_mid:3</c> / <c>resid_post:47</c>.</summary>
+    /// <exception cref="FormatException">Unrecognised text; the message lists the accepted forms.</exception>
+    public static LensTarget Parse(string text)
+    {
+        var t = text.Trim();
+        var m = HeadPattern.Match(t);
+        if (m.Success) return new HeadTarget(int.Parse(m.Groups[1].Value), int.Parse(m.Groups[2].Value));
+        m = MlpPattern.Match(t);
+        if (m.Success) return new MlpTarget(int.Parse(m.Groups[1].Value));
+        m = ResidPattern.Match(t);
+        if (m.Success)
+            return new ResidualTarget(int.Parse(m.Groups[2].Value), Enum.Parse<ResidualPosition>(m.Groups[1].Value, ignoreCase: true));
+        throw new FormatException($"'{text}' is not a lens target; use L<layer>H<head> (e.g. L36H4), mlp:<layer> or resid_pre|resid_mid|resid_post:<layer>.");
+    }
+
+    /// <summary>Every head of a model, layer-major (L0H0, L0H1, …).</summary>
+    public static IReadOnlyList<HeadTarget> AllHeads(VitArchitecture arch) =>
+        Enumerable.Range(0, arch.NumLayers).SelectMany(l => Enumerable.Range(0, arch.NumHeads).Select(h => new HeadTarget(l, h))).ToArray();
+
+    /// <summary>Every MLP of a model.</summary>
+    public static IReadOnlyList<MlpTarget> AllMlps(VitArchitecture arch) =>
+        Enumerable.Range(0, arch.NumLayers).Select(l => new MlpTarget(l)).ToArray();
+
+    /// <summary>The Diffusion Lens layer sweep: resid_post of every layer.</summary>
+    public static IReadOnlyList<ResidualTarget> LayerSweep(VitArchitecture arch, ResidualPosition position = ResidualPosition.Post) =>
+        Enumerable.Range(0, arch.NumLayers).Select(l => new ResidualTarget(l, position)).ToArray();
+}
+
+/// <summary>Where in a layer a residual site sits.</summary>
+public enum ResidualPosition
+{
+    /// <summary>Entering the layer (resid_pre).</summary>
+    Pre,
+    /// <summary>After attention, before the MLP (resid_mid).</summary>
+    Mid,
+    /// <summary>Leaving the layer (resid_post).</summary>
+    Post,
+}
+
+/// <summary>A residual-stream site.</summary>
+/// <param name="Layer">Layer index.</param>
+/// <param name="Position">Pre, mid or post.</param>
+public sealed record ResidualTarget(int Layer, ResidualPosition Position) : LensTarget
+{
+    /// <inheritdoc />
+    public override int Layer { get; } = Layer;
+    /// <inheritdoc />
+    public override string Label => $"resid_{Position.ToString().ToLowerInvariant()}:{Layer}";
+    /// <inheritdoc />
+    public override string HookName => Position switch
+    {
+        ResidualPosition.Pre => HookNames.ResidPre(Layer),
+        ResidualPosition.Mid => HookNames.ResidMid(Layer),
+        _ => HookNames.ResidPost(Layer),
+    };
+}
+
+/// <summary>A submodule whose output is added to the residual stream (a head or an MLP).</summary>
+public abstract record SubmoduleTarget : LensTarget;
+
+/// <summary>One attention head's result (its out-projected contribution, bias excluded).</summary>
+/// <param name="Layer">Layer index.</param>
+/// <param name="Head">Head index.</param>
+public sealed record HeadTarget(int Layer, int Head) : SubmoduleTarget
+{
+    /// <inheritdoc />
+    public override int Layer { get; } = Layer;
+    /// <inheritdoc />
+    public override string Label => $"L{Layer}H{Head}";
+    /// <inheritdoc />
+    public override string HookName => HookNames.Result(Layer);
+
+    /// <inheritdoc />
+    public override void Validate(VitArchitecture arch)
+    {
+        base.Validate(arch);
+        if (Head < 0 || Head >= arch.NumHeads)
+            throw new ArgumentOutOfRangeException(nameof(Head), $"target {Label}: head {Head} is outside 0..{arch.NumHeads - 1}.");
+    }
+}
+
+/// <summary>One layer's MLP output.</summary>
+/// <param name="Layer">Layer index.</param>
+public sealed record MlpTarget(int Layer) : SubmoduleTarget
+{
+    /// <inheritdoc />
+    public override int Layer { get; } = Layer;
+    /// <inheritdoc />
+    public override string Label => $"mlp:{Layer}";
+    /// <inheritdoc />
+    public override string HookName => HookNames.MlpOut(Layer);
+}
