@@ -1,0 +1,59 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace DiffusionSteeringLens.Hooks;
+
+/// <summary>
+/// A named identity module the model calls (through <c>.call</c>) at every site an intervention or cache may touch.
+/// During a run it applies the run's bound <see cref="HookFunction"/>s in order, then records the (post-hook) value when
+/// the run caches this point. Outside a run it returns its input untouched.
+/// </summary>
+public sealed class HookPoint : nn.Module<Tensor, Tensor>
+{
+    private readonly HookRuntime _runtime;
+
+    /// <summary>Creates a hook point.</summary>
+    /// <param name="name">Full hook name (see <see cref="HookNames"/>).</param>
+    /// <param name="runtime">The owning model's runtime, which holds the current run.</param>
+    /// <param name="tokenAxis">Axis the positions filter applies to when caching; null for tensors without a token axis.</param>
+    public HookPoint(string name, HookRuntime runtime, int? tokenAxis) : base(name)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        HookName = name;
+        _runtime = runtime ?? throw new ArgumentNullException(nameof(runtime));
+        TokenAxis = tokenAxis;
+    }
+
+    /// <summary>The point's full name.</summary>
+    public string HookName { get; }
+
+    /// <summary>Axis a positions filter selects on, or null.</summary>
+    public int? TokenAxis { get; }
+
+    /// <summary>True when the current run hooks or caches this point (used to skip on-demand computations).</summary>
+    public bool IsActive => _runtime.Current?.Wants(HookName) ?? false;
+
+    /// <summary>Applies the current run's hooks and records the value if requested.</summary>
+    public override Tensor forward(Tensor input)
+    {
+        var run = _runtime.Current;
+        if (run is null) return input;
+        var x = input;
+        var functions = run.FunctionsFor(HookName);
+        if (functions != null)
+            foreach (var f in functions)
+                x = f(x, HookName) ?? throw new InvalidOperationException($"Hook function on '{HookName}' returned null.");
+        if (run.Caches(HookName)) run.Cache!.Add(HookName, Snapshot(x, run.PositionIndex));
+        return x;
+    }
+
+    private Tensor Snapshot(Tensor x, Tensor? positions)
+    {
+        using var _ = no_grad();
+        // A fresh copy, detached from the forward's dispose scope: the cache owns it beyond the run.
+        var copy = positions is not null && TokenAxis is int axis
+            ? x.detach().index_select(axis, positions)
+            : x.detach().clone();
+        return copy.DetachFromDisposeScope();
+    }
+}
