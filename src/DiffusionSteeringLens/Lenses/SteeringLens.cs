@@ -6,16 +6,17 @@ using static TorchSharp.torch;
 namespace DiffusionSteeringLens.Lenses;
 
 /// <summary>
-/// Diffusion Steering Lens: the direct contribution of one submodule (head or MLP). Steer its output with σ, hold every
+/// The Diffusion Steering Lens (DSL; the class is named <c>SteeringLens</c> so it does not collide with the
+/// <c>DiffusionSteeringLens</c> namespace in user code): the direct contribution of one submodule (head or MLP). Steer its output with σ, hold every
 /// submodule that runs after it at its clean value, and read out the final CLS residual. Under full patching this is
 /// exactly R(r_final + σ(o_s) − o_s) at the CLS row, computed for all targets from one cached forward and one batched
 /// read-out; the hook-based path (one forward per target) supports partial patching and all-token steering, and agrees
 /// with the closed form where both apply.
 /// </summary>
-public sealed class DiffusionSteeringLens : ILens
+public sealed class SteeringLens : ILens
 {
     /// <summary>Creates the lens.</summary>
-    public DiffusionSteeringLens(IHookedVit encoder, SteeringOptions? options = null)
+    public SteeringLens(IHookedVit encoder, SteeringOptions? options = null)
     {
         Encoder = encoder ?? throw new ArgumentNullException(nameof(encoder));
         Options = options ?? new SteeringOptions();
