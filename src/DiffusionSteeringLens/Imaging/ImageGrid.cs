@@ -13,7 +13,7 @@ namespace DiffusionSteeringLens.Imaging;
 /// <remarks>
 /// Images are copied when added (the caller keeps ownership of its tensors). Every image is enlarged by the same
 /// integer nearest-neighbour factor (<see cref="ImageGridOptions.Upscale"/> / <see cref="ImageGridOptions.MinCellSize"/>),
-/// so pixels stay crisp and exact; images smaller than the largest one are centred in their cell.
+/// so pixels stay crisp and exact; images are centred in their cell, and columns widen to fit their captions and labels.
 /// </remarks>
 public sealed class ImageGrid
 {
@@ -117,8 +117,14 @@ public sealed class ImageGrid
 
         int scale = Options.Upscale;
         if (Options.MinCellSize is int min) scale = Math.Max(scale, (min + Math.Max(maxW, maxH) - 1) / Math.Max(maxW, maxH));
-        int cellW = maxW * scale, cellH = maxH * scale, pad = Options.Padding;
+        int imageW = maxW * scale, cellH = maxH * scale, pad = Options.Padding;
         int line = (int)Math.Ceiling(font.Spacing);
+        // Columns are wide enough for the widest caption or column label, so text is not clipped.
+        int cellW = imageW;
+        foreach (var c in _cells)
+            if (!string.IsNullOrEmpty(c?.Caption)) cellW = Math.Max(cellW, (int)Math.Ceiling(font.MeasureText(c.Caption)));
+        foreach (var l in ColumnLabels)
+            if (!string.IsNullOrEmpty(l)) cellW = Math.Max(cellW, (int)Math.Ceiling(font.MeasureText(l)));
         int titleH = string.IsNullOrEmpty(Title) ? 0 : (int)Math.Ceiling(titleFont.Spacing) + pad;
         int colLabelH = ColumnLabels.Any(l => !string.IsNullOrEmpty(l)) ? line + pad : 0;
         int rowLabelW = 0;

@@ -140,7 +140,7 @@ public static class ImageIO
     internal static torch.Tensor AsUint8Hwc(torch.Tensor image, string paramName)
     {
         if (image.dtype == torch.uint8 && image.dim() == 3 && image.shape[2] == 3)
-            return image.detach().cpu().contiguous().clone();
+            return Uint8Pixels.CpuCopy(image);
         if (image.is_floating_point() && image.dim() == 3 && image.shape[0] == 3)
             return ToUint8Hwc(image);
         throw new ArgumentException(

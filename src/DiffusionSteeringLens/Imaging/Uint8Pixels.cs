@@ -25,6 +25,13 @@ internal static class Uint8Pixels
         return t;
     }
 
+    /// <summary>A fresh contiguous CPU copy of <paramref name="t"/> that shares no storage with it (no intermediate handles leak).</summary>
+    public static torch.Tensor CpuCopy(torch.Tensor t)
+    {
+        using var scope = torch.NewDisposeScope();
+        return t.detach().cpu().contiguous().clone().MoveToOuterDisposeScope();
+    }
+
     /// <summary>Formats a shape for messages, e.g. <c>[3,16,16]</c>.</summary>
     public static string Shape(torch.Tensor t) => "[" + string.Join(",", t.shape) + "]";
 }

@@ -105,7 +105,7 @@ public sealed class ClipImageProcessor
     public ClipPreprocessTrace Trace(torch.Tensor rgbHwc)
     {
         RequireRgb(rgbHwc);
-        var input = rgbHwc.detach().cpu().contiguous().clone();
+        var input = Uint8Pixels.CpuCopy(rgbHwc);
         torch.Tensor? resized = null, cropped = null;
         try
         {
@@ -126,7 +126,7 @@ public sealed class ClipImageProcessor
     public torch.Tensor Resize(torch.Tensor rgbHwc)
     {
         RequireRgb(rgbHwc);
-        if (!Config.DoResize) return rgbHwc.detach().cpu().contiguous().clone();
+        if (!Config.DoResize) return Uint8Pixels.CpuCopy(rgbHwc);
         var (h, w) = ShortestEdgeSize((int)rgbHwc.shape[0], (int)rgbHwc.shape[1], Config.ShortestEdge);
         return PilResampler.Resize(rgbHwc, w, h, Filter);
     }
@@ -137,14 +137,12 @@ public sealed class ClipImageProcessor
     {
         ArgumentNullException.ThrowIfNull(imageHwc);
         if (imageHwc.dim() != 3) throw new ArgumentException($"expected an [H,W,C] image, got {Uint8Pixels.Shape(imageHwc)}.", nameof(imageHwc));
-        if (!Config.DoCenterCrop) return imageHwc.detach().cpu().contiguous().clone();
+        if (!Config.DoCenterCrop) return Uint8Pixels.CpuCopy(imageHwc);
         int h = (int)imageHwc.shape[0], w = (int)imageHwc.shape[1], ch = Config.CropHeight, cw = Config.CropWidth;
         int top = FloorHalf(h - ch), left = FloorHalf(w - cw);
+        using var scope = torch.NewDisposeScope();
         if (top >= 0 && top + ch <= h && left >= 0 && left + cw <= w)
-        {
-            using var view = imageHwc.narrow(0, top, ch).narrow(1, left, cw);
-            return view.contiguous().clone();
-        }
+            return imageHwc.detach().cpu().narrow(0, top, ch).narrow(1, left, cw).contiguous().clone().MoveToOuterDisposeScope();
         // Image smaller than the crop: transformers pads with zeros, then slices with clamped bounds.
         int newH = Math.Max(ch, h), newW = Math.Max(cw, w);
         int padTop = (newH - h) / 2, padLeft = (newW - w) / 2;
@@ -154,7 +152,6 @@ public sealed class ClipImageProcessor
             throw new ArgumentException(
                 $"a {h}x{w} image cannot be centre-cropped to {ch}x{cw}: transformers would zero-pad it and return {t1 - t0}x{l1 - l0}. " +
                 "Resize to at least the crop size first (shortest_edge ≥ crop size).", nameof(imageHwc));
-        using var scope = torch.NewDisposeScope();
         var padded = torch.zeros(new long[] { newH, newW, imageHwc.shape[2] }, imageHwc.dtype);
         padded.narrow(0, padTop, h).narrow(1, padLeft, w).copy_(imageHwc.detach().cpu());
         var result = padded.narrow(0, t0, ch).narrow(1, l0, cw).contiguous().clone();
