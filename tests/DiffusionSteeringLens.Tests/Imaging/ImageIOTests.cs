@@ -67,6 +67,34 @@ public sealed class ImageIOTests
     }
 
     [Fact]
+    public void Jpeg_DecodesToRgb()
+    {
+        var rgba = new byte[16 * 8 * 4];
+        for (int i = 0; i < rgba.Length; i += 4) { rgba[i] = 200; rgba[i + 1] = 60; rgba[i + 2] = 20; rgba[i + 3] = 255; }
+        var info = new SKImageInfo(16, 8, SKColorType.Rgba8888, SKAlphaType.Opaque);
+        byte[] jpeg;
+        var handle = System.Runtime.InteropServices.GCHandle.Alloc(rgba, System.Runtime.InteropServices.GCHandleType.Pinned);
+        try
+        {
+            using var pm = new SKPixmap(info, handle.AddrOfPinnedObject(), 16 * 4);
+            using var data = pm.Encode(SKEncodedImageFormat.Jpeg, 95);
+            Assert.NotNull(data);
+            jpeg = data!.ToArray();
+        }
+        finally { handle.Free(); }
+        Assert.Equal(0xFF, jpeg[0]);
+        Assert.Equal(0xD8, jpeg[1]);
+        var path = Path.Combine(Fixtures.TempFolder(), "c.jpg");
+        File.WriteAllBytes(path, jpeg);
+        using var rgb = ImageIO.LoadRgb(path);
+        Assert.Equal(new long[] { 8, 16, 3 }, rgb.shape);
+        using var mean = rgb.to(torch.float32).mean(new long[] { 0, 1 });
+        Assert.InRange(mean[0].item<float>(), 197f, 203f);
+        Assert.InRange(mean[1].item<float>(), 57f, 63f);
+        Assert.InRange(mean[2].item<float>(), 17f, 23f);
+    }
+
+    [Fact]
     public void MissingFile_ThrowsFileNotFoundWithPath()
     {
         var path = Path.Combine(Fixtures.TempFolder(), "nope.png");
