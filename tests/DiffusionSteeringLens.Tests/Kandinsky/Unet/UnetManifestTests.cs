@@ -19,7 +19,12 @@ public sealed class UnetManifestTests
         var (expected, declaredParameters, declaredTensors) = ReadManifest(Path.Combine(folder, "kandinsky22_unet.txt"));
         Assert.Equal(declaredTensors, expected.Count);
 
+        long before = ResidentBytes();
         using var model = new UNet2DConditionModel(config, torch.META);
+        // 5 GB of fp32 weights must not be allocated: allow only bookkeeping growth.
+        long grown = ResidentBytes() - before;
+        Assert.True(grown < 256L << 20, $"building on meta grew the resident set by {grown >> 20} MB");
+        Assert.Throws<InvalidOperationException>(() => model.Predict(torch.empty(1, 4, 64, 64), torch.tensor(1L), torch.empty(1, 1280)));
         var actual = model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.shape, StringComparer.Ordinal);
         Assert.All(model.state_dict().Values, t => Assert.Equal(DeviceType.META, t.device_type));
 
@@ -34,6 +39,13 @@ public sealed class UnetManifestTests
         long total = actual.Values.Sum(s => s.Aggregate(1L, (a, b) => a * b));
         Assert.Equal(1_253_057_288L, total);
         Assert.Equal(declaredParameters, total);
+    }
+
+    private static long ResidentBytes()
+    {
+        using var process = System.Diagnostics.Process.GetCurrentProcess();
+        process.Refresh();
+        return process.WorkingSet64;
     }
 
     private static (Dictionary<string, long[]> Shapes, long Parameters, int Tensors) ReadManifest(string path)

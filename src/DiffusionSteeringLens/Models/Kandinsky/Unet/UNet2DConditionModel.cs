@@ -186,11 +186,14 @@ public sealed class UNet2DConditionModel : nn.Module, IImageConditionedUNet
     /// </param>
     /// <returns>[B, OutChannels, H, W] in <see cref="DType"/> on <see cref="Device"/>; the caller owns it.</returns>
     /// <exception cref="ArgumentException">Shapes do not fit the model.</exception>
+    /// <exception cref="InvalidOperationException">The model was built on the meta device.</exception>
     public Tensor Forward(Tensor sample, Tensor timestep, Tensor imageEmbeds, Action<string, Tensor>? tap)
     {
         ArgumentNullException.ThrowIfNull(sample);
         ArgumentNullException.ThrowIfNull(timestep);
         ArgumentNullException.ThrowIfNull(imageEmbeds);
+        if (Device.type == DeviceType.META)
+            throw new InvalidOperationException("this model was built on the meta device (shapes only) and cannot run; build it on a real device or use FromPretrained.");
         CheckInputs(sample, timestep, imageEmbeds);
         long batch = sample.shape[0];
 
