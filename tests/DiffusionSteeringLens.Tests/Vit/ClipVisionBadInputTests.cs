@@ -7,8 +7,24 @@ using TorchSharp;
 namespace DiffusionSteeringLens.Tests.Vit;
 
 /// <summary>Bad pixels, mismatched checkpoints and bad configs fail with precise exceptions.</summary>
-public sealed class ClipVisionBadInputTests
+public sealed class ClipVisionBadInputTests : IDisposable
 {
+    private readonly List<string> _folders = new();
+
+    private string NewFolder()
+    {
+        var dir = Fixtures.TempFolder();
+        _folders.Add(dir);
+        return dir;
+    }
+
+    /// <summary>Removes the temporary model folders.</summary>
+    public void Dispose()
+    {
+        foreach (var d in _folders)
+            try { Directory.Delete(d, recursive: true); } catch (IOException) { }
+    }
+
     [Theory]
     [InlineData(new long[] { 3, 16, 16 })]
     [InlineData(new long[] { 1, 3, 16, 17 })]
@@ -45,7 +61,7 @@ public sealed class ClipVisionBadInputTests
     [Fact]
     public void MismatchedCheckpointThrowsStateDictMismatch()
     {
-        var dir = Fixtures.TempFolder();
+        var dir = NewFolder();
         File.Copy(Path.Combine(GoldenClip.Folder, "model.safetensors"), Path.Combine(dir, "model.safetensors"));
         // Same weights, config claiming one more layer: layers.2.* are missing.
         var json = File.ReadAllText(Path.Combine(GoldenClip.Folder, "config.json"))
@@ -58,7 +74,7 @@ public sealed class ClipVisionBadInputTests
     [Fact]
     public void WrongWidthCheckpointThrowsStateDictMismatch()
     {
-        var dir = Fixtures.TempFolder();
+        var dir = NewFolder();
         File.Copy(Path.Combine(GoldenClip.Folder, "model.safetensors"), Path.Combine(dir, "model.safetensors"));
         var json = File.ReadAllText(Path.Combine(GoldenClip.Folder, "config.json"))
             .Replace("\"projection_dim\": 24", "\"projection_dim\": 25");
@@ -73,7 +89,7 @@ public sealed class ClipVisionBadInputTests
     [InlineData("\"hidden_size\": 32", "\"hidden_size\": \"big\"", "hidden_size")]
     public void BadConfigThrowsConfigException(string from, string to, string key)
     {
-        var dir = Fixtures.TempFolder();
+        var dir = NewFolder();
         File.Copy(Path.Combine(GoldenClip.Folder, "model.safetensors"), Path.Combine(dir, "model.safetensors"));
         var json = File.ReadAllText(Path.Combine(GoldenClip.Folder, "config.json"));
         Assert.Contains(from, json);

@@ -29,7 +29,13 @@ public sealed class ClipVisionLeakTests
         for (int i = 0; i < 20; i++) Run(); // warm-up: allocator pools, JIT
         long liveBefore = torch.Tensor.TotalCount;
         long rssBefore = Rss();
+        var watch = System.Diagnostics.Stopwatch.StartNew();
         for (int i = 0; i < 200; i++) Run();
+        double cachedMs = watch.Elapsed.TotalMilliseconds / 200;
+        watch.Restart();
+        for (int i = 0; i < 50; i++) model.Forward(x).Dispose();
+        double plainMs = watch.Elapsed.TotalMilliseconds / 50;
+        _out.WriteLine($"B=4: cached run + decomposition {cachedMs:F2} ms, plain forward {plainMs:F2} ms");
         long liveAfter = torch.Tensor.TotalCount;
         long rssAfter = Rss();
         _out.WriteLine($"live tensors {liveBefore} → {liveAfter}; RSS {rssBefore / 1048576.0:F1} → {rssAfter / 1048576.0:F1} MiB");
