@@ -8,6 +8,10 @@ namespace DiffusionSteeringLens.Hooks;
 /// During a run it applies the run's bound <see cref="HookFunction"/>s in order, then records the (post-hook) value when
 /// the run caches this point. Outside a run it returns its input untouched.
 /// </summary>
+/// <remarks>
+/// Hook functions run inside the model's dispose scope: any tensor they create is freed when the run ends, so a function
+/// that keeps a tensor beyond the run must call <c>DetachFromDisposeScope()</c> on it (and dispose it later).
+/// </remarks>
 public sealed class HookPoint : nn.Module<Tensor, Tensor>
 {
     private readonly HookRuntime _runtime;

@@ -92,8 +92,11 @@ public static class Interventions
         return new HookBinding(hookName, (x, _) => EditRows(x, axis, positions, hookName, rows => rows * alpha));
     }
 
-    /// <summary>Scales one head's output by <paramref name="alpha"/> at the chosen positions.</summary>
-    public static HookBinding ScaleHead(int layer, int head, double alpha, IReadOnlyList<int>? positions = null, HeadSite site = HeadSite.Result) =>
+    /// <summary>
+    /// Scales one head's output by <paramref name="alpha"/> at the chosen positions (at Z or Result alike: the result is
+    /// linear in z).
+    /// </summary>
+    public static HookBinding ScaleHead(int layer, int head, double alpha, IReadOnlyList<int>? positions = null, HeadSite site = HeadSite.Z) =>
         new(HeadPoint(layer, site), (x, _) => EditHead(x, head, positions, rows => rows * alpha));
 
     /// <summary>
