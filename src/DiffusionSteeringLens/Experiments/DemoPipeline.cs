@@ -1,0 +1,88 @@
+using System.Diagnostics;
+using DiffusionSteeringLens.Models.Vit.ClipVision;
+using DiffusionSteeringLens.Analysis;
+using TorchSharp;
+
+namespace DiffusionSteeringLens.Experiments;
+
+/// <summary>
+/// The end-to-end demo: DL layer sweep, all-heads DSL (and DL-on-heads) ranking, importance correlation with ablation
+/// trajectories, and the overlay-removal study on an overlaid copy of the input.
+/// </summary>
+public static class DemoPipeline
+{
+    /// <summary>Runs every stage on <paramref name="context"/>'s input and returns the records and pictures.</summary>
+    /// <param name="context">Encoder, input, decoding, progress.</param>
+    /// <param name="processor">Preprocesses the overlaid input for the overlay study.</param>
+    /// <param name="baseRgb">The base image as RGB uint8 <c>[H, W, 3]</c> (the one <paramref name="context"/>'s input was made from).</param>
+    /// <param name="options">Settings.</param>
+    /// <param name="cancellationToken">Cancels between stages and decode batches.</param>
+    public static DemoOutcome Run(StudyContext context, ClipImageProcessor processor, torch.Tensor baseRgb, DemoOptions? options = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(processor);
+        options ??= new DemoOptions();
+        var arch = context.Encoder.Architecture;
+        int n = arch.NumLayers * arch.NumHeads;
+        var timings = new Dictionary<string, double>();
+        var watch = Stopwatch.StartNew();
+        void Lap(string stage) { timings[stage] = watch.Elapsed.TotalSeconds; watch.Restart(); }
+
+        ReadoutSweep? layers = null;
+        HeadRanking? ranking = null;
+        OverlayOutcome? overlay = null;
+        try
+        {
+            layers = LensStudy.LayerSweep(context, cancellationToken);
+            Lap("layer sweep");
+            ranking = LensStudy.RankHeads(context, options.Steering, cancellationToken);
+            Lap("head ranking");
+            var (validation, rows) = LensStudy.Validate(context, ranking.Rows, options.TrajectorySteps ?? n, options.RandomSeeds,
+                options.Permutations, AblationKind.Zero, cancellationToken);
+            ranking = ranking with { Rows = rows };
+            Lap("validation");
+            if (options.RunOverlay)
+            {
+                overlay = RunOverlay(context, processor, baseRgb, options, n, cancellationToken);
+                Lap("overlay study");
+            }
+            var results = new StudyResults
+            {
+                Command = "demo",
+                Steering = options.Steering.Steering.ToString(),
+                Architecture = arch,
+                LayerSweep = layers.Readouts,
+                Heads = ranking.Rows,
+                Validation = validation,
+                Overlay = overlay?.Result,
+                TimingsSeconds = timings,
+            };
+            return new DemoOutcome(results, layers, ranking, overlay);
+        }
+        catch
+        {
+            layers?.Dispose();
+            ranking?.Dispose();
+            overlay?.Dispose();
+            throw;
+        }
+    }
+
+    private static OverlayOutcome RunOverlay(StudyContext context, ClipImageProcessor processor, torch.Tensor baseRgb, DemoOptions options,
+        int heads, CancellationToken ct)
+    {
+        int h = (int)baseRgb.shape[0], w = (int)baseRgb.shape[1];
+        using var scope = torch.NewDisposeScope();
+        var stripes = DemoImages.Stripes(Math.Max(h, w)).narrow(0, 0, h).narrow(1, 0, w).contiguous();
+        var mask = DemoImages.RegionMask(Math.Max(h, w)).narrow(0, 0, h).narrow(1, 0, w);
+        var overlaid = Imaging.ImageIO.ToUint8Hwc(OverlayStudy.Compose(
+            Imaging.ImageIO.ToFloatChw(baseRgb).unsqueeze(0), Imaging.ImageIO.ToFloatChw(stripes), mask).squeeze(0));
+        using var baseInput = PreparedInput.FromRgb(processor, new[] { baseRgb });
+        using var overlaidInput = PreparedInput.FromRgb(processor, new[] { overlaid });
+        using var overlayRef = PreparedInput.FromRgb(processor, new[] { stripes });
+        int topK = options.OverlayTopK ?? Math.Max(1, heads / 4);
+        var outcome = LensStudy.Overlay(context, baseInput, overlaidInput, overlayRef, options.Steering, topK, options.RandomSeeds, ct);
+        return outcome with { Pictures = outcome.Pictures?.MoveToOuterDisposeScope() };
+    }
+}

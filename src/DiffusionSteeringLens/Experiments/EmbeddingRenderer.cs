@@ -1,0 +1,12 @@
+using TorchSharp;
+
+namespace DiffusionSteeringLens.Experiments;
+
+/// <summary>
+/// Turns image embeddings into pictures: the seam between experiments and a decoder (e.g. an adapter over
+/// <c>IEmbeddingDecoder.Decode</c> with fixed sampling options), so experiments can also run with a stand-in.
+/// </summary>
+/// <param name="embeddings">[N, P] embeddings.</param>
+/// <param name="cancellationToken">Cancels the render.</param>
+/// <returns>Pictures [N, 3, H, W] in [0, 1] (float, CPU); the caller owns the tensor.</returns>
+public delegate torch.Tensor EmbeddingRenderer(torch.Tensor embeddings, CancellationToken cancellationToken);

@@ -1,0 +1,22 @@
+namespace DiffusionSteeringLens.Experiments;
+
+/// <summary>Every score of one attention head.</summary>
+/// <param name="Head">Label, e.g. <c>L2H1</c>.</param>
+/// <param name="Layer">Layer.</param>
+/// <param name="HeadIndex">Head within the layer.</param>
+/// <param name="DslScore">DSL embedding-space score: cosine of the steered read-out with the clean embedding.</param>
+/// <param name="DslRank">1-based rank by <paramref name="DslScore"/> (1 = highest).</param>
+/// <param name="DlScore">DL-on-heads embedding-space score: cosine of the head result's read-out with the clean embedding.</param>
+/// <param name="DlRank">1-based rank by <paramref name="DlScore"/>.</param>
+/// <param name="DslImageScore">Image-space DSL score (decoded picture vs input); null without decoding.</param>
+/// <param name="DlImageScore">Image-space DL-on-heads score; null without decoding.</param>
+/// <param name="Importance">Ablation importance (1 − cosine of the ablated output with the clean one); null when not computed.</param>
+public sealed record HeadScoreRow(string Head, int Layer, int HeadIndex, double DslScore, int DslRank, double DlScore, int DlRank,
+    double? DslImageScore = null, double? DlImageScore = null, double? Importance = null)
+{
+    /// <summary>The DSL score ranking uses: image-space when decoded, else embedding-space.</summary>
+    public double DslPrimary => DslImageScore ?? DslScore;
+
+    /// <summary>The DL-on-heads score ranking uses: image-space when decoded, else embedding-space.</summary>
+    public double DlPrimary => DlImageScore ?? DlScore;
+}

@@ -1,0 +1,131 @@
+using System.Globalization;
+using DiffusionSteeringLens.Experiments;
+
+namespace DiffusionSteeringLens.Reports;
+
+/// <summary>
+/// Builds the standard report of a run: summary, figures (grids), per-layer similarity curve, head-score heat maps
+/// (layers × heads), score-vs-importance scatter, ablation trajectories, overlay study and top-head table.
+/// </summary>
+public static class StudyReport
+{
+    /// <summary>Builds the report; parts whose results are absent are left out.</summary>
+    /// <param name="results">The scores.</param>
+    /// <param name="figures">Pictures to inline, in order.</param>
+    /// <param name="topK">Rows of the top-heads table.</param>
+    public static HtmlReport Build(StudyResults results, IReadOnlyList<ReportFigure> figures, int topK = 10)
+    {
+        ArgumentNullException.ThrowIfNull(results);
+        ArgumentNullException.ThrowIfNull(figures);
+        var report = new HtmlReport($"Diffusion Steering Lens — {results.Command}");
+        report.Heading("Run");
+        var summary = new List<IReadOnlyList<string>>
+        {
+            new[] { "encoder", results.Encoder ?? "-" },
+            new[] { "decoder", results.Decoder ?? "none (embedding-space scores only)" },
+            new[] { "input", results.Input ?? "-" },
+            new[] { "steering", results.Steering ?? "-" },
+        };
+        if (results.DecodeSettings is not null) summary.Add(new[] { "decode", results.DecodeSettings });
+        if (results.Architecture is { } a)
+            summary.Add(new[] { "encoder shape", $"{a.Family}: {a.NumLayers} layers × {a.NumHeads} heads, D={a.ModelDim}, P={a.OutputDim}, {a.ImageSize}px" });
+        if (results.TimingsSeconds is { Count: > 0 } t)
+            summary.Add(new[] { "wall time", string.Join(", ", t.Select(kv => $"{kv.Key} {kv.Value:0.0}s")) });
+        report.Table(new[] { "setting", "value" }, summary);
+
+        if (figures.Count > 0)
+        {
+            report.Heading("Pictures");
+            foreach (var f in figures) report.Image(f.Png, f.Caption);
+        }
+        if (results.LayerSweep is { Count: > 0 } sweep) LayerSection(report, sweep);
+        if (results.Targets is { Count: > 0 } targets) TargetSection(report, targets);
+        if (results.Heads is { Count: > 0 } heads) HeadSection(report, heads, results, topK);
+        if (results.Validation is { } v) ValidationSection(report, v, results.Heads);
+        if (results.Overlay is { } o)
+        {
+            report.Heading("Overlay removal");
+            report.Paragraph($"Ablating the {o.TopHeads.Count} heads whose DSL read-outs most resemble the overlay ({string.Join(", ", o.TopHeads.Select(h => h.Label))}).");
+            report.Table(new[] { "similarity of the output to", "before", "after top-k ablation", "after random-k ablation" }, new[]
+            {
+                new[] { "overlay", F(o.OverlaySimilarityBefore), F(o.OverlaySimilarityAfter), F(o.RandomOverlaySimilarityAfter) },
+                (IReadOnlyList<string>)new[] { "clean base", F(o.BaseSimilarityBefore), F(o.BaseSimilarityAfter), "" },
+            });
+        }
+        return report;
+    }
+
+    private static void LayerSection(HtmlReport report, IReadOnlyList<TargetReadout> sweep)
+    {
+        report.Heading("Diffusion Lens layer sweep");
+        var series = new List<ChartSeries> { new("embedding cosine", sweep.Select(r => ((double)r.Layer, r.EmbeddingSimilarity)).ToArray()) };
+        if (sweep.All(r => r.ImageSimilarity.HasValue))
+            series.Add(new("image similarity", sweep.Select(r => ((double)r.Layer, r.ImageSimilarity!.Value)).ToArray()));
+        report.Svg(SvgLineChart.Render("Similarity to the input per layer (DL, resid_post)", "layer", "similarity", series));
+    }
+
+    private static void TargetSection(HtmlReport report, IReadOnlyList<TargetReadout> targets)
+    {
+        report.Heading("Steered targets");
+        report.Table(new[] { "lens", "target", "embedding cosine", "image similarity" },
+            targets.Select(r => (IReadOnlyList<string>)new[] { r.Lens, r.Target, F(r.EmbeddingSimilarity), r.ImageSimilarity is { } s ? F(s) : "" }));
+    }
+
+    private static void HeadSection(HtmlReport report, IReadOnlyList<HeadScoreRow> heads, StudyResults results, int topK)
+    {
+        report.Heading("Head scores");
+        int layers = heads.Max(h => h.Layer) + 1, perLayer = heads.Max(h => h.HeadIndex) + 1;
+        var rowLabels = Enumerable.Range(0, layers).Select(l => $"L{l}").ToArray();
+        var colLabels = Enumerable.Range(0, perLayer).Select(h => $"H{h}").ToArray();
+        string HeatMap(string title, Func<HeadScoreRow, double?> pick)
+        {
+            var m = new double[layers, perLayer];
+            for (int l = 0; l < layers; l++) for (int h = 0; h < perLayer; h++) m[l, h] = double.NaN;
+            foreach (var r in heads) m[r.Layer, r.HeadIndex] = pick(r) ?? double.NaN;
+            return SvgHeatMap.Render(title, m, rowLabels, colLabels);
+        }
+        report.Svg(HeatMap($"DSL score ({results.Steering}), layers × heads", r => r.DslPrimary), "DSL: cosine of the steered read-out (or decoded picture) with the input.");
+        report.Svg(HeatMap("DL-on-heads score, layers × heads", r => r.DlPrimary), "DL applied to each head's output alone (the baseline).");
+        if (heads.All(r => r.Importance.HasValue))
+            report.Svg(HeatMap("Ablation importance, layers × heads", r => r.Importance), "1 − cosine of the head-ablated output with the clean one.");
+        report.Table(new[] { "rank", "head", "DSL (embedding)", "DSL (image)", "DL (embedding)", "DL (image)", "DL rank", "importance" },
+            heads.OrderBy(h => h.DslRank).Take(topK).Select(h => (IReadOnlyList<string>)new[]
+            {
+                h.DslRank.ToString(CultureInfo.InvariantCulture), h.Head, F(h.DslScore), O(h.DslImageScore), F(h.DlScore), O(h.DlImageScore),
+                h.DlRank.ToString(CultureInfo.InvariantCulture), O(h.Importance),
+            }));
+    }
+
+    private static void ValidationSection(HtmlReport report, ValidationResult v, IReadOnlyList<HeadScoreRow>? heads)
+    {
+        report.Heading("Validation against ablation");
+        report.Table(new[] { "lens", "Spearman ρ vs importance", "permutation p", "score space" }, new[]
+        {
+            new[] { "DSL", F(v.Dsl.Rho), F(v.Dsl.PValue), v.ScoreSpace },
+            (IReadOnlyList<string>)new[] { "DL on heads", F(v.Dl.Rho), F(v.Dl.PValue), v.ScoreSpace },
+        });
+        if (heads is { Count: > 0 } && heads.All(h => h.Importance.HasValue))
+        {
+            report.Svg(SvgScatterPlot.Render("Lens score vs ablation importance", "lens score", "importance", new (string, IReadOnlyList<(double, double, string)>)[]
+            {
+                ("DSL", heads.Select(h => (h.DslPrimary, h.Importance!.Value, h.Head)).ToArray()),
+                ("DL on heads", heads.Select(h => (h.DlPrimary, h.Importance!.Value, h.Head)).ToArray()),
+            }));
+        }
+        var t = v.Trajectories;
+        var series = new List<ChartSeries>
+        {
+            new("DSL order", Curve(t.Dsl.Similarity)),
+            new("greedy", Curve(t.Greedy.Similarity)),
+        };
+        series.AddRange(t.Random.Select((r, i) => new ChartSeries(i == 0 ? "random" : $"random {i + 1}", Curve(r.Similarity), "#999999", Dashed: true)));
+        report.Svg(SvgLineChart.Render("Ablation trajectories", "heads ablated", "cosine to clean output", series),
+            $"Normalised AUC (AUC_random − AUC_DSL)/(AUC_random − AUC_greedy) = {F(t.NormalizedAuc)}; 1 = as good as greedy, 0 = random.");
+    }
+
+    private static (double, double)[] Curve(IReadOnlyList<double> ys) => ys.Select((y, i) => ((double)i, y)).ToArray();
+
+    private static string F(double v) => double.IsNaN(v) ? "NaN" : v.ToString("0.0000", CultureInfo.InvariantCulture);
+
+    private static string O(double? v) => v is { } x ? F(x) : "";
+}
