@@ -1,6 +1,11 @@
-using DiffusionSteeringLens.Runtime;
-using TorchSharp;
+using DiffusionSteeringLens.Cli;
 
-TorchNativeLoader.EnsureLoaded();
-using var t = torch.arange(6, torch.float32).reshape(2, 3);
-Console.WriteLine($"torch ok: sum={t.sum().item<float>()} patched={TorchNativeLoader.PatchedPath ?? "(plain load)"}");
+using var cts = new CancellationTokenSource();
+Console.CancelKeyPress += (_, e) =>
+{
+    // First Ctrl-C cancels cooperatively (finished results stay on disk for --resume); a second one kills.
+    if (cts.IsCancellationRequested) return;
+    e.Cancel = true;
+    cts.Cancel();
+};
+return await DslCli.RunAsync(args, Console.Out, Console.Error, cts.Token);

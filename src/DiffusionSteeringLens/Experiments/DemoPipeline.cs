@@ -72,17 +72,8 @@ public static class DemoPipeline
     private static OverlayOutcome RunOverlay(StudyContext context, ClipImageProcessor processor, torch.Tensor baseRgb, DemoOptions options,
         int heads, CancellationToken ct)
     {
-        int h = (int)baseRgb.shape[0], w = (int)baseRgb.shape[1];
-        using var scope = torch.NewDisposeScope();
-        var stripes = DemoImages.Stripes(Math.Max(h, w)).narrow(0, 0, h).narrow(1, 0, w).contiguous();
-        var mask = DemoImages.RegionMask(Math.Max(h, w)).narrow(0, 0, h).narrow(1, 0, w);
-        var overlaid = Imaging.ImageIO.ToUint8Hwc(OverlayStudy.Compose(
-            Imaging.ImageIO.ToFloatChw(baseRgb).unsqueeze(0), Imaging.ImageIO.ToFloatChw(stripes), mask).squeeze(0));
-        using var baseInput = PreparedInput.FromRgb(processor, new[] { baseRgb });
-        using var overlaidInput = PreparedInput.FromRgb(processor, new[] { overlaid });
-        using var overlayRef = PreparedInput.FromRgb(processor, new[] { stripes });
+        using var inputs = OverlayInputs.Create(processor, baseRgb);
         int topK = options.OverlayTopK ?? Math.Max(1, heads / 4);
-        var outcome = LensStudy.Overlay(context, baseInput, overlaidInput, overlayRef, options.Steering, topK, options.RandomSeeds, ct);
-        return outcome with { Pictures = outcome.Pictures?.MoveToOuterDisposeScope() };
+        return LensStudy.Overlay(context, inputs.Base, inputs.Overlaid, inputs.Overlay, options.Steering, topK, options.RandomSeeds, ct);
     }
 }

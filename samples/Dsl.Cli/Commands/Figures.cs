@@ -1,0 +1,92 @@
+using DiffusionSteeringLens.Experiments;
+using TorchSharp;
+
+namespace DiffusionSteeringLens.Cli.Commands;
+
+/// <summary>The standard grids: input, DL layer sweep row, top-k heads (DSL vs DL side by side), steered targets, overlay before/after.</summary>
+internal static class Figures
+{
+    public static void Input(RunOutputs outputs, Session session)
+    {
+        using var first = session.Input.Pictures.select(0, 0);
+        outputs.Grid("input.png", "Input (as the encoder sees it)", new[] { ("input", (IReadOnlyList<torch.Tensor>)new[] { first }, (IReadOnlyList<string>)Array.Empty<string>()) }, first: true);
+    }
+
+    public static void LayerSweep(RunOutputs outputs, Session session, ReadoutSweep sweep)
+    {
+        if (sweep.Pictures is null) return;
+        using var input = session.Input.Pictures.select(0, 0);
+        var items = RunOutputs.Items(sweep.Pictures);
+        try
+        {
+            var images = new List<torch.Tensor> { input };
+            images.AddRange(items);
+            var captions = new List<string> { "input" };
+            captions.AddRange(sweep.Readouts.Select(r => $"L{r.Layer} {RunOutputs.Score(r.ImageSimilarity ?? r.EmbeddingSimilarity)}"));
+            outputs.Grid("grid-layer-sweep.png", "Diffusion Lens layer sweep (resid_post; caption: similarity to input)", new[] { ("DL", (IReadOnlyList<torch.Tensor>)images, (IReadOnlyList<string>)captions) });
+        }
+        finally { items.ForEach(t => t.Dispose()); }
+    }
+
+    public static void TopHeads(RunOutputs outputs, HeadRanking ranking, int topK)
+    {
+        if (ranking.DslPictures is null || ranking.DlPictures is null) return;
+        var top = ranking.ByDslRank.Take(topK).ToArray();
+        var index = top.Select(h => ranking.Rows.ToList().IndexOf(h)).ToArray();
+        var dsl = RunOutputs.Items(ranking.DslPictures, index);
+        var dl = RunOutputs.Items(ranking.DlPictures, index);
+        try
+        {
+            outputs.Grid("grid-top-heads.png", $"Top {top.Length} heads by DSL score: DSL vs DL on the same head", new[]
+            {
+                ("DSL", (IReadOnlyList<torch.Tensor>)dsl, (IReadOnlyList<string>)top.Select(h => RunOutputs.Score(h.DslPrimary)).ToArray()),
+                ("DL", dl, top.Select(h => RunOutputs.Score(h.DlPrimary)).ToArray()),
+            }, top.Select(h => $"#{h.DslRank} {h.Head}").ToArray());
+        }
+        finally
+        {
+            dsl.ForEach(t => t.Dispose());
+            dl.ForEach(t => t.Dispose());
+        }
+    }
+
+    public static void Targets(RunOutputs outputs, ReadoutSweep dsl, ReadoutSweep dl)
+    {
+        if (dsl.Pictures is null || dl.Pictures is null) return;
+        var a = RunOutputs.Items(dsl.Pictures);
+        var b = RunOutputs.Items(dl.Pictures);
+        try
+        {
+            outputs.Grid("grid-targets.png", "Steered targets: DSL vs DL side by side", new[]
+            {
+                ("DSL", (IReadOnlyList<torch.Tensor>)a, (IReadOnlyList<string>)dsl.Readouts.Select(r => RunOutputs.Score(r.ImageSimilarity ?? r.EmbeddingSimilarity)).ToArray()),
+                ("DL", b, dl.Readouts.Select(r => RunOutputs.Score(r.ImageSimilarity ?? r.EmbeddingSimilarity)).ToArray()),
+            }, dsl.Readouts.Select(r => r.Target).ToArray());
+        }
+        finally
+        {
+            a.ForEach(t => t.Dispose());
+            b.ForEach(t => t.Dispose());
+        }
+    }
+
+    public static void Overlay(RunOutputs outputs, OverlayInputs inputs, OverlayOutcome outcome)
+    {
+        using var baseP = inputs.Base.Pictures.select(0, 0);
+        using var overlaid = inputs.Overlaid.Pictures.select(0, 0);
+        var images = new List<torch.Tensor> { baseP, overlaid };
+        var captions = new List<string> { "base", "with overlay" };
+        var decoded = outcome.Pictures is null ? new List<torch.Tensor>() : RunOutputs.Items(outcome.Pictures);
+        try
+        {
+            if (decoded.Count == 2)
+            {
+                images.AddRange(decoded);
+                captions.Add("decoded before");
+                captions.Add($"after ablating top {outcome.Result.TopHeads.Count}");
+            }
+            outputs.Grid("grid-overlay.png", "Overlay removal: before / after ablating the overlay heads", new[] { ("overlay", (IReadOnlyList<torch.Tensor>)images, (IReadOnlyList<string>)captions) });
+        }
+        finally { decoded.ForEach(t => t.Dispose()); }
+    }
+}

@@ -1,0 +1,27 @@
+using System.CommandLine;
+using DiffusionSteeringLens.Experiments;
+using DiffusionSteeringLens.Lenses;
+
+namespace DiffusionSteeringLens.Cli.Commands;
+
+/// <summary><c>dsl rank</c>: score and rank every head with DSL and with DL-on-heads.</summary>
+internal static class RankCommand
+{
+    public static Command Create(CliHost host) => ExperimentCommand.Create(host, "rank",
+        "Score and rank every head (DSL and DL-on-heads; embedding-space, plus image-space when decoding).", steering: true, null,
+        _ => async (session, display, outputs, ct) =>
+        {
+            var steering = new SteeringOptions { Steering = session.Settings.Steering };
+            using var ranking = await display.RunAsync(p => LensStudy.RankHeads(session.Context(p), steering, ct), ct).ConfigureAwait(false);
+            Figures.TopHeads(outputs, ranking, session.Settings.TopK);
+            LogTop(display, ranking.Rows, session.Settings.TopK);
+            return StudyResultsFactory.Base(session, "rank") with { Heads = ranking.Rows };
+        });
+
+    public static void LogTop(ProgressDisplay display, IReadOnlyList<HeadScoreRow> rows, int topK)
+    {
+        foreach (var h in rows.OrderBy(h => h.DslRank).Take(topK))
+            display.Log($"#{h.DslRank,-3} {h.Head,-8} DSL {RunOutputs.Score(h.DslPrimary)}  DL {RunOutputs.Score(h.DlPrimary)} (DL rank {h.DlRank})"
+                + (h.Importance is { } i ? $"  importance {RunOutputs.Score(i)}" : ""));
+    }
+}

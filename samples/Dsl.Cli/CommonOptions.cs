@@ -1,0 +1,96 @@
+using System.CommandLine;
+using DiffusionSteeringLens.Lenses;
+using TorchSharp;
+
+namespace DiffusionSteeringLens.Cli;
+
+/// <summary>The options every experiment command shares (a fresh set per command).</summary>
+internal sealed class CommonOptions
+{
+    public Option<string?> Encoder { get; } = new("--encoder") { Description = "HF CLIP vision folder, or a Kandinsky prior repo root (image_encoder/, image_processor/). Default: the shipped model.", HelpName = "DIR" };
+    public Option<string?> Decoder { get; } = new("--decoder") { Description = "diffusers Kandinsky 2.2 decoder folder (unet/, scheduler/, optional movq/). Default: the shipped decoder with the shipped encoder.", HelpName = "DIR" };
+    public Option<bool> NoDecode { get; } = new("--no-decode") { Description = "Embedding-space scores only: never run the decoder." };
+    public Option<string?> Image { get; } = new("--image") { Description = "Input image file (PNG, JPEG, …). Default: a built-in drawn shape.", HelpName = "FILE" };
+    public Option<string?> Pixels { get; } = new("--pixels") { Description = "Preprocessed input: a safetensors file with tensor pixel_values [B,3,S,S].", HelpName = "FILE" };
+    public Option<string> Out { get; } = new("--out") { Description = "Output folder.", DefaultValueFactory = _ => "dsl-output", HelpName = "DIR" };
+    public Option<long> Seed { get; } = new("--seed") { Description = "Decoder seed (image i uses seed + i).", DefaultValueFactory = _ => 0 };
+    public Option<int> Steps { get; } = new("--steps") { Description = "Denoising steps.", DefaultValueFactory = _ => 25 };
+    public Option<double> Guidance { get; } = new("--guidance") { Description = "Classifier-free guidance scale (off at ≤ 1).", DefaultValueFactory = _ => 4.0 };
+    public Option<int?> Size { get; } = new("--size") { Description = "Decoded picture size in pixels. Default: the encoder's input size.", HelpName = "PX" };
+    public Option<int> BatchSize { get; } = new("--batch-size") { Description = "Pictures decoded per batch (results are saved after each).", DefaultValueFactory = _ => 4 };
+    public Option<string> Device { get; } = new("--device") { Description = "cpu or cuda.", DefaultValueFactory = _ => "cpu" };
+    public Option<string> DType { get; } = new("--dtype") { Description = "float32, bfloat16 or float16 (compute dtype).", DefaultValueFactory = _ => "float32" };
+    public Option<bool> Verbose { get; } = new("--verbose") { Description = "Log details (and stack traces of internal errors)." };
+    public Option<bool> Resume { get; } = new("--resume") { Description = "Skip pictures a previous (interrupted) run already finished." };
+    public Option<string> Steer { get; } = new("--steer") { Description = "DSL steering: scale:<alpha> or relative:<lambda>.", DefaultValueFactory = _ => "scale:8" };
+    public Option<int> TopK { get; } = new("--top-k") { Description = "Heads shown in top-k grids/tables (and ablated by the overlay study).", DefaultValueFactory = _ => 8 };
+    public Option<int> Threads { get; } = new("--threads") { Description = "CPU threads for libtorch.", DefaultValueFactory = _ => 2 };
+
+    /// <summary>Adds the options to a command.</summary>
+    public void AddTo(Command command, bool steering = true, bool decoding = true)
+    {
+        foreach (var o in new Option[] { Encoder, Image, Pixels, Out, Device, DType, Verbose, Threads }) command.Add(o);
+        if (decoding)
+            foreach (var o in new Option[] { Decoder, NoDecode, Seed, Steps, Guidance, Size, BatchSize, Resume }) command.Add(o);
+        if (steering) { command.Add(Steer); command.Add(TopK); }
+    }
+
+    /// <summary>Reads and validates the values.</summary>
+    /// <exception cref="CliUsageException">A bad value.</exception>
+    public RunSettings Bind(ParseResult r)
+    {
+        var s = new RunSettings
+        {
+            Encoder = r.GetValue(Encoder),
+            Decoder = r.GetValue(Decoder),
+            NoDecode = r.GetValue(NoDecode),
+            Image = r.GetValue(Image),
+            Pixels = r.GetValue(Pixels),
+            Out = r.GetValue(Out) ?? "dsl-output",
+            Seed = r.GetValue(Seed),
+            Steps = r.GetValue(Steps),
+            Guidance = r.GetValue(Guidance),
+            Size = r.GetValue(Size),
+            BatchSize = r.GetValue(BatchSize),
+            Device = ParseDevice(r.GetValue(Device) ?? "cpu"),
+            DType = ParseDType(r.GetValue(DType) ?? "float32"),
+            Verbose = r.GetValue(Verbose),
+            Resume = r.GetValue(Resume),
+            Steering = ParseSteering(r.GetValue(Steer) ?? "scale:8"),
+            TopK = r.GetValue(TopK),
+            Threads = r.GetValue(Threads),
+        };
+        if (s.Image is not null && s.Pixels is not null) throw new CliUsageException("give either --image or --pixels, not both.");
+        if (s.Image is not null && !File.Exists(s.Image)) throw new CliUsageException($"image file not found: {Path.GetFullPath(s.Image)}");
+        if (s.Pixels is not null && !File.Exists(s.Pixels)) throw new CliUsageException($"pixels file not found: {Path.GetFullPath(s.Pixels)}");
+        if (s.Steps < 1) throw new CliUsageException($"--steps must be at least 1 (got {s.Steps}).");
+        if (!double.IsFinite(s.Guidance)) throw new CliUsageException("--guidance must be a finite number.");
+        if (s.Size is < 8) throw new CliUsageException($"--size must be at least 8 pixels (got {s.Size}).");
+        if (s.BatchSize < 1) throw new CliUsageException($"--batch-size must be at least 1 (got {s.BatchSize}).");
+        if (s.TopK < 1) throw new CliUsageException($"--top-k must be at least 1 (got {s.TopK}).");
+        if (s.Threads < 1) throw new CliUsageException($"--threads must be at least 1 (got {s.Threads}).");
+        return s;
+    }
+
+    public static SteeringFunction ParseSteering(string text)
+    {
+        try { return SteeringFunction.Parse(text); }
+        catch (FormatException e) { throw new CliUsageException("--steer: " + e.Message); }
+    }
+
+    public static torch.Device ParseDevice(string text) => text.Trim().ToLowerInvariant() switch
+    {
+        "cpu" => torch.CPU,
+        "cuda" => torch.cuda.is_available() ? torch.CUDA
+            : throw new CliUsageException("--device cuda: CUDA is not available (this tool ships the CPU libtorch; install a CUDA backend package to use a GPU)."),
+        _ => throw new CliUsageException($"--device must be cpu or cuda (got '{text}')."),
+    };
+
+    public static torch.ScalarType ParseDType(string text) => text.Trim().ToLowerInvariant() switch
+    {
+        "float32" or "fp32" => torch.ScalarType.Float32,
+        "bfloat16" or "bf16" => torch.ScalarType.BFloat16,
+        "float16" or "fp16" => torch.ScalarType.Float16,
+        _ => throw new CliUsageException($"--dtype must be float32, bfloat16 or float16 (got '{text}')."),
+    };
+}

@@ -1,0 +1,63 @@
+using DiffusionSteeringLens.Experiments;
+using DiffusionSteeringLens.Models.Vit;
+using DiffusionSteeringLens.Runtime;
+#if HAS_DECODER
+using DiffusionSteeringLens.Models.Kandinsky;
+using TorchSharp;
+#endif
+
+namespace DiffusionSteeringLens.Cli;
+
+/// <summary>Loads the Kandinsky 2.2 decoder and adapts it to an <see cref="EmbeddingRenderer"/>.</summary>
+/// <remarks>Compiled against the decoder only when the library has it (HAS_DECODER is set by the project file).</remarks>
+internal static class DecoderSupport
+{
+    public static (IDisposable Owner, EmbeddingRenderer Renderer) Load(string folder, ModelLoadOptions options, IHookedVit encoder, int size,
+        RunSettings s, ProgressDisplay display)
+    {
+#if HAS_DECODER
+        var decoder = KandinskyV22Decoder.FromPretrained(folder, options);
+        if (decoder.EmbeddingDim != encoder.Architecture.OutputDim)
+        {
+            decoder.Dispose();
+            throw new CliUsageException($"the decoder takes {decoder.EmbeddingDim}-wide embeddings but the encoder produces {encoder.Architecture.OutputDim}; use a matching encoder/decoder pair.");
+        }
+        var negative = encoder.ZeroImageEmbedding();
+        var owner = new Owner(decoder, negative);
+        EmbeddingRenderer renderer = (embeds, ct) =>
+        {
+            using var noise = new SharedSeedNoiseSource(s.Seed);
+            var decodeOptions = new DecodeOptions
+            {
+                NumInferenceSteps = s.Steps,
+                GuidanceScale = s.Guidance,
+                Height = size,
+                Width = size,
+                BatchSize = s.BatchSize,
+                NoiseSource = noise,
+            };
+            using var onDevice = embeds.to(encoder.DType, encoder.Device);
+            using var neg = negative.expand(embeds.shape[0], -1);
+            using var pictures = decoder.Decode(onDevice, neg, decodeOptions, null, ct);
+            // The decoder may round the size up to its granularity; pictures are compared at the requested size.
+            if (pictures.shape[2] == size && pictures.shape[3] == size) return pictures.to(torch.float32).cpu().clone();
+            return torch.nn.functional.interpolate(pictures.to(torch.float32).cpu(), new long[] { size, size }, mode: torch.InterpolationMode.Bilinear, align_corners: false, antialias: true);
+        };
+        return (owner, renderer);
+#else
+        _ = (folder, options, encoder, size, s, display);
+        throw new CliUsageException("this build of dsl has no decoder support (the library's Kandinsky decoder is missing); run with --no-decode.");
+#endif
+    }
+
+#if HAS_DECODER
+    private sealed class Owner(IEmbeddingDecoder decoder, torch.Tensor negative) : IDisposable
+    {
+        public void Dispose()
+        {
+            negative.Dispose();
+            decoder.Dispose();
+        }
+    }
+#endif
+}

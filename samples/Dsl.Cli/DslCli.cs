@@ -1,0 +1,72 @@
+using System.CommandLine;
+using DiffusionSteeringLens.Cli.Commands;
+using DiffusionSteeringLens.Runtime;
+
+namespace DiffusionSteeringLens.Cli;
+
+/// <summary>The <c>dsl</c> command line, invocable in-process (tests) or from <c>Program</c>.</summary>
+public static class DslCli
+{
+    /// <summary>Runs the tool. No arguments = <c>demo</c> with its defaults.</summary>
+    /// <param name="args">Command-line arguments.</param>
+    /// <param name="output">Standard output (progress, summaries).</param>
+    /// <param name="error">Standard error (one line per failure).</param>
+    /// <param name="cancellationToken">Stops the run; finished results stay on disk.</param>
+    /// <returns>0 success, 1 bad input or usage, 2 internal error.</returns>
+    public static Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, CancellationToken cancellationToken = default) =>
+        RunAsync(args, new CliHost
+        {
+            Out = output,
+            Error = error,
+            // Live bars only on a real terminal; redirected output (CI, files, tests) gets plain log lines.
+            LiveProgress = ReferenceEquals(output, Console.Out) && !Console.IsOutputRedirected,
+        }, cancellationToken);
+
+    internal static async Task<int> RunAsync(string[] args, CliHost host, CancellationToken cancellationToken = default)
+    {
+        if (args.Length == 0) args = new[] { "demo" };
+        RootCommand root;
+        try
+        {
+            TorchNativeLoader.EnsureLoaded();
+            root = Build(host);
+        }
+        catch (Exception e)
+        {
+            host.Error.WriteLine("internal error: " + CommandRunner.OneLine(e.Message));
+            return ExitCodes.InternalError;
+        }
+        var parse = root.Parse(args);
+        if (parse.Errors.Count > 0)
+        {
+            // One line: the first problem plus where to look, not System.CommandLine's multi-line usage dump.
+            var command = parse.CommandResult.Command;
+            var name = command is RootCommand ? "dsl" : "dsl " + command.Name;
+            var first = parse.Errors.FirstOrDefault(e => e.Message.StartsWith("Unrecognized", StringComparison.Ordinal)) ?? parse.Errors[0];
+            host.Error.WriteLine($"error: {CommandRunner.OneLine(first.Message)} (see '{name} --help')");
+            return ExitCodes.BadInput;
+        }
+        var config = new InvocationConfiguration { Output = host.Out, Error = host.Error, EnableDefaultExceptionHandler = false };
+        try
+        {
+            return await parse.InvokeAsync(config, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            host.Error.WriteLine("internal error: " + CommandRunner.OneLine(e.Message));
+            return ExitCodes.InternalError;
+        }
+    }
+
+    private static RootCommand Build(CliHost host) => new("dsl: Diffusion Lens / Diffusion Steering Lens for Vision Transformers. With no arguments: runs the demo.")
+    {
+        LensCommand.Create(host),
+        SteerCommand.Create(host),
+        RankCommand.Create(host),
+        ValidateCommand.Create(host),
+        OverlayCommand.Create(host),
+        DemoCommand.Create(host),
+        InspectCommand.Create(host),
+        ExportCommand.Create(host),
+    };
+}

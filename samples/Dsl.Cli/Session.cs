@@ -1,0 +1,134 @@
+using DiffusionSteeringLens.Experiments;
+using DiffusionSteeringLens.Imaging;
+using DiffusionSteeringLens.IO;
+using DiffusionSteeringLens.IO.Configs;
+using DiffusionSteeringLens.Models.Vit.ClipVision;
+using DiffusionSteeringLens.Runtime;
+using Microsoft.Extensions.Logging;
+using TorchSharp;
+
+namespace DiffusionSteeringLens.Cli;
+
+/// <summary>Everything a command works with: the loaded encoder, its processor, the prepared input and (optionally) decoding.</summary>
+internal sealed class Session : IDisposable
+{
+    private readonly List<IDisposable> _owned = new();
+
+    private Session(RunSettings settings, CliHost host, ILoggerFactory loggerFactory)
+    {
+        Settings = settings;
+        Host = host;
+        LoggerFactory = loggerFactory;
+    }
+
+    public RunSettings Settings { get; }
+    public CliHost Host { get; }
+    public ILoggerFactory LoggerFactory { get; }
+    public ClipVisionModelWithProjection Encoder { get; private set; } = null!;
+    public ClipImageProcessor Processor { get; private set; } = null!;
+    public string EncoderPath { get; private set; } = "";
+    public PreparedInput Input { get; private set; } = null!;
+    public string InputDescription { get; private set; } = "";
+    public PictureSweep? Pictures { get; private set; }
+    public string? DecoderDescription { get; private set; }
+    public string? DecodeSettings { get; private set; }
+
+    /// <summary>The input picture (first of the batch) as RGB uint8 [S, S, 3].</summary>
+    public torch.Tensor BaseRgb { get; private set; } = null!;
+
+    /// <summary>Loads the encoder and input and, when <paramref name="decode"/> and a decoder is available, the decoder.</summary>
+    public static Session Open(RunSettings s, CliHost host, bool decode, ProgressDisplay display)
+    {
+        var session = new Session(s, host, CliLogging.Create(host, s.Verbose));
+        try
+        {
+            session.Load(decode, display);
+            return session;
+        }
+        catch
+        {
+            session.Dispose();
+            throw;
+        }
+    }
+
+    private void Load(bool decode, ProgressDisplay display)
+    {
+        var s = Settings;
+        torch.set_num_threads(s.Threads);
+        var (modelFolder, processorFolder) = ModelFolders.ResolveEncoder(s.Encoder, Host);
+        EncoderPath = s.Encoder is null ? ModelFolders.ShippedModel + "/encoder" : Path.GetFullPath(modelFolder);
+        var loadOptions = new ModelLoadOptions { Device = s.Device, DType = s.DType, LoggerFactory = LoggerFactory };
+        Encoder = ClipVisionModelWithProjection.FromPretrained(modelFolder, loadOptions);
+        _owned.Add(Encoder);
+        var arch = Encoder.Architecture;
+        var procConfig = processorFolder is null ? ClipImageProcessorConfig.ForResolution(arch.ImageSize) : ClipImageProcessorConfig.Load(processorFolder);
+        Processor = new ClipImageProcessor(procConfig);
+        display.Log($"encoder {EncoderPath}: {arch.Family}, {arch.NumLayers} layers × {arch.NumHeads} heads, {arch.ImageSize}px, P={arch.OutputDim}");
+
+        Input = LoadInput(s, arch.ImageSize);
+        _owned.Add(Input);
+        using (var first = Input.Pictures.select(0, 0))
+            BaseRgb = ImageIO.ToUint8Hwc(first);
+        _owned.Add(BaseRgb);
+        if (decode && !s.NoDecode) LoadDecoder(loadOptions, display);
+        if (Pictures is null) display.Log("no decoder: embedding-space scores only");
+    }
+
+    private PreparedInput LoadInput(RunSettings s, int imageSize)
+    {
+        if (s.Pixels is not null)
+        {
+            using var file = SafetensorsFile.Open(s.Pixels);
+            if (!file.Contains("pixel_values"))
+                throw new CliUsageException($"{s.Pixels} has no tensor named pixel_values (it has: {string.Join(", ", file.Names.Take(8))}).");
+            using var pixels = file.Load("pixel_values", torch.ScalarType.Float32);
+            if (pixels.ndim != 4 || pixels.shape[1] != 3 || pixels.shape[2] != imageSize || pixels.shape[3] != imageSize)
+                throw new CliUsageException($"pixel_values in {s.Pixels} is [{string.Join(", ", pixels.shape)}]; the encoder needs [B, 3, {imageSize}, {imageSize}].");
+            InputDescription = Path.GetFullPath(s.Pixels) + $" (pixel_values, {pixels.shape[0]} image(s))";
+            using var onDevice = pixels.to(Encoder.DType, Encoder.Device);
+            return PreparedInput.FromPixels(onDevice, Processor.Config);
+        }
+        using var rgb = s.Image is not null ? ImageIO.LoadRgb(s.Image) : DemoImages.Disc(Math.Max(64, imageSize));
+        InputDescription = s.Image is not null ? Path.GetFullPath(s.Image) : "built-in image (red disc on light blue)";
+        var prepared = PreparedInput.FromRgb(Processor, new[] { rgb });
+        if (prepared.Pixels.dtype == Encoder.DType && prepared.Pixels.device == Encoder.Device) return prepared;
+        using (prepared)
+            return new PreparedInput(prepared.Pixels.to(Encoder.DType, Encoder.Device), prepared.Pictures.clone());
+    }
+
+    private void LoadDecoder(ModelLoadOptions loadOptions, ProgressDisplay display)
+    {
+        var s = Settings;
+        EmbeddingRenderer? renderer = null;
+        if (Host.RendererOverride is { } over)
+        {
+            (renderer, DecoderDescription) = over(Encoder);
+        }
+        else
+        {
+            var folder = ModelFolders.ResolveDecoder(s.Decoder, s.Encoder is null, Host);
+            if (folder is null) return;
+            int size = s.Size ?? Encoder.Architecture.ImageSize;
+            var decoder = DecoderSupport.Load(folder, loadOptions, Encoder, size, s, display);
+            _owned.Add(decoder.Owner);
+            renderer = decoder.Renderer;
+            DecoderDescription = s.Decoder is null ? ModelFolders.ShippedModel + "/decoder" : Path.GetFullPath(folder);
+            DecodeSettings = $"steps {s.Steps}, guidance {s.Guidance}, {size}px, seed {s.Seed} (same noise for every picture)";
+            display.Log($"decoder {DecoderDescription}: {DecodeSettings}");
+        }
+        var key = $"decoder={DecoderDescription};steps={s.Steps};guidance={s.Guidance};size={s.Size};seed={s.Seed};dtype={s.DType}";
+        Pictures = new PictureSweep(Path.Combine(s.Out, "pictures"), renderer, key, s.BatchSize, s.Resume,
+            LoggerFactory.CreateLogger<PictureSweep>());
+    }
+
+    /// <summary>A study context over this session's encoder, input and decoding.</summary>
+    public StudyContext Context(IProgress<StudyProgress>? progress) => new(Encoder, Input, Pictures, null, progress);
+
+    public void Dispose()
+    {
+        for (int i = _owned.Count - 1; i >= 0; i--) _owned[i].Dispose();
+        _owned.Clear();
+        LoggerFactory.Dispose();
+    }
+}
