@@ -26,39 +26,55 @@ internal sealed class CommonOptions
     public Option<int> TopK { get; } = new("--top-k") { Description = "Heads shown in top-k grids/tables (and ablated by the overlay study).", DefaultValueFactory = _ => 8 };
     public Option<int> Threads { get; } = new("--threads") { Description = "CPU threads for libtorch.", DefaultValueFactory = _ => 2 };
 
+    private readonly HashSet<Option> _added = new();
+
     /// <summary>Adds the options to a command.</summary>
     public void AddTo(Command command, bool steering = true, bool decoding = true)
     {
-        foreach (var o in new Option[] { Encoder, Image, Pixels, Out, Device, DType, Verbose, Threads }) command.Add(o);
-        if (decoding)
-            foreach (var o in new Option[] { Decoder, NoDecode, Seed, Steps, Guidance, Size, BatchSize, Resume }) command.Add(o);
-        if (steering) { command.Add(Steer); command.Add(TopK); }
+        var list = new List<Option> { Encoder, Image, Pixels, Out, Device, DType, Verbose, Threads };
+        if (decoding) list.AddRange(new Option[] { Decoder, NoDecode, Seed, Steps, Guidance, Size, BatchSize, Resume });
+        if (steering) list.AddRange(new Option[] { Steer, TopK });
+        Add(command, list.ToArray());
     }
+
+    /// <summary>Adds chosen options to a command (the others keep their defaults when binding).</summary>
+    public void Add(Command command, params Option[] options)
+    {
+        foreach (var o in options)
+        {
+            command.Add(o);
+            _added.Add(o);
+        }
+    }
+
+    // Options a command does not have keep their defaults (GetValue would return default(T) for them).
+    private T V<T>(ParseResult r, Option<T> option, T fallback) => _added.Contains(option) ? r.GetValue(option)! : fallback;
 
     /// <summary>Reads and validates the values.</summary>
     /// <exception cref="CliUsageException">A bad value.</exception>
     public RunSettings Bind(ParseResult r)
     {
+        var d = new RunSettings();
         var s = new RunSettings
         {
-            Encoder = r.GetValue(Encoder),
-            Decoder = r.GetValue(Decoder),
-            NoDecode = r.GetValue(NoDecode),
-            Image = r.GetValue(Image),
-            Pixels = r.GetValue(Pixels),
-            Out = r.GetValue(Out) ?? "dsl-output",
-            Seed = r.GetValue(Seed),
-            Steps = r.GetValue(Steps),
-            Guidance = r.GetValue(Guidance),
-            Size = r.GetValue(Size),
-            BatchSize = r.GetValue(BatchSize),
-            Device = ParseDevice(r.GetValue(Device) ?? "cpu"),
-            DType = ParseDType(r.GetValue(DType) ?? "float32"),
-            Verbose = r.GetValue(Verbose),
-            Resume = r.GetValue(Resume),
-            Steering = ParseSteering(r.GetValue(Steer) ?? "scale:8"),
-            TopK = r.GetValue(TopK),
-            Threads = r.GetValue(Threads),
+            Encoder = V(r, Encoder, null),
+            Decoder = V(r, Decoder, null),
+            NoDecode = V(r, NoDecode, false),
+            Image = V(r, Image, null),
+            Pixels = V(r, Pixels, null),
+            Out = V(r, Out, d.Out) ?? d.Out,
+            Seed = V(r, Seed, d.Seed),
+            Steps = V(r, Steps, d.Steps),
+            Guidance = V(r, Guidance, d.Guidance),
+            Size = V(r, Size, d.Size),
+            BatchSize = V(r, BatchSize, d.BatchSize),
+            Device = ParseDevice(V(r, Device, "cpu") ?? "cpu"),
+            DType = ParseDType(V(r, DType, "float32") ?? "float32"),
+            Verbose = V(r, Verbose, false),
+            Resume = V(r, Resume, false),
+            Steering = ParseSteering(V(r, Steer, "scale:8") ?? "scale:8"),
+            TopK = V(r, TopK, d.TopK),
+            Threads = V(r, Threads, d.Threads),
         };
         if (s.Image is not null && s.Pixels is not null) throw new CliUsageException("give either --image or --pixels, not both.");
         if (s.Image is not null && !File.Exists(s.Image)) throw new CliUsageException($"image file not found: {Path.GetFullPath(s.Image)}");

@@ -13,8 +13,7 @@ internal static class ExportCommand
         var command = new Command("export",
             "Write lens read-outs to safetensors: image_embeds [B,P], dl.resid_post [B,L,P], dl.heads [B,L,H,P], dsl.heads [B,L,H,P], dsl.mlps [B,L,P] (float32).");
         var options = new CommonOptions();
-        foreach (var o in new Option[] { options.Encoder, options.Image, options.Pixels, options.Device, options.DType, options.Verbose, options.Threads, options.Steer })
-            command.Add(o);
+        options.Add(command, options.Encoder, options.Image, options.Pixels, options.Device, options.DType, options.Verbose, options.Threads, options.Steer);
         var output = new Option<string>("--out") { Description = "Output .safetensors file.", Required = true, HelpName = "FILE" };
         command.Add(output);
         command.SetAction((r, ct) => CommandRunner.Guard(host, r.GetValue(options.Verbose), async () =>

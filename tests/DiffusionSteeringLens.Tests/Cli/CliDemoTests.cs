@@ -1,0 +1,78 @@
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using DiffusionSteeringLens.Tests.TestSupport;
+
+namespace DiffusionSteeringLens.Tests.Cli;
+
+/// <summary>End-to-end runs of the experiment commands on the golden encoder (with a stand-in renderer for pictures).</summary>
+public sealed class CliDemoTests
+{
+    [Fact]
+    public async Task DemoWritesGridsResultsAndASelfContainedReport()
+    {
+        var dir = Fixtures.TempFolder();
+        var renderer = new FakeRenderer(24);
+        var run = await CliRun.WithHost(new[] { "demo", "--encoder", CliRun.GoldenEncoder, "--out", dir, "--permutations", "200" }, renderer);
+        Assert.True(run.ExitCode == 0, run.Error);
+        Assert.Equal("", run.Error);
+        foreach (var f in new[] { "input.png", "grid-layer-sweep.png", "grid-top-heads.png", "grid-overlay.png", "results.json", "results.csv", "report.html" })
+            Assert.True(File.Exists(Path.Combine(dir, f)), f);
+        // Redirected output: plain progress lines, not live bars.
+        Assert.Contains("decode dsl-heads: 8/8", run.Out);
+
+        using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "results.json")));
+        var root = json.RootElement;
+        Assert.Equal(2, root.GetProperty("layerSweep").GetArrayLength());
+        Assert.Equal(8, root.GetProperty("heads").GetArrayLength());
+        Assert.True(root.GetProperty("heads")[0].GetProperty("dslImageScore").ValueKind == JsonValueKind.Number);
+        Assert.True(root.GetProperty("validation").GetProperty("dsl").TryGetProperty("rho", out _));
+        Assert.True(root.GetProperty("overlay").TryGetProperty("overlaySimilarityAfter", out _));
+
+        var csv = File.ReadAllLines(Path.Combine(dir, "results.csv"));
+        Assert.Equal("Section,Target,Metric,Value", csv[0]);
+        Assert.Contains(csv, l => l.StartsWith("heads,L1H3,importance,", StringComparison.Ordinal));
+        Assert.Contains(csv, l => l.StartsWith("validation,dsl,spearman_rho,", StringComparison.Ordinal));
+
+        var html = File.ReadAllText(Path.Combine(dir, "report.html"));
+        Assert.Equal(4, Regex.Matches(html, "src=\"data:image/png;base64,").Count);
+        Assert.Contains("Similarity to the input per layer", html);          // per-layer curve
+        Assert.Equal(3 * 8, Regex.Matches(html, "class=\"cell\"").Count);     // DSL, DL, importance heat maps (2 × 4)
+        Assert.Contains("Lens score vs ablation importance", html);          // scatter
+        Assert.Contains("Ablation trajectories", html);
+        Assert.DoesNotMatch("(src|href)=\"(https?:|//)", html);               // nothing loaded from outside
+    }
+
+    [Fact]
+    public async Task CommandsWithoutADecoderScoreInEmbeddingSpace()
+    {
+        var dir = Fixtures.TempFolder();
+        foreach (var args in new[]
+        {
+            new[] { "lens" },
+            new[] { "steer", "--targets", "L0-1,mlp:1" },
+            new[] { "rank", "--top-k", "3" },
+            new[] { "validate", "--trajectory-steps", "4", "--permutations", "100" },
+            new[] { "overlay", "--top-k", "2" },
+        })
+        {
+            var outDir = Path.Combine(dir, args[0]);
+            var run = await CliRun.Public(args.Concat(new[] { "--encoder", CliRun.GoldenEncoder, "--pixels", CliRun.GoldenPixels, "--out", outDir }).ToArray());
+            Assert.True(run.ExitCode == 0, $"{args[0]}: {run.Error}");
+            Assert.Contains("no decoder", run.Out);
+            Assert.True(File.Exists(Path.Combine(outDir, "report.html")), args[0]);
+            Assert.True(File.Exists(Path.Combine(outDir, "results.json")), args[0]);
+        }
+        using var steer = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "steer", "results.json")));
+        Assert.Equal(2 * 9, steer.RootElement.GetProperty("targets").GetArrayLength()); // 8 heads + 1 MLP, DSL and DL
+    }
+
+    [Fact]
+    public async Task SteerGridShowsDslAndDlSideBySide()
+    {
+        var dir = Fixtures.TempFolder();
+        var run = await CliRun.WithHost(new[] { "steer", "--encoder", CliRun.GoldenEncoder, "--targets", "L1H0,mlp:0", "--steer", "relative:1.5", "--out", dir }, new FakeRenderer(24));
+        Assert.True(run.ExitCode == 0, run.Error);
+        Assert.True(File.Exists(Path.Combine(dir, "grid-targets.png")));
+        Assert.True(File.Exists(Path.Combine(dir, "pictures", "dsl-targets", "mlp_0.png")));
+    }
+}

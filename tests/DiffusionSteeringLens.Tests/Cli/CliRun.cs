@@ -1,0 +1,43 @@
+using DiffusionSteeringLens.Cli;
+using DiffusionSteeringLens.Experiments;
+using DiffusionSteeringLens.Models.Vit;
+using DiffusionSteeringLens.Tests.TestSupport;
+
+namespace DiffusionSteeringLens.Tests.Cli;
+
+/// <summary>Runs the dsl CLI in-process and captures its output.</summary>
+internal sealed record CliRun(int ExitCode, string Out, string Error)
+{
+    public static string GoldenEncoder => Fixtures.Golden("clip_vision");
+
+    public static string GoldenPixels => Path.Combine(Fixtures.Golden("clip_vision"), "cases.safetensors");
+
+    public string[] ErrorLines => Error.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+
+    /// <summary>The public entry point.</summary>
+    public static async Task<CliRun> Public(params string[] args)
+    {
+        using var o = new StringWriter();
+        using var e = new StringWriter();
+        int code = await DslCli.RunAsync(args, o, e);
+        return new CliRun(code, o.ToString(), e.ToString());
+    }
+
+    /// <summary>With test seams: a stand-in renderer, a progress observer, a cancellation token, a base directory.</summary>
+    public static async Task<CliRun> WithHost(string[] args, FakeRenderer? renderer = null, Action<StudyProgress>? observer = null,
+        CancellationToken ct = default, string? baseDirectory = null)
+    {
+        using var o = new StringWriter();
+        using var e = new StringWriter();
+        var host = new CliHost
+        {
+            Out = o,
+            Error = e,
+            RendererOverride = renderer is null ? null : (IHookedVit _) => (renderer.Render, "fake renderer"),
+            ProgressObserver = observer,
+            BaseDirectory = baseDirectory ?? AppContext.BaseDirectory,
+        };
+        int code = await DslCli.RunAsync(args, host, ct);
+        return new CliRun(code, o.ToString(), e.ToString());
+    }
+}

@@ -1,0 +1,57 @@
+using DiffusionSteeringLens.Experiments;
+using DiffusionSteeringLens.Tests.Cli;
+using DiffusionSteeringLens.Tests.TestSupport;
+using TorchSharp;
+
+namespace DiffusionSteeringLens.Tests.Reports;
+
+/// <summary>The library's resumable picture sweep (the mechanism behind --resume).</summary>
+public sealed class PictureSweepTests
+{
+    [Fact]
+    public void InterruptedSweepResumesAndMatchesAnUninterruptedOne()
+    {
+        using var e = torch.randn(new long[] { 7, 24 }, generator: new torch.Generator(5));
+        var labels = Enumerable.Range(0, 7).Select(i => $"t:{i}").ToArray();
+
+        var whole = new FakeRenderer(24);
+        using var expected = new PictureSweep(Fixtures.TempFolder(), whole.Render, "k", batchSize: 2).Run("s", labels, e);
+
+        var dir = Fixtures.TempFolder();
+        using var cts = new CancellationTokenSource();
+        var progress = new SyncProgress(p => { if (p.Completed >= 4) cts.Cancel(); });
+        Assert.ThrowsAny<OperationCanceledException>(() => new PictureSweep(dir, new FakeRenderer(24).Render, "k", 2).Run("s", labels, e, progress, cts.Token));
+        Assert.Equal(4, Directory.GetFiles(Path.Combine(dir, "s"), "*.png").Length);
+
+        var resumed = new FakeRenderer(24);
+        var sweep = new PictureSweep(dir, resumed.Render, "k", 2, resume: true);
+        using var got = sweep.Run("s", labels, e);
+        Assert.Equal(3, resumed.Rendered);
+        Assert.Equal(4, sweep.ReusedCount);
+        TensorAssert.Equal(expected, got, "resumed pictures");
+        Assert.True(File.Exists(sweep.PicturePath("s", "t:3")));
+        Assert.EndsWith("t_3.png", sweep.PicturePath("s", "t:3"));
+    }
+
+    [Fact]
+    public void ChangedSettingsKeyOrEmbeddingIsReRendered()
+    {
+        using var e = torch.randn(new long[] { 3, 24 }, generator: new torch.Generator(6));
+        var labels = new[] { "a", "b", "c" };
+        var dir = Fixtures.TempFolder();
+        using (new PictureSweep(dir, new FakeRenderer(24).Render, "k1").Run("s", labels, e)) { }
+        var other = new FakeRenderer(24);
+        using (new PictureSweep(dir, other.Render, "k2", resume: true).Run("s", labels, e)) { }
+        Assert.Equal(3, other.Rendered);
+        e[1].add_(1f);
+        var third = new FakeRenderer(24);
+        using (new PictureSweep(dir, third.Render, "k2", resume: true).Run("s", labels, e)) { }
+        Assert.Equal(1, third.Rendered);
+    }
+
+    /// <summary>Reports synchronously (System.Progress posts to the thread pool).</summary>
+    private sealed class SyncProgress(Action<StudyProgress> action) : IProgress<StudyProgress>
+    {
+        public void Report(StudyProgress value) => action(value);
+    }
+}
