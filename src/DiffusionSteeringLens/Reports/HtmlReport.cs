@@ -33,9 +33,12 @@ public sealed class HtmlReport
     }
 
     /// <summary>Adds a table; cells are plain text.</summary>
-    public HtmlReport Table(IReadOnlyList<string> headers, IEnumerable<IReadOnlyList<string>> rows)
+    /// <param name="headers">Column headers.</param>
+    /// <param name="rows">Cells, row by row.</param>
+    /// <param name="numeric">Right-align every column but the first (score tables).</param>
+    public HtmlReport Table(IReadOnlyList<string> headers, IEnumerable<IReadOnlyList<string>> rows, bool numeric = true)
     {
-        _body.Append("<table><thead><tr>");
+        _body.Append(numeric ? "<table class=\"num\"><thead><tr>" : "<table><thead><tr>");
         foreach (var h in headers) _body.Append("<th>").Append(Esc(h)).Append("</th>");
         _body.Append("</tr></thead><tbody>\n");
         foreach (var row in rows)
@@ -78,7 +81,7 @@ public sealed class HtmlReport
 
     private const string Css =
         "body{font-family:sans-serif;margin:24px auto;max-width:1200px;color:#222}h1{font-size:22px}h2{font-size:18px;border-bottom:1px solid #ccc;padding-bottom:4px;margin-top:28px}" +
-        "table{border-collapse:collapse;font-size:12px;margin:8px 0}th,td{border:1px solid #ccc;padding:3px 8px;text-align:right}th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}" +
+        "table{border-collapse:collapse;font-size:12px;margin:8px 0}th,td{border:1px solid #ccc;padding:3px 8px;text-align:left}table.num td,table.num th{text-align:right}th{background:#f3f3f3}table.num td:first-child,table.num th:first-child{text-align:left}" +
         "figure{display:inline-block;margin:8px 16px 8px 0;vertical-align:top}figcaption{font-size:12px;color:#555;max-width:560px}" +
         "img{image-rendering:pixelated;max-width:100%;border:1px solid #ddd}svg{border:1px solid #ddd;max-width:100%;height:auto}p{font-size:14px;max-width:900px}";
 }

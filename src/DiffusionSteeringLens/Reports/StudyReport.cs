@@ -31,7 +31,7 @@ public static class StudyReport
             summary.Add(new[] { "encoder shape", $"{a.Family}: {a.NumLayers} layers × {a.NumHeads} heads, D={a.ModelDim}, P={a.OutputDim}, {a.ImageSize}px" });
         if (results.TimingsSeconds is { Count: > 0 } t)
             summary.Add(new[] { "wall time", string.Join(", ", t.Select(kv => $"{kv.Key} {kv.Value:0.0}s")) });
-        report.Table(new[] { "setting", "value" }, summary);
+        report.Table(new[] { "setting", "value" }, summary, numeric: false);
 
         if (figures.Count > 0)
         {
