@@ -1,0 +1,12 @@
+namespace DiffusionSteeringLens.Models.Kandinsky.Unet;
+
+/// <summary>Resampling a <see cref="ResnetBlock2D"/> does between its first norm and first conv (weight-free).</summary>
+public enum ResnetResample
+{
+    /// <summary>Keep the resolution.</summary>
+    None,
+    /// <summary>Nearest-neighbour ×2 (diffusers <c>up=True</c>).</summary>
+    Up,
+    /// <summary>2×2 average pooling, stride 2 (diffusers <c>down=True</c>).</summary>
+    Down,
+}

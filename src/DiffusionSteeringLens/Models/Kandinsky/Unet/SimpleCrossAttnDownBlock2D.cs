@@ -1,0 +1,72 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace DiffusionSteeringLens.Models.Kandinsky.Unet;
+
+/// <summary>
+/// Down block of (resnet, added-KV attention) pairs (diffusers <c>SimpleCrossAttnDownBlock2D</c>), then an optional
+/// <c>downsamplers.0</c> resnet that average-pools inside itself.
+/// </summary>
+public sealed class SimpleCrossAttnDownBlock2D : UNetDownBlock
+{
+    private readonly ModuleList<AddedKVAttention> attentions;
+    private readonly ModuleList<ResnetBlock2D> resnets;
+    private readonly ModuleList<ResnetBlock2D>? downsamplers;
+    private readonly int _outChannels;
+
+    /// <summary>Creates the block.</summary>
+    /// <param name="inChannels">Input channels.</param>
+    /// <param name="outChannels">Output channels.</param>
+    /// <param name="numLayers">Number of (resnet, attention) pairs.</param>
+    /// <param name="addDownsample">End with a down-sampling resnet (all but the last level).</param>
+    /// <param name="attentionHeadDim">Channels per attention head.</param>
+    /// <param name="crossAttentionDim">Width of the context tokens.</param>
+    /// <param name="onlyCrossAttention">Attention uses the context keys/values only.</param>
+    /// <param name="resnet">Resnet settings (its groups, device and dtype also apply to the attentions).</param>
+    public SimpleCrossAttnDownBlock2D(int inChannels, int outChannels, int numLayers, bool addDownsample, int attentionHeadDim,
+        int crossAttentionDim, bool onlyCrossAttention, ResnetBlockSettings resnet)
+        : base(nameof(SimpleCrossAttnDownBlock2D))
+    {
+        ArgumentNullException.ThrowIfNull(resnet);
+        resnets = new ModuleList<ResnetBlock2D>(Enumerable.Range(0, numLayers)
+            .Select(i => resnet.Create(i == 0 ? inChannels : outChannels, outChannels)).ToArray());
+        attentions = new ModuleList<AddedKVAttention>(Enumerable.Range(0, numLayers)
+            .Select(_ => new AddedKVAttention(outChannels, attentionHeadDim, crossAttentionDim, resnet.Groups, onlyCrossAttention, resnet.Device, resnet.DType))
+            .ToArray());
+        if (addDownsample) downsamplers = new ModuleList<ResnetBlock2D>(resnet.Create(outChannels, outChannels, ResnetResample.Down));
+        _outChannels = outChannels;
+        RegisterComponents();
+    }
+
+    /// <inheritdoc />
+    public override int OutChannels => _outChannels;
+
+    /// <inheritdoc />
+    public override int NumSkips => resnets.Count + (downsamplers is null ? 0 : 1);
+
+    /// <inheritdoc />
+    public override Tensor Forward(Tensor hiddenStates, Tensor temb, Tensor context, IList<Tensor> skips, Action<string, Tensor>? tap, string path)
+    {
+        using var scope = torch.NewDisposeScope();
+        var outputs = new List<Tensor>();
+        var h = hiddenStates;
+        for (int j = 0; j < resnets.Count; j++)
+        {
+            h = resnets[j].call(h, temb);
+            tap?.Invoke($"{path}.resnets.{j}", h);
+            h = attentions[j].call(h, context);
+            tap?.Invoke($"{path}.attentions.{j}", h);
+            outputs.Add(h);
+        }
+        if (downsamplers is not null)
+        {
+            h = downsamplers[0].call(h, temb);
+            tap?.Invoke($"{path}.downsamplers.0", h);
+            outputs.Add(h);
+        }
+        scope.MoveToOuter(outputs);
+        foreach (var o in outputs) skips.Add(o);
+        return h;
+    }
+}

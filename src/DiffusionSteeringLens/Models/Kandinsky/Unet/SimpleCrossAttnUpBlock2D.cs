@@ -1,0 +1,71 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace DiffusionSteeringLens.Models.Kandinsky.Unet;
+
+/// <summary>
+/// Up block of (resnet, added-KV attention) pairs (diffusers <c>SimpleCrossAttnUpBlock2D</c>): each resnet takes the
+/// previous output concatenated with one skip tensor; an optional <c>upsamplers.0</c> resnet up-samples (nearest ×2)
+/// inside itself.
+/// </summary>
+public sealed class SimpleCrossAttnUpBlock2D : UNetUpBlock
+{
+    private readonly ModuleList<AddedKVAttention> attentions;
+    private readonly ModuleList<ResnetBlock2D> resnets;
+    private readonly ModuleList<ResnetBlock2D>? upsamplers;
+    private readonly int _outChannels;
+
+    /// <summary>Creates the block.</summary>
+    /// <param name="inChannels">Channels of the skip consumed by the last resnet (the level below's output).</param>
+    /// <param name="prevOutputChannels">Channels of the incoming hidden states.</param>
+    /// <param name="outChannels">Output channels (also the channels of the other skips).</param>
+    /// <param name="numLayers">Number of (resnet, attention) pairs.</param>
+    /// <param name="addUpsample">End with an up-sampling resnet (all but the last level).</param>
+    /// <param name="attentionHeadDim">Channels per attention head.</param>
+    /// <param name="crossAttentionDim">Width of the context tokens.</param>
+    /// <param name="onlyCrossAttention">Attention uses the context keys/values only.</param>
+    /// <param name="resnet">Resnet settings (its groups, device and dtype also apply to the attentions).</param>
+    public SimpleCrossAttnUpBlock2D(int inChannels, int prevOutputChannels, int outChannels, int numLayers, bool addUpsample,
+        int attentionHeadDim, int crossAttentionDim, bool onlyCrossAttention, ResnetBlockSettings resnet)
+        : base(nameof(SimpleCrossAttnUpBlock2D))
+    {
+        ArgumentNullException.ThrowIfNull(resnet);
+        resnets = new ModuleList<ResnetBlock2D>(Enumerable.Range(0, numLayers)
+            .Select(i => resnet.Create(UpBlockChannels.ResnetIn(i, numLayers, inChannels, prevOutputChannels, outChannels), outChannels))
+            .ToArray());
+        attentions = new ModuleList<AddedKVAttention>(Enumerable.Range(0, numLayers)
+            .Select(_ => new AddedKVAttention(outChannels, attentionHeadDim, crossAttentionDim, resnet.Groups, onlyCrossAttention, resnet.Device, resnet.DType))
+            .ToArray());
+        if (addUpsample) upsamplers = new ModuleList<ResnetBlock2D>(resnet.Create(outChannels, outChannels, ResnetResample.Up));
+        _outChannels = outChannels;
+        RegisterComponents();
+    }
+
+    /// <inheritdoc />
+    public override int OutChannels => _outChannels;
+
+    /// <inheritdoc />
+    public override int NumSkips => resnets.Count;
+
+    /// <inheritdoc />
+    public override Tensor Forward(Tensor hiddenStates, Tensor temb, Tensor context, IList<Tensor> skips, Action<string, Tensor>? tap, string path)
+    {
+        using var scope = torch.NewDisposeScope();
+        var h = hiddenStates;
+        for (int j = 0; j < resnets.Count; j++)
+        {
+            h = torch.cat(new[] { h, PopSkip(skips) }, dim: 1);
+            h = resnets[j].call(h, temb);
+            tap?.Invoke($"{path}.resnets.{j}", h);
+            h = attentions[j].call(h, context);
+            tap?.Invoke($"{path}.attentions.{j}", h);
+        }
+        if (upsamplers is not null)
+        {
+            h = upsamplers[0].call(h, temb);
+            tap?.Invoke($"{path}.upsamplers.0", h);
+        }
+        return h.MoveToOuterDisposeScope();
+    }
+}

@@ -1,0 +1,39 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace DiffusionSteeringLens.Models.Kandinsky.Unet;
+
+/// <summary>
+/// An up block of <see cref="UNet2DConditionModel"/>: before each resnet it takes the most recent skip tensor and
+/// concatenates it on channels; ends with an optional up-sampler.
+/// </summary>
+public abstract class UNetUpBlock : nn.Module
+{
+    /// <summary>Creates the block.</summary>
+    protected UNetUpBlock(string name) : base(name) { }
+
+    /// <summary>Output channels.</summary>
+    public abstract int OutChannels { get; }
+
+    /// <summary>Skip tensors this block consumes (one per resnet).</summary>
+    public abstract int NumSkips { get; }
+
+    /// <summary>Runs the block.</summary>
+    /// <param name="hiddenStates">[B, prev, H, W].</param>
+    /// <param name="temb">Time embedding [B, temb].</param>
+    /// <param name="context">Cross-attention context [B, T, D] (ignored by blocks without attention).</param>
+    /// <param name="skips">Skip tensors; this block removes the last <see cref="NumSkips"/> of them (last first).</param>
+    /// <param name="tap">Optional observer of intermediate outputs (see <see cref="UNet2DConditionModel.Forward"/>).</param>
+    /// <param name="path">State-dict path of this block (e.g. <c>up_blocks.0</c>), the prefix of tap names.</param>
+    /// <returns>The block output [B, out, H', W'].</returns>
+    public abstract Tensor Forward(Tensor hiddenStates, Tensor temb, Tensor context, IList<Tensor> skips, Action<string, Tensor>? tap, string path);
+
+    /// <summary>Removes and returns the last skip tensor.</summary>
+    protected static Tensor PopSkip(IList<Tensor> skips)
+    {
+        if (skips.Count == 0) throw new InvalidOperationException("an up block ran out of skip tensors (down and up paths do not match).");
+        var last = skips[^1];
+        skips.RemoveAt(skips.Count - 1);
+        return last;
+    }
+}
