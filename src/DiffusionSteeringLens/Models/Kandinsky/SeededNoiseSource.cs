@@ -15,7 +15,28 @@ public sealed class SeededNoiseSource : INoiseSource, IDisposable
 
     /// <summary>Creates the source.</summary>
     /// <param name="seed">Seed of image 0.</param>
-    public SeededNoiseSource(long seed) => Seed = seed;
+    public SeededNoiseSource(long seed)
+    {
+        Seed = seed;
+        _seedOf = image => seed + image;
+    }
+
+    /// <summary>
+    /// Creates a source with an explicit seed per image of the decode call (image i uses <c>seeds[i]</c>), e.g. the same
+    /// seed for every lens target of one input image so their pictures differ only by the embedding.
+    /// </summary>
+    /// <param name="seeds">One seed per image.</param>
+    public SeededNoiseSource(IReadOnlyList<long> seeds)
+    {
+        ArgumentNullException.ThrowIfNull(seeds);
+        var copy = seeds.ToArray();
+        Seed = copy.Length > 0 ? copy[0] : 0;
+        _seedOf = image => image < copy.Length
+            ? copy[image]
+            : throw new ArgumentOutOfRangeException(nameof(image), $"image {image} has no seed ({copy.Length} given).");
+    }
+
+    private readonly Func<int, long> _seedOf;
 
     /// <summary>Seed of image 0.</summary>
     public long Seed { get; }
@@ -29,7 +50,7 @@ public sealed class SeededNoiseSource : INoiseSource, IDisposable
         {
             int image = firstImage + (int)i;
             if (_generators.Remove(image, out var old)) old.Dispose();
-            _generators[image] = new Generator(unchecked((ulong)(Seed + image)), CPU);
+            _generators[image] = new Generator(unchecked((ulong)_seedOf(image)), CPU);
         }
         return Draw(firstImage, shape, dtype, device);
     }
