@@ -125,6 +125,24 @@ public sealed class UnetLoadingTests
         }
     }
 
+    /// <summary>Every parameter of a loaded model is the checkpoint tensor, on the requested device and dtype.</summary>
+    [Fact]
+    public void LoadedWeightsEqualCheckpoint()
+    {
+        using var scope = torch.NewDisposeScope();
+        using var model = UNet2DConditionModel.FromPretrained(GoldenFolder);
+        Assert.Equal(DeviceType.CPU, model.Device.type);
+        using var source = SafetensorsFile.Open(Path.Combine(GoldenFolder, "diffusion_pytorch_model.safetensors"));
+        var state = model.state_dict();
+        Assert.Equal(source.Names.OrderBy(n => n, StringComparer.Ordinal), state.Keys.OrderBy(n => n, StringComparer.Ordinal));
+        foreach (var (name, tensor) in state)
+        {
+            Assert.Equal(DeviceType.CPU, tensor.device_type);
+            Assert.Equal(torch.ScalarType.Float32, tensor.dtype);
+            TensorAssert.Equal(source.Load(name), tensor.detach(), name);
+        }
+    }
+
     /// <summary>Inputs that do not fit the model are rejected with a clear message.</summary>
     [Fact]
     public void BadInputShapesAreRejected()
