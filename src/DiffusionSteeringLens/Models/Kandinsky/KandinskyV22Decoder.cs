@@ -11,6 +11,9 @@ namespace DiffusionSteeringLens.Models.Kandinsky;
 /// Kandinsky 2.2's decoder (diffusers <c>KandinskyV22Pipeline</c>): DDPM sampling of an image-embedding-conditioned
 /// UNet with classifier-free guidance, then the latent decoder (MoVQ) and the map to [0, 1].
 /// </summary>
+/// <remarks>
+/// Not thread-safe: a decode resets the shared scheduler's timestep grid. Use one instance per thread, or serialise calls.
+/// </remarks>
 public sealed class KandinskyV22Decoder : IEmbeddingDecoder
 {
     private readonly bool _ownsComponents;
