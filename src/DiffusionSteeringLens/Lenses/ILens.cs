@@ -5,7 +5,7 @@ namespace DiffusionSteeringLens.Lenses;
 
 /// <summary>
 /// A lens maps (input images, targets) to output-space embeddings, one per image and target, which a decoder turns into
-/// pictures (see LensRenderer). Lenses know the encoder only through <see cref="IHookedVit"/>.
+/// pictures (<see cref="LensRenderer"/>). Lenses know the encoder only through <see cref="IHookedVit"/>.
 /// </summary>
 public interface ILens
 {

@@ -8,9 +8,10 @@ namespace DiffusionSteeringLens.Lenses;
 /// <c>output</c> is [..., D] and <c>residualNorm</c> is the clean final residual norm at the same rows, shaped [..., 1].
 /// </summary>
 /// <remarks>
-/// No steering strength is claimed as "the paper's default" (the paper's value could not be read). The library's own default,
-/// <see cref="Default"/>, is Scale(α = 8): strong enough that one head's direct contribution dominates the clean residual
-/// at bigG scale yet keeps the read-out inside the decoder's training range on our tiny models. Calibrate per model.
+/// No steering strength is claimed as "the paper's default": the paper's value could not be read here. The library's own
+/// default, <see cref="Default"/>, is <see cref="RelativeSteering"/> with λ = 1: it adds each output's direction with a
+/// strength equal to the clean final residual norm, so heads whose raw output norms differ by orders of magnitude are
+/// compared by direction, not by size. Calibrate per model (e.g. by how well the DSL ranking matches ablation importance).
 /// </remarks>
 public abstract record SteeringFunction
 {
@@ -23,8 +24,8 @@ public abstract record SteeringFunction
     /// <summary>True when σ is linear in o (then steering z or the result gives the same answer).</summary>
     public virtual bool IsLinear => false;
 
-    /// <summary>Our default (documented as ours): Scale(8).</summary>
-    public static SteeringFunction Default { get; } = new ScaleSteering(8);
+    /// <summary>Our default (documented as ours, not the paper's): Relative(λ = 1).</summary>
+    public static SteeringFunction Default { get; } = new RelativeSteering(1);
 
     /// <summary>Parses <c>scale:&lt;α&gt;</c> or <c>relative:&lt;λ&gt;</c>.</summary>
     /// <exception cref="FormatException">Unrecognised text.</exception>
@@ -41,48 +42,4 @@ public abstract record SteeringFunction
         }
         throw new FormatException($"'{text}' is not a steering function; use scale:<alpha> (e.g. scale:8) or relative:<lambda> (e.g. relative:1.5).");
     }
-}
-
-/// <summary>σ(o) = α·o. α = 1 leaves the model unchanged (the clean picture).</summary>
-/// <param name="Alpha">Scale factor.</param>
-public sealed record ScaleSteering(double Alpha) : SteeringFunction
-{
-    /// <inheritdoc />
-    public override torch.Tensor Apply(torch.Tensor output, torch.Tensor residualNorm, SubmoduleTarget target) => output * Alpha;
-    /// <inheritdoc />
-    public override bool IsLinear => true;
-    /// <inheritdoc />
-    public override string ToString() => $"scale:{Alpha.ToString(CultureInfo.InvariantCulture)}";
-}
-
-/// <summary>
-/// σ(o) = o + λ·‖r_final‖·o/‖o‖: adds the output's direction with a strength relative to the residual norm, so heads of
-/// very different output norms are comparable. A zero output stays zero.
-/// </summary>
-/// <param name="Lambda">Strength relative to the clean final residual norm.</param>
-public sealed record RelativeSteering(double Lambda) : SteeringFunction
-{
-    /// <inheritdoc />
-    public override torch.Tensor Apply(torch.Tensor output, torch.Tensor residualNorm, SubmoduleTarget target)
-    {
-        using var scope = torch.NewDisposeScope();
-        var norm = output.norm(-1, keepdim: true).clamp_min(1e-12);
-        return (output + output / norm * residualNorm * Lambda).MoveToOuterDisposeScope();
-    }
-
-    /// <inheritdoc />
-    public override string ToString() => $"relative:{Lambda.ToString(CultureInfo.InvariantCulture)}";
-}
-
-/// <summary>Any user function of (clean output, residual norm, target).</summary>
-/// <param name="Name">Label for reports.</param>
-/// <param name="Function">σ; must return a new tensor of the input's shape and not dispose its inputs.</param>
-public sealed record CustomSteering(string Name, Func<torch.Tensor, torch.Tensor, SubmoduleTarget, torch.Tensor> Function) : SteeringFunction
-{
-    /// <inheritdoc />
-    public override torch.Tensor Apply(torch.Tensor output, torch.Tensor residualNorm, SubmoduleTarget target) =>
-        Function(output, residualNorm, target);
-
-    /// <inheritdoc />
-    public override string ToString() => Name;
 }

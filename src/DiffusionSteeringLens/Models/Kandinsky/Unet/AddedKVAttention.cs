@@ -79,8 +79,8 @@ public sealed class AddedKVAttention : nn.Module<Tensor, Tensor, Tensor>
             value = torch.cat(new[] { value, SplitHeads(to_v.call(normed)) }, dim: 1);
         }
 
-        // The reference computes scale·(q kᵀ) with one baddbmm (beta 0); TorchSharp 0.107's baddbmm mixes up its
-        // operands, so bmm then scale (differs by at most an ulp).
+        // The reference computes scale·(q kᵀ) with one baddbmm (beta 0). TorchSharp 0.107's torch.baddbmm(input, b1, b2)
+        // does not follow PyTorch's operand order (its native shim treats the receiver as batch1), so: bmm, then scale.
         var dtype = query.dtype;
         var scores = torch.bmm(query, key.transpose(-1, -2)).mul_(_scale);
         var probs = scores.to(ScalarType.Float32).softmax(-1).to(dtype);

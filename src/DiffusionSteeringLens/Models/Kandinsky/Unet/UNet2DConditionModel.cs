@@ -121,7 +121,7 @@ public sealed class UNet2DConditionModel : nn.Module, IImageConditionedUNet
     public int ImageEmbedDim => Config.EncoderHidDim!.Value;
 
     /// <inheritdoc />
-    public Device Device { get; }
+    public Device Device { get; private set; }
 
     /// <inheritdoc />
     public ScalarType DType { get; }
@@ -145,10 +145,14 @@ public sealed class UNet2DConditionModel : nn.Module, IImageConditionedUNet
         if (!Directory.Exists(folder)) throw new DirectoryNotFoundException($"UNet folder not found: {Path.GetFullPath(folder)}");
         var config = UNet2DConditionConfig.Load(folder);
         using var source = CheckpointLocator.Open(folder, "diffusion_pytorch_model");
-        var model = new UNet2DConditionModel(config, options.Device, options.DType);
+        // Built on meta, checked strictly, then every parameter is replaced by the checkpoint tensor itself: no random
+        // initialisation of weights about to be overwritten, and on CPU (no dtype change) the parameters are pages of
+        // the file mapping, read lazily, instead of 5 GB of fresh memory filled by a copy.
+        var model = new UNet2DConditionModel(config, torch.META, options.DType);
         try
         {
             int count = StateDictLoader.Load(model, source, new StateDictLoadOptions { ModuleName = nameof(UNet2DConditionModel) });
+            model.Materialize(source, options.Device);
             model.eval();
             options.LoggerFactory?.CreateLogger<UNet2DConditionModel>()
                 .LogInformation("Loaded UNet2DConditionModel: {Count} tensors from {Path} ({Device}, {DType})", count, source.SourcePath, options.Device, options.DType);
@@ -239,9 +243,59 @@ public sealed class UNet2DConditionModel : nn.Module, IImageConditionedUNet
 
         h = conv_norm_out.call(h);
         tap?.Invoke("conv_norm_out", h);
-        h = conv_out.call(nn.functional.silu(h));
+        h = ConvOut(nn.functional.silu(h));
         tap?.Invoke("conv_out", h);
         return h.MoveToOuterDisposeScope();
+    }
+
+    private Tensor ConvOut(Tensor x)
+    {
+        if (Device.type != DeviceType.CPU || DType != ScalarType.BFloat16) return conv_out.call(x);
+        // libtorch 2.10's CPU bfloat16 conv2d is badly off when out_channels is small (measured ~25% of the output
+        // range for 8 channels; fine for 32+), so this one small conv runs in float32.
+        using var scope = torch.NewDisposeScope();
+        int pad = (Config.ConvOutKernel - 1) / 2;
+        var y = nn.functional.conv2d(x.to(ScalarType.Float32), conv_out.weight.to(ScalarType.Float32),
+            conv_out.bias?.to(ScalarType.Float32), padding: new long[] { pad, pad });
+        return y.to(DType).MoveToOuterDisposeScope();
+    }
+
+    // Replaces every parameter of a meta-built model with its checkpoint tensor (keys already checked strictly).
+    private void Materialize(ITensorSource source, Device device)
+    {
+        foreach (var (name, module) in named_modules())
+        {
+            switch (module)
+            {
+                case Linear m:
+                    m.weight = LoadParameter(source, name + ".weight", device);
+                    if (m.bias is not null) m.bias = LoadParameter(source, name + ".bias", device);
+                    break;
+                case Conv2d m:
+                    m.weight = LoadParameter(source, name + ".weight", device);
+                    if (m.bias is not null) m.bias = LoadParameter(source, name + ".bias", device);
+                    break;
+                case GroupNorm m:
+                    m.weight = LoadParameter(source, name + ".weight", device);
+                    m.bias = LoadParameter(source, name + ".bias", device);
+                    break;
+                case LayerNorm m:
+                    m.weight = LoadParameter(source, name + ".weight", device);
+                    m.bias = LoadParameter(source, name + ".bias", device);
+                    break;
+            }
+        }
+        var left = named_parameters().Where(p => p.parameter.device_type == DeviceType.META).Select(p => p.name).ToList();
+        if (left.Count > 0)
+            throw new InvalidOperationException($"parameters left on the meta device after loading: {string.Join(", ", left.Take(10))}");
+        Device = device;
+    }
+
+    private Parameter LoadParameter(ITensorSource source, string key, Device device)
+    {
+        // The Parameter takes over the loaded tensor's native handle (and its dispose-scope slot, which the module's
+        // setter then detaches), so there is nothing left to dispose here.
+        return new Parameter(source.Load(key, DType, device), requires_grad: true);
     }
 
     private void CheckInputs(Tensor sample, Tensor timestep, Tensor imageEmbeds)

@@ -1,0 +1,60 @@
+using BenchmarkDotNet.Attributes;
+using BenchmarkDotNet.Engines;
+using DiffusionSteeringLens.IO.Configs;
+using DiffusionSteeringLens.Lenses;
+using DiffusionSteeringLens.Models.Vit.ClipVision;
+using TorchSharp;
+
+namespace DiffusionSteeringLens.Benchmarks;
+
+/// <summary>
+/// Issue #5 cost check: all-heads DSL embeddings in closed form (one cached forward + one batched read-out) against the
+/// naive hook-based path (one steered, patched forward per head) on a random 12-layer × 12-head ViT-B/16 at 224 px.
+/// </summary>
+[SimpleJob(RunStrategy.Monitoring, launchCount: 1, warmupCount: 1, iterationCount: 3)]
+public class DslCostBenchmarks
+{
+    private ClipVisionModelWithProjection _vit = null!;
+    private torch.Tensor _pixels = null!;
+    private IReadOnlyList<LensTarget> _heads = null!;
+
+    /// <summary>Builds the random model (weights are whatever TorchSharp's initialisers give; cost does not depend on them).</summary>
+    [GlobalSetup]
+    public void Setup()
+    {
+        torch.set_num_threads(Environment.ProcessorCount);
+        torch.manual_seed(0);
+        var config = new ClipVisionConfig
+        {
+            HiddenSize = 768, IntermediateSize = 3072, NumHiddenLayers = 12, NumAttentionHeads = 12,
+            ImageSize = 224, PatchSize = 16, ProjectionDim = 512, HiddenAct = "gelu",
+        };
+        _vit = new ClipVisionModelWithProjection(config);
+        _pixels = torch.randn(1, 3, 224, 224);
+        _heads = LensTarget.AllHeads(_vit.Architecture);
+    }
+
+    /// <summary>144 heads from one forward.</summary>
+    [Benchmark(Baseline = true)]
+    public long ClosedForm()
+    {
+        using var e = new SteeringLens(_vit, new SteeringOptions { Computation = DslComputation.ClosedForm }).ComputeEmbeddings(_pixels, _heads);
+        return e.shape[1];
+    }
+
+    /// <summary>144 heads, one hooked forward each (plus the clean cached run).</summary>
+    [Benchmark]
+    public long OneForwardPerHead()
+    {
+        using var e = new SteeringLens(_vit, new SteeringOptions { Computation = DslComputation.HookBased }).ComputeEmbeddings(_pixels, _heads);
+        return e.shape[1];
+    }
+
+    /// <summary>Frees the model.</summary>
+    [GlobalCleanup]
+    public void Cleanup()
+    {
+        _pixels.Dispose();
+        _vit.Dispose();
+    }
+}

@@ -1,0 +1,54 @@
+using DiffusionSteeringLens.Analysis;
+using DiffusionSteeringLens.Examples;
+using DiffusionSteeringLens.Lenses;
+using DiffusionSteeringLens.Models.Vit.ClipVision;
+using TorchSharp;
+
+// Focused examples for the API guide (docs/api-guide.md).
+// Usage: dotnet run --project samples/Dsl.Examples -- [encoder-folder]
+// Default encoder: the shipped demo model, samples/models/shapes32/encoder.
+var encoderFolder = args.Length > 0 ? args[0] : FindShippedEncoder();
+using var encoder = ClipVisionModelWithProjection.FromPretrained(encoderFolder);
+var arch = encoder.Architecture;
+Console.WriteLine($"encoder: {encoderFolder} ({arch.NumLayers} layers × {arch.NumHeads} heads, output {arch.OutputDim})");
+
+// Eight seeded random pictures stand in for a dataset; preprocess them like CLIPImageProcessor would.
+using var generator = new torch.Generator(7);
+using var pictures = torch.rand(new long[] { 8, 3, arch.ImageSize, arch.ImageSize }, generator: generator);
+var similarity = new EncoderImageSimilarity(encoder);
+using var pixels = Normalise(pictures);
+
+Console.WriteLine("1) custom lens experiment: DSL head ranking vs ablation importance");
+foreach (var line in CustomLensExperiment.Run(encoder, pixels, new[]
+         {
+             SteeringFunction.Default, new ScaleSteering(8), CustomSteeringExamples.FixedNorm(2), CustomSteeringExamples.ByKind(4, 1),
+         }))
+    Console.WriteLine("   " + line);
+
+Console.WriteLine("2) custom decoder adapter: retrieval over the input pictures themselves");
+using var galleryEmbeddings = similarity.Embed(pictures);
+using var retrieval = new RetrievalDecoder(pictures, galleryEmbeddings);
+var renderer = new LensRenderer(retrieval);
+var last = new LensTarget[] { new ResidualTarget(arch.NumLayers - 1, ResidualPosition.Post) };
+int hits = 0;
+foreach (var picture in renderer.Render(new DiffusionLens(encoder), pixels, last))
+    using (picture)
+        if (picture.Picture.eq(pictures[picture.ImageIndex]).all().item<bool>()) hits++;
+Console.WriteLine($"   the final-layer Diffusion Lens read-out retrieves the input picture itself for {hits}/8 images");
+
+static torch.Tensor Normalise(torch.Tensor pictures)
+{
+    using var mean = torch.tensor(new[] { 0.48145466f, 0.4578275f, 0.40821073f }).view(1, 3, 1, 1);
+    using var std = torch.tensor(new[] { 0.26862954f, 0.26130258f, 0.27577711f }).view(1, 3, 1, 1);
+    return (pictures - mean) / std;
+}
+
+static string FindShippedEncoder()
+{
+    for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+    {
+        var candidate = Path.Combine(dir.FullName, "samples", "models", "shapes32", "encoder");
+        if (Directory.Exists(candidate)) return candidate;
+    }
+    throw new DirectoryNotFoundException("The shipped model samples/models/shapes32 was not found; pass an encoder folder.");
+}
