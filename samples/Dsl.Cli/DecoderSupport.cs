@@ -26,7 +26,9 @@ internal static class DecoderSupport
         var owner = new Owner(decoder, negative);
         EmbeddingRenderer renderer = (embeds, ct) =>
         {
-            using var noise = new SharedSeedNoiseSource(s.Seed);
+            // Same seed for every picture: pictures of different targets differ only by their embeddings, and a picture
+            // does not depend on its position in a batch (which --resume relies on).
+            using var noise = new SeededNoiseSource(Enumerable.Repeat(s.Seed, (int)embeds.shape[0]).ToArray());
             var decodeOptions = new DecodeOptions
             {
                 NumInferenceSteps = s.Steps,
