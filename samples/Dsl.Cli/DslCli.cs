@@ -7,7 +7,7 @@ namespace DiffusionSteeringLens.Cli;
 /// <summary>The <c>dsl</c> command line, invocable in-process (tests) or from <c>Program</c>.</summary>
 public static class DslCli
 {
-    /// <summary>Runs the tool. No arguments = <c>demo</c> with its defaults.</summary>
+    /// <summary>Runs the tool. No command (no arguments, or options only) runs <c>demo</c>.</summary>
     /// <param name="args">Command-line arguments.</param>
     /// <param name="output">Standard output (progress, summaries).</param>
     /// <param name="error">Standard error (one line per failure).</param>
@@ -24,7 +24,9 @@ public static class DslCli
 
     internal static async Task<int> RunAsync(string[] args, CliHost host, CancellationToken cancellationToken = default)
     {
-        if (args.Length == 0) args = new[] { "demo" };
+        // No command (nothing, or options only, e.g. `dsl --steps 10`) runs the demo.
+        if (args.Length == 0 || (args[0].StartsWith('-') && args[0] is not ("-h" or "--help" or "-?" or "--version")))
+            args = new[] { "demo" }.Concat(args).ToArray();
         RootCommand root;
         try
         {
