@@ -13,7 +13,7 @@ namespace DiffusionSteeringLens.Cli;
 internal static class DecoderSupport
 {
     public static (IDisposable Owner, EmbeddingRenderer Renderer) Load(string folder, ModelLoadOptions options, IHookedVit encoder, int size,
-        RunSettings s, ProgressDisplay display)
+        RunSettings s, IProgress<StudyProgress> progress)
     {
 #if HAS_DECODER
         var decoder = KandinskyV22Decoder.FromPretrained(folder, options);
@@ -40,19 +40,26 @@ internal static class DecoderSupport
             };
             using var onDevice = embeds.to(encoder.DType, encoder.Device);
             using var neg = negative.expand(embeds.shape[0], -1);
-            using var pictures = decoder.Decode(onDevice, neg, decodeOptions, null, ct);
+            var steps = new StepProgress(progress);
+            using var pictures = decoder.Decode(onDevice, neg, decodeOptions, steps, ct);
             // The decoder may round the size up to its granularity; pictures are compared at the requested size.
             if (pictures.shape[2] == size && pictures.shape[3] == size) return pictures.to(torch.float32).cpu().clone();
             return torch.nn.functional.interpolate(pictures.to(torch.float32).cpu(), new long[] { size, size }, mode: torch.InterpolationMode.Bilinear, align_corners: false, antialias: true);
         };
         return (owner, renderer);
 #else
-        _ = (folder, options, encoder, size, s, display);
+        _ = (folder, options, encoder, size, s, progress);
         throw new CliUsageException("this build of dsl has no decoder support (the library's Kandinsky decoder is missing); run with --no-decode.");
 #endif
     }
 
 #if HAS_DECODER
+    private sealed class StepProgress(IProgress<StudyProgress> target) : IProgress<DecodeProgress>
+    {
+        public void Report(DecodeProgress p) =>
+            target.Report(new StudyProgress(ProgressDisplay.DenoiseStage, p.Step, p.TotalSteps));
+    }
+
     private sealed class Owner(IEmbeddingDecoder decoder, torch.Tensor negative) : IDisposable
     {
         public void Dispose()

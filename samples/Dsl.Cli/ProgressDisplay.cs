@@ -12,6 +12,9 @@ namespace DiffusionSteeringLens.Cli;
 internal sealed class ProgressDisplay
 {
     private static readonly TimeSpan PlainInterval = TimeSpan.FromSeconds(2);
+
+    /// <summary>Stage of the decoder's denoising steps (of the current batch): frequent, so plain output only samples it.</summary>
+    public const string DenoiseStage = "denoise (current batch)";
     private readonly CliHost _host;
     private readonly Stopwatch _clock = Stopwatch.StartNew();
 
@@ -68,6 +71,12 @@ internal sealed class ProgressDisplay
             lock (_gate)
             {
                 var now = clock.Elapsed;
+                if (value.Stage == DenoiseStage)
+                {
+                    // Step reports only show up when nothing else was logged for a while (a slow decoder is still alive).
+                    if (now - _last >= PlainInterval) Write(value, now);
+                    return;
+                }
                 bool stageChanged = value.Stage != _stage;
                 bool done = value.Completed >= value.Total;
                 // Stage starts and ends are always logged; in-between updates at most every PlainInterval.

@@ -110,7 +110,7 @@ internal sealed class Session : IDisposable
             var folder = ModelFolders.ResolveDecoder(s.Decoder, s.Encoder is null, Host);
             if (folder is null) return;
             int size = s.Size ?? Encoder.Architecture.ImageSize;
-            var decoder = DecoderSupport.Load(folder, loadOptions, Encoder, size, s, display);
+            var decoder = DecoderSupport.Load(folder, loadOptions, Encoder, size, s, DecoderProgress);
             _owned.Add(decoder.Owner);
             renderer = decoder.Renderer;
             DecoderDescription = s.Decoder is null ? ModelFolders.ShippedModel + "/decoder" : Path.GetFullPath(folder);
@@ -123,7 +123,14 @@ internal sealed class Session : IDisposable
     }
 
     /// <summary>A study context over this session's encoder, input and decoding.</summary>
-    public StudyContext Context(IProgress<StudyProgress>? progress) => new(Encoder, Input, Pictures, null, progress);
+    public StudyContext Context(IProgress<StudyProgress>? progress)
+    {
+        DecoderProgress.Target = progress;
+        return new(Encoder, Input, Pictures, null, progress);
+    }
+
+    /// <summary>Receives the decoder's per-step progress (routed to the current run's display).</summary>
+    public ProgressRelay DecoderProgress { get; } = new();
 
     public void Dispose()
     {

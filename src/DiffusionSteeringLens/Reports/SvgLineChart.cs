@@ -15,7 +15,8 @@ public static class SvgLineChart
         ArgumentNullException.ThrowIfNull(series);
         var pts = series.SelectMany(s => s.Points).Where(p => double.IsFinite(p.X) && double.IsFinite(p.Y)).ToArray();
         var frame = pts.Length == 0 ? new SvgPlotFrame(0, 1, 0, 1)
-            : new SvgPlotFrame(pts.Min(p => p.X), pts.Max(p => p.X), pts.Min(p => p.Y), pts.Max(p => p.Y));
+            : new SvgPlotFrame(pts.Min(p => p.X), pts.Max(p => p.X), pts.Min(p => p.Y), pts.Max(p => p.Y),
+                integerX: pts.All(p => p.X == Math.Round(p.X)));
         var sb = new StringBuilder();
         frame.Open(sb, title, xLabel, yLabel);
         for (int i = 0; i < series.Count; i++)

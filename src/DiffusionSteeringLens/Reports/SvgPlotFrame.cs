@@ -12,9 +12,12 @@ internal sealed class SvgPlotFrame
     public static readonly string[] Palette = { "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f" };
 
     private readonly double _x0, _x1, _y0, _y1;
+    private readonly bool _integerX;
 
-    public SvgPlotFrame(double xMin, double xMax, double yMin, double yMax)
+    // integerX: x values are counts (layers, heads ablated), so ticks go at whole numbers only.
+    public SvgPlotFrame(double xMin, double xMax, double yMin, double yMax, bool integerX = false)
     {
+        _integerX = integerX;
         (_x0, _x1) = Pad(xMin, xMax);
         (_y0, _y1) = Pad(yMin, yMax);
     }
@@ -31,7 +34,7 @@ internal sealed class SvgPlotFrame
         sb.Append(CultureInfo.InvariantCulture, $"<title>{Esc(title)}</title><rect width=\"{Width}\" height=\"{Height}\" fill=\"#fff\"/>");
         sb.Append(CultureInfo.InvariantCulture, $"<text x=\"{Width / 2}\" y=\"18\" text-anchor=\"middle\" font-size=\"13\" font-weight=\"bold\">{Esc(title)}</text>");
         sb.Append(CultureInfo.InvariantCulture, $"<rect x=\"{F(Left)}\" y=\"{F(Top)}\" width=\"{F(PlotWidth)}\" height=\"{F(PlotHeight)}\" fill=\"none\" stroke=\"#444\"/>");
-        foreach (var t in Ticks(_x0, _x1))
+        foreach (var t in Ticks(_x0, _x1, _integerX))
             sb.Append(CultureInfo.InvariantCulture, $"<line x1=\"{F(X(t))}\" x2=\"{F(X(t))}\" y1=\"{F(Top + PlotHeight)}\" y2=\"{F(Top + PlotHeight + 4)}\" stroke=\"#444\"/><text x=\"{F(X(t))}\" y=\"{F(Top + PlotHeight + 16)}\" text-anchor=\"middle\">{Tick(t)}</text>");
         foreach (var t in Ticks(_y0, _y1))
             sb.Append(CultureInfo.InvariantCulture, $"<line x1=\"{F(Left - 4)}\" x2=\"{F(Left + PlotWidth)}\" y1=\"{F(Y(t))}\" y2=\"{F(Y(t))}\" stroke=\"#ddd\"/><text x=\"{F(Left - 6)}\" y=\"{F(Y(t) + 4)}\" text-anchor=\"end\">{Tick(t)}</text>");
@@ -65,10 +68,11 @@ internal sealed class SvgPlotFrame
     }
 
     /// <summary>About five "nice" tick values (1, 2, 5 × 10^k steps) inside [lo, hi].</summary>
-    private static IEnumerable<double> Ticks(double lo, double hi)
+    private static IEnumerable<double> Ticks(double lo, double hi, bool integer = false)
     {
         double raw = (hi - lo) / 5, mag = Math.Pow(10, Math.Floor(Math.Log10(raw)));
         double step = new[] { 1.0, 2.0, 5.0, 10.0 }.Select(m => m * mag).First(s => s >= raw);
+        if (integer) step = Math.Max(1, Math.Round(step));
         for (double t = Math.Ceiling(lo / step) * step; t <= hi + step * 1e-9; t += step) yield return Math.Round(t / step) * step;
     }
 }

@@ -95,4 +95,14 @@ public sealed class CliUsageTests
             Assert.Contains(c, run.Out);
         Assert.Equal("", run.Error);
     }
+
+    [Fact]
+    public async Task InternalErrorsExitTwoWithOneLine()
+    {
+        var broken = new FakeRenderer(24) { FailWith = new InvalidOperationException("boom\nsecond line") };
+        var run = await CliRun.WithHost(new[] { "lens", "--encoder", CliRun.GoldenEncoder, "--out", Fixtures.TempFolder() }, broken);
+        Assert.Equal(2, run.ExitCode);
+        Assert.Single(run.ErrorLines);
+        Assert.Contains("boom second line", run.Error);
+    }
 }

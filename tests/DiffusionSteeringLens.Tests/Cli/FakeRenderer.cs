@@ -12,11 +12,15 @@ internal sealed class FakeRenderer(int embeddingDim, int size = 16)
 
     public int Calls { get; private set; }
 
+    /// <summary>When set, every render throws it (internal-error tests).</summary>
+    public Exception? FailWith { get; init; }
+
     public int Rendered { get; private set; }
 
     public torch.Tensor Render(torch.Tensor embeddings, CancellationToken ct)
     {
         ct.ThrowIfCancellationRequested();
+        if (FailWith is not null) throw FailWith;
         Calls++;
         Rendered += (int)embeddings.shape[0];
         using var scope = torch.NewDisposeScope();
