@@ -38,13 +38,15 @@ internal static class DecoderSupport
                 BatchSize = s.BatchSize,
                 NoiseSource = noise,
             };
-            using var onDevice = embeds.to(encoder.DType, encoder.Device);
-            using var neg = negative.expand(embeds.shape[0], -1);
+            using var scope = torch.NewDisposeScope();
+            var onDevice = embeds.to(encoder.DType, encoder.Device);
+            var neg = negative.expand(embeds.shape[0], -1);
             var steps = new StepProgress(progress);
-            using var pictures = decoder.Decode(onDevice, neg, decodeOptions, steps, ct);
+            var pictures = decoder.Decode(onDevice, neg, decodeOptions, steps, ct).to(torch.float32).cpu();
             // The decoder may round the size up to its granularity; pictures are compared at the requested size.
-            if (pictures.shape[2] == size && pictures.shape[3] == size) return pictures.to(torch.float32).cpu().clone();
-            return torch.nn.functional.interpolate(pictures.to(torch.float32).cpu(), new long[] { size, size }, mode: torch.InterpolationMode.Bilinear, align_corners: false, antialias: true);
+            if (pictures.shape[2] != size || pictures.shape[3] != size)
+                pictures = torch.nn.functional.interpolate(pictures, new long[] { size, size }, mode: torch.InterpolationMode.Bilinear, align_corners: false, antialias: true);
+            return pictures.clamp(0, 1).MoveToOuterDisposeScope();
         };
         return (owner, renderer);
 #else

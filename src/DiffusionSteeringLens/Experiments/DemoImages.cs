@@ -40,7 +40,8 @@ public static class DemoImages
         int x1 = (int)Math.Round((left + width) * size), y1 = (int)Math.Round((top + height) * size);
         for (int y = Math.Max(0, y0); y < Math.Min(size, y1); y++)
             for (int x = Math.Max(0, x0); x < Math.Min(size, x1); x++) mask[y * size + x] = 1f;
-        return torch.tensor(mask).view(size, size);
+        using var flat = torch.tensor(mask);
+        return flat.view(size, size); // the view keeps the storage alive
     }
 
     private static torch.Tensor Shape(int size, Func<double, double, bool> inside, (byte R, byte G, byte B) fg, (byte R, byte G, byte B) bg)

@@ -89,7 +89,11 @@ public sealed class PictureSweep
         Directory.CreateDirectory(dir);
         var manifestPath = Path.Combine(dir, "manifest.json");
         using var rows = embeddings.detach().to(torch.float32).cpu().contiguous();
-        var fingerprints = labels.Select((_, i) => Fingerprint(rows[i])).ToArray();
+        var fingerprints = labels.Select((_, i) =>
+        {
+            using var row = rows[i];
+            return Fingerprint(row);
+        }).ToArray();
         var done = Resume ? ReadManifest(manifestPath) : new SortedSet<string>(StringComparer.Ordinal);
         if (!Resume) WriteManifest(manifestPath, done);
         var todo = Enumerable.Range(0, labels.Count).Where(i => !IsFinished(dir, labels[i], fingerprints[i], done)).ToArray();
