@@ -5,8 +5,21 @@ internal static class ModelFolders
 {
     public const string ShippedModel = "models/shapes32";
 
-    /// <summary>The shipped model's root next to the tool binary.</summary>
-    public static string ShippedRoot(CliHost host) => Path.Combine(host.BaseDirectory, "models", "shapes32");
+    /// <summary>
+    /// The shipped model's root: next to the tool binary (copied there as content), else — in a source checkout —
+    /// <c>samples/models/shapes32</c> in the nearest ancestor folder that has it.
+    /// </summary>
+    public static string ShippedRoot(CliHost host)
+    {
+        var beside = Path.Combine(host.BaseDirectory, "models", "shapes32");
+        if (Directory.Exists(beside)) return beside;
+        for (var dir = new DirectoryInfo(host.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            var candidate = Path.Combine(dir.FullName, "samples", "models", "shapes32");
+            if (File.Exists(Path.Combine(candidate, "encoder", "config.json"))) return candidate;
+        }
+        return beside;
+    }
 
     /// <summary>
     /// Encoder weights folder and the folder/file holding <c>preprocessor_config.json</c> (null = derive from the model).

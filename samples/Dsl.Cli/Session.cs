@@ -33,6 +33,9 @@ internal sealed class Session : IDisposable
     public string? DecoderDescription { get; private set; }
     public string? DecodeSettings { get; private set; }
 
+    /// <summary>Whether the input is the built-in image (no --image/--pixels).</summary>
+    public bool BuiltInInput => Settings.Image is null && Settings.Pixels is null;
+
     /// <summary>The input picture (first of the batch) as RGB uint8 [S, S, 3].</summary>
     public torch.Tensor BaseRgb { get; private set; } = null!;
 
@@ -89,8 +92,14 @@ internal sealed class Session : IDisposable
             using var onDevice = pixels.to(Encoder.DType, Encoder.Device);
             return PreparedInput.FromPixels(onDevice, Processor.Config);
         }
-        using var rgb = s.Image is not null ? ImageIO.LoadRgb(s.Image) : DemoImages.Disc(Math.Max(64, imageSize));
-        InputDescription = s.Image is not null ? Path.GetFullPath(s.Image) : "built-in image (red disc on light blue)";
+        torch.Tensor rgb;
+        if (s.Image is not null)
+        {
+            rgb = ImageIO.LoadRgb(s.Image);
+            InputDescription = Path.GetFullPath(s.Image);
+        }
+        else (rgb, InputDescription) = BuiltInImages.Base(imageSize);
+        using var _ = rgb;
         var prepared = PreparedInput.FromRgb(Processor, new[] { rgb });
         if (prepared.Pixels.dtype == Encoder.DType && prepared.Pixels.device == Encoder.Device) return prepared;
         using (prepared)

@@ -28,15 +28,13 @@ internal static class DemoCommand
                         Permutations = perms,
                         RunOverlay = overlay,
                     };
-                    using var demo = await display.RunAsync(p => DemoPipeline.Run(session.Context(p), session.Processor, session.BaseRgb, options, ct), ct)
+                    using var overlayInputs = BuiltInImages.Overlay(session.Processor, session.BaseRgb, session.BuiltInInput)
+                        ?? OverlayInputs.Create(session.Processor, session.BaseRgb);
+                    using var demo = await display.RunAsync(p => DemoPipeline.Run(session.Context(p), session.Processor, overlayInputs, options, ct), ct)
                         .ConfigureAwait(false);
                     Figures.LayerSweep(outputs, session, demo.LayerSweep);
                     Figures.TopHeads(outputs, demo.Ranking, session.Settings.TopK);
-                    if (demo.Overlay is { } o)
-                    {
-                        using var inputs = OverlayInputs.Create(session.Processor, session.BaseRgb);
-                        Figures.Overlay(outputs, inputs, o);
-                    }
+                    if (demo.Overlay is { } o) Figures.Overlay(outputs, overlayInputs, o);
                     RankCommand.LogTop(display, demo.Ranking.Rows, Math.Min(5, session.Settings.TopK));
                     if (demo.Results.Validation is { } val) ValidateCommand.Log(display, val);
                     var b = StudyResultsFactory.Base(session, "demo");

@@ -23,11 +23,14 @@ internal static class OverlayCommand
                 var file = r.GetValue(overlay);
                 if (file is not null && !File.Exists(file)) throw new CliUsageException($"overlay file not found: {Path.GetFullPath(file)}");
                 var box = ParseRegion(r.GetValue(region) ?? "");
+                bool regionGiven = r.GetResult(region) is { Implicit: false };
                 var seedList = ParseSeeds(r.GetValue(seeds) ?? "");
                 return async (session, display, outputs, ct) =>
                 {
                     using var overlayRgb = file is null ? null : ImageIO.LoadRgb(file);
-                    using var inputs = OverlayInputs.Create(session.Processor, session.BaseRgb, overlayRgb, box[0], box[1], box[2], box[3]);
+                    // The built-in input uses its domain's own overlay unless a pattern or region is asked for.
+                    using var inputs = (file is null && !regionGiven ? BuiltInImages.Overlay(session.Processor, session.BaseRgb, session.BuiltInInput) : null)
+                        ?? OverlayInputs.Create(session.Processor, session.BaseRgb, overlayRgb, box[0], box[1], box[2], box[3]);
                     var steering = new SteeringOptions { Steering = session.Settings.Steering };
                     using var outcome = await display.RunAsync(p => LensStudy.Overlay(session.Context(p), inputs.Base, inputs.Overlaid, inputs.Overlay,
                         steering, session.Settings.TopK, seedList, ct), ct).ConfigureAwait(false);

@@ -13,11 +13,14 @@ public static class DemoPipeline
 {
     /// <summary>Runs every stage on <paramref name="context"/>'s input and returns the records and pictures.</summary>
     /// <param name="context">Encoder, input, decoding, progress.</param>
-    /// <param name="processor">Preprocesses the overlaid input for the overlay study.</param>
-    /// <param name="baseRgb">The base image as RGB uint8 <c>[H, W, 3]</c> (the one <paramref name="context"/>'s input was made from).</param>
+    /// <param name="processor">Preprocesses the overlay study's inputs.</param>
+    /// <param name="overlayInputs">
+    /// The overlay study's inputs; null composes <see cref="DemoImages.Stripes"/> into the bottom-right quadrant of the
+    /// context's first input picture.
+    /// </param>
     /// <param name="options">Settings.</param>
     /// <param name="cancellationToken">Cancels between stages and decode batches.</param>
-    public static DemoOutcome Run(StudyContext context, ClipImageProcessor processor, torch.Tensor baseRgb, DemoOptions? options = null,
+    public static DemoOutcome Run(StudyContext context, ClipImageProcessor processor, OverlayInputs? overlayInputs = null, DemoOptions? options = null,
         CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(context);
@@ -44,7 +47,7 @@ public static class DemoPipeline
             Lap("validation");
             if (options.RunOverlay)
             {
-                overlay = RunOverlay(context, processor, baseRgb, options, n, cancellationToken);
+                overlay = RunOverlay(context, processor, overlayInputs, options, n, cancellationToken);
                 Lap("overlay study");
             }
             var results = new StudyResults
@@ -69,10 +72,13 @@ public static class DemoPipeline
         }
     }
 
-    private static OverlayOutcome RunOverlay(StudyContext context, ClipImageProcessor processor, torch.Tensor baseRgb, DemoOptions options,
+    private static OverlayOutcome RunOverlay(StudyContext context, ClipImageProcessor processor, OverlayInputs? given, DemoOptions options,
         int heads, CancellationToken ct)
     {
-        using var inputs = OverlayInputs.Create(processor, baseRgb);
+        using var first = context.Input.Pictures.select(0, 0);
+        using var baseRgb = Imaging.ImageIO.ToUint8Hwc(first);
+        using var made = given is null ? OverlayInputs.Create(processor, baseRgb) : null;
+        var inputs = given ?? made!;
         int topK = options.OverlayTopK ?? Math.Max(1, heads / 4);
         return LensStudy.Overlay(context, inputs.Base, inputs.Overlaid, inputs.Overlay, options.Steering, topK, options.RandomSeeds, ct);
     }

@@ -61,6 +61,27 @@ public sealed class OverlayInputs : IDisposable
         }
     }
 
+    /// <summary>
+    /// Preprocesses three given RGB uint8 <c>[H, W, 3]</c> images (e.g. from a synthetic domain that draws its own
+    /// overlay): the base, the base with the overlay, and the overlay alone.
+    /// </summary>
+    public static OverlayInputs FromImages(ClipImageProcessor processor, torch.Tensor baseRgb, torch.Tensor overlaidRgb, torch.Tensor overlayOnlyRgb)
+    {
+        ArgumentNullException.ThrowIfNull(processor);
+        PreparedInput? b = null, o = null;
+        try
+        {
+            b = PreparedInput.FromRgb(processor, new[] { baseRgb });
+            o = PreparedInput.FromRgb(processor, new[] { overlaidRgb });
+            return new OverlayInputs(b, o, PreparedInput.FromRgb(processor, new[] { overlayOnlyRgb }));
+        }
+        catch
+        {
+            b?.Dispose(); o?.Dispose();
+            throw;
+        }
+    }
+
     /// <summary>Disposes the three inputs.</summary>
     public void Dispose()
     {
