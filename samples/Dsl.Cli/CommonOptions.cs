@@ -13,7 +13,7 @@ internal sealed class CommonOptions
     public Option<string?> Image { get; } = new("--image") { Description = "Input image file (PNG, JPEG, …). Default: a built-in drawn shape.", HelpName = "FILE" };
     public Option<string?> Pixels { get; } = new("--pixels") { Description = "Preprocessed input: a safetensors file with tensor pixel_values [B,3,S,S].", HelpName = "FILE" };
     public Option<string> Out { get; } = new("--out") { Description = "Output folder.", DefaultValueFactory = _ => "dsl-output", HelpName = "DIR" };
-    public Option<long> Seed { get; } = new("--seed") { Description = "Decoder seed (image i uses seed + i).", DefaultValueFactory = _ => 0 };
+    public Option<long> Seed { get; } = new("--seed") { Description = "Decoder seed; every picture uses the same noise, so pictures differ only by their embeddings.", DefaultValueFactory = _ => 0, HelpName = "N" };
     public Option<int> Steps { get; } = new("--steps") { Description = "Denoising steps.", DefaultValueFactory = _ => 25 };
     public Option<double> Guidance { get; } = new("--guidance") { Description = "Classifier-free guidance scale (off at ≤ 1).", DefaultValueFactory = _ => 4.0 };
     public Option<int?> Size { get; } = new("--size") { Description = "Decoded picture size in pixels. Default: the encoder's input size.", HelpName = "PX" };
@@ -22,7 +22,7 @@ internal sealed class CommonOptions
     public Option<string> DType { get; } = new("--dtype") { Description = "float32, bfloat16 or float16 (compute dtype).", DefaultValueFactory = _ => "float32" };
     public Option<bool> Verbose { get; } = new("--verbose") { Description = "Log details (and stack traces of internal errors)." };
     public Option<bool> Resume { get; } = new("--resume") { Description = "Skip pictures a previous (interrupted) run already finished." };
-    public Option<string> Steer { get; } = new("--steer") { Description = "DSL steering: scale:<alpha> or relative:<lambda>.", DefaultValueFactory = _ => "scale:8" };
+    public Option<string> Steer { get; } = new("--steer") { Description = "DSL steering: scale:<alpha> or relative:<lambda>.", DefaultValueFactory = _ => "scale:8", HelpName = "FUNC" };
     public Option<int> TopK { get; } = new("--top-k") { Description = "Heads shown in top-k grids/tables (and ablated by the overlay study).", DefaultValueFactory = _ => 8 };
     public Option<int> Threads { get; } = new("--threads") { Description = "CPU threads for libtorch.", DefaultValueFactory = _ => 2 };
 

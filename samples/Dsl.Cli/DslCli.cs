@@ -48,7 +48,8 @@ public static class DslCli
             host.Error.WriteLine($"error: {CommandRunner.OneLine(first.Message)} (see '{name} --help')");
             return ExitCodes.BadInput;
         }
-        var config = new InvocationConfiguration { Output = host.Out, Error = host.Error, EnableDefaultExceptionHandler = false };
+        // Ctrl-C is handled by Program (cooperative cancellation, results kept); System.CommandLine must not kill the process.
+        var config = new InvocationConfiguration { Output = host.Out, Error = host.Error, EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null };
         try
         {
             return await parse.InvokeAsync(config, cancellationToken).ConfigureAwait(false);
