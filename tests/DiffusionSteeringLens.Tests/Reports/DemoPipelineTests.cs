@@ -1,0 +1,51 @@
+using DiffusionSteeringLens.Experiments;
+using DiffusionSteeringLens.Models.Vit.ClipVision;
+using DiffusionSteeringLens.Tests.Cli;
+using DiffusionSteeringLens.Tests.TestSupport;
+using DiffusionSteeringLens.Tests.Vit;
+using TorchSharp;
+
+namespace DiffusionSteeringLens.Tests.Reports;
+
+/// <summary>The library's demo pipeline returns every result record a report needs.</summary>
+public sealed class DemoPipelineTests
+{
+    [Fact]
+    public void DemoReturnsAllRecordsAndPictures()
+    {
+        using var vit = GoldenClip.Load();
+        var processor = ClipImageProcessor.Load(GoldenClip.Folder);
+        using var rgb = DemoImages.Disc(64);
+        using var input = PreparedInput.FromRgb(processor, new[] { rgb });
+        var renderer = new FakeRenderer(24);
+        var sweep = new PictureSweep(Fixtures.TempFolder(), renderer.Render, "test", batchSize: 3);
+        var context = new StudyContext(vit, input, sweep);
+        using var demo = DemoPipeline.Run(context, processor, null, new DemoOptions { Permutations = 100, TrajectorySteps = 5 });
+
+        var r = demo.Results;
+        Assert.Equal(2, r.LayerSweep!.Count);
+        Assert.Equal(8, r.Heads!.Count);
+        Assert.All(r.Heads, h => Assert.True(h.Importance.HasValue && h.DslImageScore.HasValue));
+        Assert.Equal(Enumerable.Range(1, 8), r.Heads.Select(h => h.DslRank).OrderBy(x => x));
+        Assert.Equal("image", r.Validation!.ScoreSpace);
+        Assert.Equal(6, r.Validation.Trajectories.Dsl.Similarity.Count);
+        Assert.Equal(2, r.Overlay!.TopHeads.Count);
+        Assert.Equal(new long[] { 2, 3, 16, 16 }, demo.LayerSweep.Pictures!.shape);
+        Assert.Equal(new long[] { 8, 3, 16, 16 }, demo.Ranking.DslPictures!.shape);
+        Assert.Equal(new long[] { 2, 3, 16, 16 }, demo.Overlay!.Pictures!.shape);
+        Assert.Equal(2 + 8 + 8 + 2, renderer.Rendered);
+        // The last resid_post read-out is the model output itself.
+        Assert.Equal(1.0, r.LayerSweep[^1].EmbeddingSimilarity, 6);
+    }
+
+    [Fact]
+    public void PreparedInputFromPixelsRecoversThePicture()
+    {
+        var processor = ClipImageProcessor.Load(GoldenClip.Folder);
+        using var rgb = DemoImages.Square(16);
+        using var a = PreparedInput.FromRgb(processor, new[] { rgb });
+        using var b = PreparedInput.FromPixels(a.Pixels, processor.Config);
+        TensorAssert.CloseAbsolute(a.Pictures, b.Pictures, 1e-5, "pictures from pixel values");
+        TensorAssert.Equal(a.Pixels, b.Pixels, "pixels");
+    }
+}
