@@ -26,7 +26,7 @@ internal static class ValidateCommand
                         var rk = LensStudy.RankHeads(ctx, steering, ct);
                         try
                         {
-                            var (val, rows) = LensStudy.Validate(ctx, rk.Rows, steps ?? arch.NumLayers * arch.NumHeads, seeds, perms, kind, ct);
+                            var (val, rows) = LensStudy.Validate(ctx, rk.Rows, steps ?? Math.Min(32, arch.NumLayers * arch.NumHeads), seeds, perms, kind, ct);
                             return (rk with { Rows = rows }, val);
                         }
                         catch { rk.Dispose(); throw; }

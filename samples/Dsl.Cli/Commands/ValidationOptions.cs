@@ -7,7 +7,7 @@ namespace DiffusionSteeringLens.Cli.Commands;
 /// <summary>Options of the ablation studies (validate, demo).</summary>
 internal sealed class ValidationOptions
 {
-    public Option<int?> TrajectorySteps { get; } = new("--trajectory-steps") { Description = "Heads ablated along each trajectory. Default: every head.", HelpName = "N" };
+    public Option<int?> TrajectorySteps { get; } = new("--trajectory-steps") { Description = "Heads ablated along each trajectory. Default: every head, at most 32 (greedy costs ~N·heads forwards).", HelpName = "N" };
     public Option<string> RandomSeeds { get; } = new("--random-seeds") { Description = "Seeds of the random-order baselines (comma-separated).", DefaultValueFactory = _ => "1,2,3", HelpName = "LIST" };
     public Option<int> Permutations { get; } = new("--permutations") { Description = "Permutations of the correlation p-value.", DefaultValueFactory = _ => 1000 };
     public Option<string> Ablation { get; } = new("--ablation") { Description = "zero or mean ablation.", DefaultValueFactory = _ => "zero" };

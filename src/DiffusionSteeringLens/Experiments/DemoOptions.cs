@@ -8,7 +8,7 @@ public sealed record DemoOptions
     /// <summary>DSL settings (steering function, scope, patching).</summary>
     public SteeringOptions Steering { get; init; } = new();
 
-    /// <summary>Heads ablated along each trajectory; null = every head.</summary>
+    /// <summary>Heads ablated along each trajectory; null = every head, at most 32 (the greedy order costs about steps × heads forwards).</summary>
     public int? TrajectorySteps { get; init; }
 
     /// <summary>Seeds of the random-order trajectories and random-k overlay baselines.</summary>

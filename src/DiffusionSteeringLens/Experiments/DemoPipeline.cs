@@ -41,7 +41,7 @@ public static class DemoPipeline
             Lap("layer sweep");
             ranking = LensStudy.RankHeads(context, options.Steering, cancellationToken);
             Lap("head ranking");
-            var (validation, rows) = LensStudy.Validate(context, ranking.Rows, options.TrajectorySteps ?? n, options.RandomSeeds,
+            var (validation, rows) = LensStudy.Validate(context, ranking.Rows, options.TrajectorySteps ?? Math.Min(32, n), options.RandomSeeds,
                 options.Permutations, AblationKind.Zero, cancellationToken);
             ranking = ranking with { Rows = rows };
             Lap("validation");

@@ -18,6 +18,10 @@ public static class StudyReport
         ArgumentNullException.ThrowIfNull(results);
         ArgumentNullException.ThrowIfNull(figures);
         var report = new HtmlReport($"Diffusion Steering Lens — {results.Command}");
+        report.Paragraph("Diffusion Lens (DL) reads the encoder's residual stream (or one component's output) out through its final norm and " +
+            "projection and decodes the embedding into a picture. The Diffusion Steering Lens (DSL) steers one head or MLP, keeps every later " +
+            "component at its clean value, and decodes the result — showing that component's direct contribution. Embedding-space scores are " +
+            "cosines with the clean image embedding; image-space scores compare the decoded picture with the input through the encoder.");
         report.Heading("Run");
         var summary = new List<IReadOnlyList<string>>
         {
