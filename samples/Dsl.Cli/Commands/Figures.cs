@@ -22,8 +22,10 @@ internal static class Figures
             var images = new List<torch.Tensor> { input };
             images.AddRange(items);
             var captions = new List<string> { "input" };
-            captions.AddRange(sweep.Readouts.Select(r => $"L{r.Layer} {RunOutputs.Score(r.ImageSimilarity ?? r.EmbeddingSimilarity)}"));
-            outputs.Grid("grid-layer-sweep.png", "Diffusion Lens layer sweep (resid_post; caption: similarity to input)", new[] { ("DL", (IReadOnlyList<torch.Tensor>)images, (IReadOnlyList<string>)captions) });
+            bool layerSweep = sweep.Readouts.All(r => r.Target == $"resid_post:{r.Layer}");
+            captions.AddRange(sweep.Readouts.Select(r => $"{(layerSweep ? $"L{r.Layer}" : r.Target)} {RunOutputs.Score(r.ImageSimilarity ?? r.EmbeddingSimilarity)}"));
+            outputs.Grid(layerSweep ? "grid-layer-sweep.png" : "grid-dl-targets.png",
+                layerSweep ? "Diffusion Lens layer sweep (resid_post; caption: similarity to input)" : "Diffusion Lens read-outs (caption: similarity to input)", new[] { ("DL", (IReadOnlyList<torch.Tensor>)images, (IReadOnlyList<string>)captions) });
         }
         finally { items.ForEach(t => t.Dispose()); }
     }

@@ -1,19 +1,41 @@
 using System.CommandLine;
 using DiffusionSteeringLens.Experiments;
+using DiffusionSteeringLens.Lenses;
 
 namespace DiffusionSteeringLens.Cli.Commands;
 
-/// <summary><c>dsl lens</c>: Diffusion Lens layer sweep (every resid_post read out, decoded when a decoder is available).</summary>
+/// <summary><c>dsl lens</c>: Diffusion Lens layer sweep (every resid_post read out, decoded when a decoder is available), or DL on chosen sites.</summary>
 internal static class LensCommand
 {
-    public static Command Create(CliHost host) => ExperimentCommand.Create(host, "lens",
-        "Diffusion Lens layer sweep: read out (and decode) the residual stream after every layer.", steering: false, null,
-        _ => async (session, display, outputs, ct) =>
+    public static Command Create(CliHost host)
+    {
+        var targets = new Option<string?>("--targets")
         {
-            using var sweep = await display.RunAsync(p => LensStudy.LayerSweep(session.Context(p), ct), ct).ConfigureAwait(false);
-            Figures.LayerSweep(outputs, session, sweep);
-            foreach (var r in sweep.Readouts)
-                display.Log($"{r.Target,-14} embedding {RunOutputs.Score(r.EmbeddingSimilarity)}" + (r.ImageSimilarity is { } s ? $"  image {RunOutputs.Score(s)}" : ""));
-            return StudyResultsFactory.Base(session, "lens", steering: false) with { LayerSweep = sweep.Readouts };
-        });
+            Description = "Sites to read out instead of the layer sweep, e.g. resid_mid:3,resid_pre:0 or all-layers; heads/MLPs give DL on that output alone.",
+            HelpName = "LIST",
+        };
+        return ExperimentCommand.Create(host, "lens",
+            "Diffusion Lens layer sweep: read out (and decode) the residual stream after every layer.", steering: false, c => c.Add(targets),
+            r =>
+            {
+                var text = r.GetValue(targets);
+                return async (session, display, outputs, ct) =>
+                {
+                    IReadOnlyList<LensTarget>? list = null;
+                    if (text is not null)
+                    {
+                        try { list = TargetList.Parse(text, session.Encoder.Architecture); }
+                        catch (FormatException e) { throw new CliUsageException("--targets: " + e.Message); }
+                    }
+                    using var sweep = await display.RunAsync(p => list is null
+                        ? LensStudy.LayerSweep(session.Context(p), ct)
+                        : LensStudy.Readouts(session.Context(p), new DiffusionLens(session.Encoder), list, "dl-targets", ct), ct).ConfigureAwait(false);
+                    Figures.LayerSweep(outputs, session, sweep);
+                    foreach (var x in sweep.Readouts)
+                        display.Log($"{x.Target,-14} embedding {RunOutputs.Score(x.EmbeddingSimilarity)}" + (x.ImageSimilarity is { } s ? $"  image {RunOutputs.Score(s)}" : ""));
+                    var results = StudyResultsFactory.Base(session, "lens", steering: false);
+                    return list is null ? results with { LayerSweep = sweep.Readouts } : results with { Targets = sweep.Readouts };
+                };
+            });
+    }
 }

@@ -70,7 +70,7 @@ public static class StudyReport
 
     private static void TargetSection(HtmlReport report, IReadOnlyList<TargetReadout> targets)
     {
-        report.Heading("Steered targets");
+        report.Heading("Chosen targets");
         report.Table(new[] { "lens", "target", "embedding cosine", "image similarity" },
             targets.Select(r => (IReadOnlyList<string>)new[] { r.Lens, r.Target, F(r.EmbeddingSimilarity), r.ImageSimilarity is { } s ? F(s) : "" }));
     }

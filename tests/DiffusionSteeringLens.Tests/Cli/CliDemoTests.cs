@@ -49,20 +49,21 @@ public sealed class CliDemoTests
         foreach (var args in new[]
         {
             new[] { "lens" },
+            new[] { "lens", "--targets", "resid_mid:1,L1H2" },
             new[] { "steer", "--targets", "L0-1,mlp:1" },
             new[] { "rank", "--top-k", "3" },
             new[] { "validate", "--trajectory-steps", "4", "--permutations", "100" },
             new[] { "overlay", "--top-k", "2" },
         })
         {
-            var outDir = Path.Combine(dir, args[0]);
+            var outDir = Path.Combine(dir, string.Join("_", args.Take(2)).Replace("-", ""));
             var run = await CliRun.Public(args.Concat(new[] { "--encoder", CliRun.GoldenEncoder, "--pixels", CliRun.GoldenPixels, "--out", outDir }).ToArray());
             Assert.True(run.ExitCode == 0, $"{args[0]}: {run.Error}");
             Assert.Contains("no decoder", run.Out);
             Assert.True(File.Exists(Path.Combine(outDir, "report.html")), args[0]);
             Assert.True(File.Exists(Path.Combine(outDir, "results.json")), args[0]);
         }
-        using var steer = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "steer", "results.json")));
+        using var steer = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "steer_targets", "results.json")));
         Assert.Equal(2 * 9, steer.RootElement.GetProperty("targets").GetArrayLength()); // 8 heads + 1 MLP, DSL and DL
     }
 
