@@ -46,6 +46,8 @@ public sealed record CheckpointSummary(string Path, string Kind, string Family, 
         var infos = source.Names.OrderBy(n => n, StringComparer.Ordinal).Select(source.GetInfo).ToArray();
         var family = FamilyFromNames(infos.Select(i => i.Name).ToArray());
         var facts = new List<KeyValuePair<string, string>>();
+        if (source is SafetensorsFile single)
+            facts.AddRange(single.Metadata.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => new KeyValuePair<string, string>("metadata." + kv.Key, kv.Value)));
         var dir = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path))!;
         var config = System.IO.Path.Combine(dir, "config.json");
         if (File.Exists(config))
