@@ -79,6 +79,7 @@ internal sealed class CommonOptions
         if (s.Image is not null && s.Pixels is not null) throw new CliUsageException("give either --image or --pixels, not both.");
         if (s.Image is not null && !File.Exists(s.Image)) throw new CliUsageException($"image file not found: {Path.GetFullPath(s.Image)}");
         if (s.Pixels is not null && !File.Exists(s.Pixels)) throw new CliUsageException($"pixels file not found: {Path.GetFullPath(s.Pixels)}");
+        if (_added.Contains(Out) && File.Exists(s.Out)) throw new CliUsageException($"--out must be a folder; {Path.GetFullPath(s.Out)} is a file.");
         if (s.Steps < 1) throw new CliUsageException($"--steps must be at least 1 (got {s.Steps}).");
         if (!double.IsFinite(s.Guidance)) throw new CliUsageException("--guidance must be a finite number.");
         if (s.Size is < 8) throw new CliUsageException($"--size must be at least 8 pixels (got {s.Size}).");

@@ -27,6 +27,9 @@ public sealed class CliUsageTests
         yield return new object[] { "bad overlay region", new[] { "overlay", "--encoder", enc, "--overlay-region", "0.5,0.5" }, "--overlay-region" };
         yield return new object[] { "bad ablation", new[] { "validate", "--encoder", enc, "--ablation", "half" }, "half" };
         yield return new object[] { "inspect missing path", new[] { "inspect", "/no/such/file.safetensors" }, "/no/such/file.safetensors" };
+        yield return new object[] { "image that is not an image", new[] { "lens", "--encoder", enc, "--image", Path.Combine(enc, "config.json") }, "config.json" };
+        yield return new object[] { "pixels that are not safetensors", new[] { "lens", "--encoder", enc, "--pixels", Path.Combine(enc, "image_53x40.png") }, "image_53x40.png" };
+        yield return new object[] { "--out is a file", new[] { "lens", "--encoder", enc, "--out", Path.Combine(enc, "config.json") }, "--out" };
         yield return new object[] { "export without --out", new[] { "export", "--encoder", enc, "--pixels", CliRun.GoldenPixels }, "--out" };
     }
 
