@@ -52,11 +52,16 @@ public sealed class HtmlReport
     }
 
     /// <summary>Adds a PNG image inline (base64 data URI) with a caption.</summary>
-    public HtmlReport Image(byte[] png, string caption)
+    /// <param name="png">Encoded PNG.</param>
+    /// <param name="caption">Caption (always the alt text).</param>
+    /// <param name="showCaption">Draw the caption under the image (off for pictures that carry their own title).</param>
+    public HtmlReport Image(byte[] png, string caption, bool showCaption = true)
     {
         ArgumentNullException.ThrowIfNull(png);
         _body.Append("<figure><img alt=\"").Append(Esc(caption)).Append("\" src=\"data:image/png;base64,")
-            .Append(Convert.ToBase64String(png)).Append("\"/><figcaption>").Append(Esc(caption)).Append("</figcaption></figure>\n");
+            .Append(Convert.ToBase64String(png)).Append("\"/>");
+        if (showCaption) _body.Append("<figcaption>").Append(Esc(caption)).Append("</figcaption>");
+        _body.Append("</figure>\n");
         return this;
     }
 

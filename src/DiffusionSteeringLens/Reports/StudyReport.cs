@@ -40,7 +40,7 @@ public static class StudyReport
         if (figures.Count > 0)
         {
             report.Heading("Pictures");
-            foreach (var f in figures) report.Image(f.Png, f.Caption);
+            foreach (var f in figures) report.Image(f.Png, f.Caption, showCaption: false); // grids draw their own titles
         }
         if (results.LayerSweep is { Count: > 0 } sweep) LayerSection(report, sweep);
         if (results.Targets is { Count: > 0 } targets) TargetSection(report, targets);
