@@ -32,10 +32,7 @@ internal static class CommandRunner
 
     private static bool IsBadInput(Exception e) => e is CliUsageException or FileNotFoundException or DirectoryNotFoundException
         or CheckpointException or FormatException or ImageDecodeException or UnauthorizedAccessException
-#if HAS_DECODER
-        or DiffusionSteeringLens.Models.Kandinsky.EmbeddingShapeException
-#endif
-        ;
+        or DiffusionSteeringLens.Models.Kandinsky.EmbeddingShapeException;
 
     public static string OneLine(string message) =>
         string.Join(" ", message.Split(new[] { '\r', '\n' }, StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));

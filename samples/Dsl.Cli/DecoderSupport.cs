@@ -1,21 +1,17 @@
 using DiffusionSteeringLens.Experiments;
 using DiffusionSteeringLens.Models.Vit;
 using DiffusionSteeringLens.Runtime;
-#if HAS_DECODER
 using DiffusionSteeringLens.Models.Kandinsky;
 using TorchSharp;
-#endif
 
 namespace DiffusionSteeringLens.Cli;
 
 /// <summary>Loads the Kandinsky 2.2 decoder and adapts it to an <see cref="EmbeddingRenderer"/>.</summary>
-/// <remarks>Compiled against the decoder only when the library has it (HAS_DECODER is set by the project file).</remarks>
 internal static class DecoderSupport
 {
     public static (IDisposable Owner, EmbeddingRenderer Renderer) Load(string folder, ModelLoadOptions options, IHookedVit encoder, int size,
         RunSettings s, IProgress<StudyProgress> progress)
     {
-#if HAS_DECODER
         var decoder = KandinskyV22Decoder.FromPretrained(folder, options);
         if (decoder.EmbeddingDim != encoder.Architecture.OutputDim)
         {
@@ -49,13 +45,8 @@ internal static class DecoderSupport
             return pictures.clamp(0, 1).MoveToOuterDisposeScope();
         };
         return (owner, renderer);
-#else
-        _ = (folder, options, encoder, size, s, progress);
-        throw new CliUsageException("this build of dsl has no decoder support (the library's Kandinsky decoder is missing); run with --no-decode.");
-#endif
     }
 
-#if HAS_DECODER
     private sealed class StepProgress(IProgress<StudyProgress> target) : IProgress<DecodeProgress>
     {
         public void Report(DecodeProgress p) =>
@@ -70,5 +61,4 @@ internal static class DecoderSupport
             decoder.Dispose();
         }
     }
-#endif
 }
