@@ -22,7 +22,7 @@ internal sealed class CommonOptions
     public Option<string> DType { get; } = new("--dtype") { Description = "float32, bfloat16 or float16 (compute dtype).", DefaultValueFactory = _ => "float32" };
     public Option<bool> Verbose { get; } = new("--verbose") { Description = "Log details (and stack traces of internal errors)." };
     public Option<bool> Resume { get; } = new("--resume") { Description = "Skip pictures a previous (interrupted) run already finished." };
-    public Option<string> Steer { get; } = new("--steer") { Description = "DSL steering: scale:<alpha> or relative:<lambda>.", DefaultValueFactory = _ => "scale:8", HelpName = "FUNC" };
+    public Option<string> Steer { get; } = new("--steer") { Description = "DSL steering: scale:<alpha> or relative:<lambda>.", DefaultValueFactory = _ => SteeringFunction.Default.ToString()!, HelpName = "FUNC" };
     public Option<int> TopK { get; } = new("--top-k") { Description = "Heads shown in top-k grids/tables (and ablated by the overlay study).", DefaultValueFactory = _ => 8 };
     public Option<int> Threads { get; } = new("--threads") { Description = "CPU threads for libtorch.", DefaultValueFactory = _ => 2 };
 
@@ -72,7 +72,7 @@ internal sealed class CommonOptions
             DType = ParseDType(V(r, DType, "float32") ?? "float32"),
             Verbose = V(r, Verbose, false),
             Resume = V(r, Resume, false),
-            Steering = ParseSteering(V(r, Steer, "scale:8") ?? "scale:8"),
+            Steering = ParseSteering(V(r, Steer, SteeringFunction.Default.ToString()!) ?? SteeringFunction.Default.ToString()!),
             TopK = V(r, TopK, d.TopK),
             Threads = V(r, Threads, d.Threads),
         };
