@@ -1,0 +1,41 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace DiffusionSteeringLens.Models.Kandinsky.MoVq;
+
+/// <summary>Encoder level without attention: <c>resnets</c>, then an optional stride-2 <c>downsamplers.0</c>.</summary>
+public sealed class DownEncoderBlock2D : nn.Module<Tensor, Tensor>
+{
+    // Field names are the checkpoint's key segments.
+    private readonly ModuleList<nn.Module<Tensor, Tensor?, Tensor>> resnets;
+    private readonly ModuleList<Downsample2D>? downsamplers;
+
+    /// <summary>Creates the block.</summary>
+    /// <param name="inChannels">Input channels.</param>
+    /// <param name="outChannels">Output channels.</param>
+    /// <param name="numLayers">Resnets.</param>
+    /// <param name="groups">GroupNorm groups.</param>
+    /// <param name="addDownsample">Whether the level ends with a down-sampler.</param>
+    /// <param name="device">Parameter device.</param>
+    /// <param name="dtype">Parameter dtype.</param>
+    public DownEncoderBlock2D(int inChannels, int outChannels, int numLayers, int groups, bool addDownsample, Device device, ScalarType dtype)
+        : base(nameof(DownEncoderBlock2D))
+    {
+        resnets = new ModuleList<nn.Module<Tensor, Tensor?, Tensor>>();
+        for (int i = 0; i < numLayers; i++)
+            resnets.Add(new ResnetBlock2D(i == 0 ? inChannels : outChannels, outChannels, groups, LayerFactory.VaeEps, device, dtype));
+        if (addDownsample) downsamplers = new ModuleList<Downsample2D>(new Downsample2D(outChannels, device, dtype));
+        RegisterComponents();
+    }
+
+    /// <inheritdoc />
+    public override Tensor forward(Tensor input)
+    {
+        using var scope = NewDisposeScope();
+        var h = input;
+        foreach (var resnet in resnets) h = resnet.call(h, null);
+        if (downsamplers is not null) foreach (var down in downsamplers) h = down.call(h);
+        return h.MoveToOuterDisposeScope();
+    }
+}

@@ -1,0 +1,60 @@
+using DiffusionSteeringLens.IO.Configs;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace DiffusionSteeringLens.Models.Kandinsky.MoVq;
+
+/// <summary>
+/// VAE encoder: <c>conv_in</c> → <c>down_blocks</c> → <c>mid_block</c> → GroupNorm → SiLU → <c>conv_out</c> to the
+/// latent channels (a VQ encoder has no mean/log-variance doubling).
+/// </summary>
+public sealed class Encoder : nn.Module<Tensor, Tensor>
+{
+    // Field names are the checkpoint's key segments.
+    private readonly Conv2d conv_in;
+    private readonly ModuleList<nn.Module<Tensor, Tensor>> down_blocks;
+    private readonly UNetMidBlock2D mid_block;
+    private readonly GroupNorm conv_norm_out;
+    private readonly Conv2d conv_out;
+
+    /// <summary>Builds the encoder described by <paramref name="config"/>.</summary>
+    /// <param name="config">Model config.</param>
+    /// <param name="device">Parameter device.</param>
+    /// <param name="dtype">Parameter dtype.</param>
+    public Encoder(VqModelConfig config, Device device, ScalarType dtype) : base(nameof(Encoder))
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        var channels = config.BlockOutChannels;
+        int groups = config.NormNumGroups;
+        conv_in = LayerFactory.Conv(config.InChannels, channels[0], 3, device, dtype, padding: 1);
+        down_blocks = new ModuleList<nn.Module<Tensor, Tensor>>();
+        int output = channels[0];
+        for (int i = 0; i < config.DownBlockTypes.Count; i++)
+        {
+            int input = output;
+            output = channels[i];
+            bool last = i == channels.Count - 1;
+            down_blocks.Add(config.DownBlockTypes[i] switch
+            {
+                "AttnDownEncoderBlock2D" => new AttnDownEncoderBlock2D(input, output, config.LayersPerBlock, groups, !last, device, dtype),
+                _ => new DownEncoderBlock2D(input, output, config.LayersPerBlock, groups, !last, device, dtype),
+            });
+        }
+        mid_block = new UNetMidBlock2D(channels[^1], groups, null, config.MidBlockAddAttention, device, dtype);
+        conv_norm_out = LayerFactory.GroupNorm(groups, channels[^1], LayerFactory.VaeEps, device, dtype);
+        conv_out = LayerFactory.Conv(channels[^1], config.LatentChannels, 3, device, dtype, padding: 1);
+        RegisterComponents();
+    }
+
+    /// <summary>Encodes images [B, in, H, W] to [B, latent, H/sf, W/sf] (before <c>quant_conv</c>).</summary>
+    public override Tensor forward(Tensor image)
+    {
+        using var scope = NewDisposeScope();
+        var h = conv_in.call(image);
+        foreach (var block in down_blocks) h = block.call(h);
+        h = mid_block.call(h, null);
+        h = nn.functional.silu(conv_norm_out.call(h));
+        return conv_out.call(h).MoveToOuterDisposeScope();
+    }
+}

@@ -1,0 +1,42 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace DiffusionSteeringLens.Models.Kandinsky.MoVq;
+
+/// <summary>Decoder level without attention: <c>resnets</c> (no skip connections), then an optional up-sampler.</summary>
+public sealed class UpDecoderBlock2D : nn.Module<Tensor, Tensor?, Tensor>
+{
+    // Field names are the checkpoint's key segments.
+    private readonly ModuleList<nn.Module<Tensor, Tensor?, Tensor>> resnets;
+    private readonly ModuleList<Upsample2D>? upsamplers;
+
+    /// <summary>Creates the block.</summary>
+    /// <param name="inChannels">Input channels.</param>
+    /// <param name="outChannels">Output channels.</param>
+    /// <param name="numLayers">Resnets (layers_per_block + 1 in the decoder).</param>
+    /// <param name="groups">GroupNorm groups of a group-norm decoder.</param>
+    /// <param name="zqChannels">Latent channels of a spatial-norm (MoVQ) decoder, or null.</param>
+    /// <param name="addUpsample">Whether the level ends with an up-sampler.</param>
+    /// <param name="device">Parameter device.</param>
+    /// <param name="dtype">Parameter dtype.</param>
+    public UpDecoderBlock2D(int inChannels, int outChannels, int numLayers, int groups, int? zqChannels, bool addUpsample, Device device, ScalarType dtype)
+        : base(nameof(UpDecoderBlock2D))
+    {
+        resnets = new ModuleList<nn.Module<Tensor, Tensor?, Tensor>>();
+        for (int i = 0; i < numLayers; i++)
+            resnets.Add(LayerFactory.Resnet(i == 0 ? inChannels : outChannels, outChannels, groups, zqChannels, device, dtype));
+        if (addUpsample) upsamplers = new ModuleList<Upsample2D>(new Upsample2D(outChannels, device, dtype));
+        RegisterComponents();
+    }
+
+    /// <summary>Runs the level; <paramref name="zq"/> conditions the spatial norms.</summary>
+    public override Tensor forward(Tensor input, Tensor? zq)
+    {
+        using var scope = NewDisposeScope();
+        var h = input;
+        foreach (var resnet in resnets) h = resnet.call(h, zq);
+        if (upsamplers is not null) foreach (var up in upsamplers) h = up.call(h);
+        return h.MoveToOuterDisposeScope();
+    }
+}
