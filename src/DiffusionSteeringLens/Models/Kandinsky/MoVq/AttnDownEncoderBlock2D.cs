@@ -41,10 +41,10 @@ public sealed class AttnDownEncoderBlock2D : nn.Module<Tensor, Tensor>
         var h = input;
         for (int i = 0; i < resnets.Count; i++)
         {
-            h = resnets[i].call(h, null);
-            h = attentions[i].call(h, null);
+            h = TensorChain.Advance(h, resnets[i].call(h, null), input);
+            h = TensorChain.Advance(h, attentions[i].call(h, null), input);
         }
-        if (downsamplers is not null) foreach (var down in downsamplers) h = down.call(h);
+        if (downsamplers is not null) foreach (var down in downsamplers) h = TensorChain.Advance(h, down.call(h), input);
         return h.MoveToOuterDisposeScope();
     }
 }

@@ -42,10 +42,10 @@ public sealed class AttnUpDecoderBlock2D : nn.Module<Tensor, Tensor?, Tensor>
         var h = input;
         for (int i = 0; i < resnets.Count; i++)
         {
-            h = resnets[i].call(h, zq);
-            h = attentions[i].call(h, zq);
+            h = TensorChain.Advance(h, resnets[i].call(h, zq), input);
+            h = TensorChain.Advance(h, attentions[i].call(h, zq), input);
         }
-        if (upsamplers is not null) foreach (var up in upsamplers) h = up.call(h);
+        if (upsamplers is not null) foreach (var up in upsamplers) h = TensorChain.Advance(h, up.call(h), input);
         return h.MoveToOuterDisposeScope();
     }
 }

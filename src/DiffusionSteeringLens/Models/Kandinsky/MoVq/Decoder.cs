@@ -60,15 +60,15 @@ public sealed class Decoder : nn.Module<Tensor, Tensor?, Tensor>
     {
         using var scope = NewDisposeScope();
         var h = conv_in.call(latent);
-        h = mid_block.call(h, zq);
-        foreach (var block in up_blocks) h = block.call(h, zq);
-        h = conv_norm_out switch
+        h = TensorChain.Advance(h, mid_block.call(h, zq), latent);
+        foreach (var block in up_blocks) h = TensorChain.Advance(h, block.call(h, zq), latent);
+        h = TensorChain.Advance(h, conv_norm_out switch
         {
             SpatialNorm spatial => spatial.call(h, zq ?? throw new ArgumentNullException(nameof(zq), "a spatial-norm decoder needs the latent zq.")),
             GroupNorm group => group.call(h),
             _ => throw new InvalidOperationException("unexpected output norm type."),
-        };
-        h = nn.functional.silu(h);
+        }, latent);
+        nn.functional.silu(h, inplace: true);
         return conv_out.call(h).MoveToOuterDisposeScope();
     }
 }

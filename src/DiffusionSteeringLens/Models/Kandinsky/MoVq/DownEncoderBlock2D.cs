@@ -34,8 +34,8 @@ public sealed class DownEncoderBlock2D : nn.Module<Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         var h = input;
-        foreach (var resnet in resnets) h = resnet.call(h, null);
-        if (downsamplers is not null) foreach (var down in downsamplers) h = down.call(h);
+        foreach (var resnet in resnets) h = TensorChain.Advance(h, resnet.call(h, null), input);
+        if (downsamplers is not null) foreach (var down in downsamplers) h = TensorChain.Advance(h, down.call(h), input);
         return h.MoveToOuterDisposeScope();
     }
 }

@@ -52,9 +52,10 @@ public sealed class Encoder : nn.Module<Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         var h = conv_in.call(image);
-        foreach (var block in down_blocks) h = block.call(h);
-        h = mid_block.call(h, null);
-        h = nn.functional.silu(conv_norm_out.call(h));
+        foreach (var block in down_blocks) h = TensorChain.Advance(h, block.call(h), image);
+        h = TensorChain.Advance(h, mid_block.call(h, null), image);
+        h = TensorChain.Advance(h, conv_norm_out.call(h), image);
+        nn.functional.silu(h, inplace: true);
         return conv_out.call(h).MoveToOuterDisposeScope();
     }
 }

@@ -38,10 +38,12 @@ public sealed class ResnetBlock2D : nn.Module<Tensor, Tensor?, Tensor>
     public override Tensor forward(Tensor input, Tensor? zq)
     {
         using var scope = NewDisposeScope();
-        var h = nn.functional.silu(norm1.call(input));
-        h = conv1.call(h);
-        h = nn.functional.silu(norm2.call(h));
-        h = conv2.call(h);
+        var h = norm1.call(input);
+        nn.functional.silu(h, inplace: true);
+        h = TensorChain.Advance(h, conv1.call(h), input);
+        h = TensorChain.Advance(h, norm2.call(h), input);
+        nn.functional.silu(h, inplace: true);
+        h = TensorChain.Advance(h, conv2.call(h), input);
         var shortcut = conv_shortcut is null ? input : conv_shortcut.call(input);
         return (shortcut + h).MoveToOuterDisposeScope();
     }

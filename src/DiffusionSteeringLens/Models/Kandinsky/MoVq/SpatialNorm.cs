@@ -44,7 +44,10 @@ public sealed class SpatialNorm : nn.Module<Tensor, Tensor, Tensor>
         using var scope = NewDisposeScope();
         var size = new[] { features.shape[2], features.shape[3] };
         var resized = nn.functional.interpolate(zq, size: size, mode: InterpolationMode.Nearest);
-        var normed = norm_layer.call(features);
-        return (normed * conv_y.call(resized) + conv_b.call(resized)).MoveToOuterDisposeScope();
+        var result = norm_layer.call(features);
+        // In place, releasing each conditioning map right after use (same arithmetic as f·y + b).
+        using (var scale = conv_y.call(resized)) result.mul_(scale);
+        using (var shift = conv_b.call(resized)) result.add_(shift);
+        return result.MoveToOuterDisposeScope();
     }
 }

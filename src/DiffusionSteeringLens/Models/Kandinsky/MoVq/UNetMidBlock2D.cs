@@ -38,8 +38,8 @@ public sealed class UNetMidBlock2D : nn.Module<Tensor, Tensor?, Tensor>
         var h = resnets[0].call(input, zq);
         for (int i = 1; i < resnets.Count; i++)
         {
-            if (attentions.Count >= i) h = attentions[i - 1].call(h, zq);
-            h = resnets[i].call(h, zq);
+            if (attentions.Count >= i) h = TensorChain.Advance(h, attentions[i - 1].call(h, zq), input);
+            h = TensorChain.Advance(h, resnets[i].call(h, zq), input);
         }
         return h.MoveToOuterDisposeScope();
     }

@@ -35,8 +35,8 @@ public sealed class UpDecoderBlock2D : nn.Module<Tensor, Tensor?, Tensor>
     {
         using var scope = NewDisposeScope();
         var h = input;
-        foreach (var resnet in resnets) h = resnet.call(h, zq);
-        if (upsamplers is not null) foreach (var up in upsamplers) h = up.call(h);
+        foreach (var resnet in resnets) h = TensorChain.Advance(h, resnet.call(h, zq), input);
+        if (upsamplers is not null) foreach (var up in upsamplers) h = TensorChain.Advance(h, up.call(h), input);
         return h.MoveToOuterDisposeScope();
     }
 }

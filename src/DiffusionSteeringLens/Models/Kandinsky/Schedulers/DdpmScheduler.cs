@@ -74,7 +74,7 @@ public sealed class DdpmScheduler : IDisposable
     public double InitNoiseSigma => 1.0;
 
     /// <summary>The current inference timesteps, descending.</summary>
-    public IReadOnlyList<long> Timesteps => _timesteps;
+    public IReadOnlyList<long> Timesteps => Array.AsReadOnly(_timesteps);
 
     /// <summary>Steps set by the last <see cref="SetTimesteps"/>, or null before the first call.</summary>
     public int? NumInferenceSteps { get; private set; }

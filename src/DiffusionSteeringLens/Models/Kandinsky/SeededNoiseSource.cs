@@ -1,0 +1,69 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace DiffusionSteeringLens.Models.Kandinsky;
+
+/// <summary>
+/// One CPU <see cref="torch.Generator"/> per image, seeded with <c>seed + imageIndex</c>: the initial latents are its
+/// first draw and each step's noise the next, as with a per-image generator in diffusers. Results therefore depend
+/// only on the image's own seed, not on batch size or neighbours, and match PyTorch's CPU random stream.
+/// </summary>
+/// <remarks>Not thread-safe; use one instance per decode call at a time.</remarks>
+public sealed class SeededNoiseSource : INoiseSource, IDisposable
+{
+    private readonly Dictionary<int, Generator> _generators = new();
+
+    /// <summary>Creates the source.</summary>
+    /// <param name="seed">Seed of image 0.</param>
+    public SeededNoiseSource(long seed) => Seed = seed;
+
+    /// <summary>Seed of image 0.</summary>
+    public long Seed { get; }
+
+    /// <inheritdoc />
+    /// <remarks>Re-seeds the generators of these images, so a new decode call starts their streams afresh.</remarks>
+    public Tensor InitialLatents(int firstImage, long[] shape, ScalarType dtype, Device device)
+    {
+        ArgumentNullException.ThrowIfNull(shape);
+        for (long i = 0; i < shape[0]; i++)
+        {
+            int image = firstImage + (int)i;
+            if (_generators.Remove(image, out var old)) old.Dispose();
+            _generators[image] = new Generator(unchecked((ulong)(Seed + image)), CPU);
+        }
+        return Draw(firstImage, shape, dtype, device);
+    }
+
+    /// <inheritdoc />
+    /// <exception cref="InvalidOperationException"><see cref="InitialLatents"/> was not called first for these images.</exception>
+    public Tensor StepNoise(int firstImage, int step, long[] shape, ScalarType dtype, Device device)
+    {
+        ArgumentNullException.ThrowIfNull(shape);
+        return Draw(firstImage, shape, dtype, device);
+    }
+
+    /// <summary>Disposes the generators.</summary>
+    public void Dispose()
+    {
+        foreach (var g in _generators.Values) g.Dispose();
+        _generators.Clear();
+    }
+
+    // Each image draws its own [1, …] slice from its own generator, in float32 on the CPU (PyTorch's stream), then
+    // the chunk is moved to the requested dtype and device.
+    private Tensor Draw(int firstImage, long[] shape, ScalarType dtype, Device device)
+    {
+        using var scope = NewDisposeScope();
+        var one = (long[])shape.Clone();
+        one[0] = 1;
+        var parts = new List<Tensor>();
+        for (long i = 0; i < shape[0]; i++)
+        {
+            int image = firstImage + (int)i;
+            if (!_generators.TryGetValue(image, out var g))
+                throw new InvalidOperationException($"image {image}: initial latents must be drawn before step noise.");
+            parts.Add(randn(one, dtype: ScalarType.Float32, device: CPU, generator: g));
+        }
+        return cat(parts, 0).to(dtype, device).MoveToOuterDisposeScope();
+    }
+}
