@@ -22,8 +22,8 @@ internal static class EncoderTraining
         using var head = nn.Linear(config.ProjectionDim, AttributeTargets.Width);
         model.train();
         var parameters = model.parameters().Concat(head.parameters()).ToList();
-        using var opt = optim.AdamW(parameters, lr: 1e-3, beta1: 0.9, beta2: 0.98, weight_decay: 0.01);
-        var schedule = new WarmupCosine(1e-3, 50, 0);
+        using var opt = optim.AdamW(parameters, lr: o.EncoderLearningRate, beta1: 0.9, beta2: 0.98, weight_decay: 0.01);
+        var schedule = new WarmupCosine(o.EncoderLearningRate, 50, 0);
         var clock = Stopwatch.StartNew();
         double smooth = double.NaN;
         int step = 0;

@@ -9,8 +9,9 @@ internal sealed record TrainOptions
     public string[] Phases { get; init; } = { "encoder", "decoder", "evaluate" };
     public int Seed { get; init; } = 1234;
     public int Threads { get; init; } = 2;
-    public double EncoderSeconds { get; init; } = 420;
-    public int EncoderBatch { get; init; } = 128;
+    public double EncoderSeconds { get; init; } = 540;
+    public int EncoderBatch { get; init; } = 64;
+    public double EncoderLearningRate { get; init; } = 1.5e-3;
     public double DecoderSeconds { get; init; } = 2700;
     public int DecoderBatch { get; init; } = 64;
     /// <summary>If set, the decoder runs exactly this many steps and its cosine is driven by steps (bit-reproducible).</summary>
@@ -18,6 +19,8 @@ internal sealed record TrainOptions
     public double CheckpointSeconds { get; init; } = 300;
     public int EvalImages { get; init; } = 200;
     public int LensImages { get; init; } = 50;
+    public int HeadImageImages { get; init; } = 16;
+    public int OverlayTopK { get; init; } = 2;
     public int SamplingSteps { get; init; } = 25;
     public double Guidance { get; init; } = 4;
 
@@ -38,12 +41,15 @@ internal sealed record TrainOptions
                 "--threads" => o with { Threads = I() },
                 "--encoder-seconds" => o with { EncoderSeconds = D() },
                 "--encoder-batch" => o with { EncoderBatch = I() },
+                "--encoder-lr" => o with { EncoderLearningRate = D() },
                 "--decoder-seconds" => o with { DecoderSeconds = D() },
                 "--decoder-batch" => o with { DecoderBatch = I() },
                 "--decoder-steps" => o with { DecoderSteps = I() },
                 "--checkpoint-seconds" => o with { CheckpointSeconds = D() },
                 "--eval-images" => o with { EvalImages = I() },
                 "--lens-images" => o with { LensImages = I() },
+                "--head-image-images" => o with { HeadImageImages = I() },
+                "--overlay-top-k" => o with { OverlayTopK = I() },
                 "--sampling-steps" => o with { SamplingSteps = I() },
                 "--guidance" => o with { Guidance = D() },
                 _ => throw new ArgumentException($"unknown option {args[i]}."),

@@ -19,6 +19,9 @@ namespace DiffusionSteeringLens.Synthetic;
 public sealed class ShapeJudge : IDisposable
 {
     private const double OverlayThreshold = 0.2;
+    // Just under 1/2: many edge pixels are covered by exactly 8 of 16 samples, and the estimate of such a pixel may
+    // land a rounding error below 0.5.
+    private const float CoverageThreshold = 0.499f;
     private readonly Tensor _templates;   // [K, P] 0/1 over the valid pixels
     private readonly Tensor _templateArea; // [K]
     private readonly Tensor _validIndex;  // [P] flat indices outside the overlay patch
@@ -71,7 +74,7 @@ public sealed class ShapeJudge : IDisposable
         var coverage = ShapeDomain.Coverage(_entries.Select(e => e.Shape).ToArray(),
             _entries.Select(e => (double)ShapePalette.HalfExtents[e.Size]).ToArray(),
             _entries.Select(e => n / 2.0 + e.Ox).ToArray(), _entries.Select(e => n / 2.0 + e.Oy).ToArray());
-        var masks = (coverage.flatten(1).index_select(1, _validIndex) >= 0.5f).to(ScalarType.Float32);
+        var masks = (coverage.flatten(1).index_select(1, _validIndex) >= CoverageThreshold).to(ScalarType.Float32);
         _templates = masks.DetachFromDisposeScope();
         _templateArea = masks.sum(1).DetachFromDisposeScope();
     }
@@ -88,25 +91,26 @@ public sealed class ShapeJudge : IDisposable
         using var scope = NewDisposeScope();
         long b = images.shape[0];
         var x = images.detach().to(ScalarType.Float32, CPU).clamp(0, 1).flatten(2); // [B, 3, HW]
-        var bg = x.index_select(2, _borderIndex).median(2).values;                 // [B, 3]
+        var borderPixels = x.index_select(2, _borderIndex);
+        var bg = borderPixels.kthvalue((borderPixels.shape[2] + 1) / 2, 2).Item1;  // per-channel median [B, 3]
         var pixels = x.index_select(2, _validIndex);                               // [B, 3, P]
         var diff = pixels - bg.unsqueeze(2);
         var dist = diff.norm(1);                                                   // [B, P]
-        var far = (dist >= 0.8f * dist.max(1, keepdim: true).values).to(ScalarType.Float32);
+        var far = (dist >= 0.8f * dist.max(1L, keepdim: true).values).to(ScalarType.Float32);
         var mean = (pixels * far.unsqueeze(1)).sum(2) / far.sum(1, keepdim: true).clamp_min(1);   // [B, 3]
         var colorDist = cdist(mean.unsqueeze(0), _palette.unsqueeze(0)).squeeze(0);              // [B, 7]
-        var (nearest, colorIdx) = colorDist.min(1);
+        var (nearest, colorIdx) = colorDist.min(1L);
         // Coverage axis: the palette colour when the estimate is close to it (exact on clean images), else the estimate.
         var snapped = _palette.index_select(0, colorIdx);
         var colour = where((nearest < 0.15f).unsqueeze(1), snapped, mean);
         var axis = colour - bg;
         var coverage = (diff * axis.unsqueeze(2)).sum(1) / (axis * axis).sum(1, keepdim: true).clamp_min(1e-6f);
-        var mask = (coverage >= 0.5f).to(ScalarType.Float32);                     // [B, P]
+        var mask = (coverage >= CoverageThreshold).to(ScalarType.Float32);                     // [B, P]
         var inter = mask.matmul(_templates.t());                                   // [B, K]
         var union = mask.sum(1, keepdim: true) + _templateArea.unsqueeze(0) - inter;
         var iou = inter / union.clamp_min(1);
-        var (bestIou, best) = iou.max(1);
-        var darkest = x.min(1).values;                                             // [B, HW]
+        var (bestIou, best) = iou.max(1L);
+        var darkest = x.min(1L).values;                                             // [B, HW]
         var overlay = darkest.index_select(1, _stripeIndex).mean(new long[] { 1 }) - darkest.index_select(1, _gapIndex).mean(new long[] { 1 });
 
         var bestA = best.data<long>().ToArray();
