@@ -13,7 +13,7 @@ internal static class AttributeTargets
 {
     public const int Width = 20;
 
-    public static Tensor Loss(Tensor logits, IReadOnlyList<ShapeAttributes> a)
+    public static Tensor Loss(Tensor logits, IReadOnlyList<ShapeAttributes> a, double jitterWeight)
     {
         var shape = tensor(a.Select(x => (long)x.Shape).ToArray());
         var color = tensor(a.Select(x => (long)x.Color).ToArray());
@@ -24,7 +24,7 @@ internal static class AttributeTargets
         return nn.functional.cross_entropy(logits[.., 0..4], shape)
              + nn.functional.cross_entropy(logits[.., 4..11], color)
              + nn.functional.cross_entropy(logits[.., 11..14], size)
-             + 10 * nn.functional.mse_loss(logits[.., 14..16], jitter)
+             + jitterWeight * nn.functional.mse_loss(logits[.., 14..16], jitter)
              + nn.functional.binary_cross_entropy_with_logits(logits[.., 16], overlay)
              + 2 * nn.functional.mse_loss(logits[.., 17..20], bg);
     }

@@ -20,6 +20,23 @@ internal static class EncoderTraining
         using var model = new ClipVisionModelWithProjection(config);
         WeightInit.InitClip(model);
         using var head = nn.Linear(config.ProjectionDim, AttributeTargets.Width);
+        if (o.EncoderInit is { } init)
+        {
+            // Continue from an earlier encoder stage (a fresh optimiser, warm-up and cosine over this stage's budget).
+            using var previous = ClipVisionModelWithProjection.FromPretrained(init);
+            using (no_grad())
+                {
+                var previousState = previous.state_dict();
+                foreach (var (name, p) in model.named_parameters()) p.copy_(previousState[name]);
+            }
+            if (File.Exists(o.HeadFile))
+            {
+                using var file = SafetensorsFile.Open(o.HeadFile);
+                using (no_grad())
+                    foreach (var (name, p) in head.named_parameters()) { using var t = file.Load(name); p.copy_(t); }
+            }
+            Log.Line($"encoder: continuing from {init}{(File.Exists(o.HeadFile) ? $" and {o.HeadFile}" : " (fresh attribute head)")}");
+        }
         model.train();
         var parameters = model.parameters().Concat(head.parameters()).ToList();
         using var opt = optim.AdamW(parameters, lr: o.EncoderLearningRate, beta1: 0.9, beta2: 0.98, weight_decay: 0.01);
@@ -27,13 +44,13 @@ internal static class EncoderTraining
         var clock = Stopwatch.StartNew();
         double smooth = double.NaN;
         int step = 0;
-        Log.Line($"encoder: {parameters.Sum(p => p.numel()):N0} trainable parameters (incl. head), batch {o.EncoderBatch}, budget {o.EncoderSeconds:F0}s");
+        Log.Line($"encoder: {parameters.Sum(p => p.numel()):N0} trainable parameters (incl. head), batch {o.EncoderBatch}, lr {o.EncoderLearningRate}, jitter weight {o.JitterWeight}, budget {o.EncoderSeconds:F0}s");
         while (clock.Elapsed.TotalSeconds < o.EncoderSeconds)
         {
             using var scope = NewDisposeScope();
             var attrs = ShapeDomain.Sample(o.EncoderBatch, TrainSeedBase + step);
             var pixels = ToyModel.Normalize(ShapeDomain.Render(attrs));
-            var loss = AttributeTargets.Loss(head.call(model.ForwardTrainable(pixels)), attrs);
+            var loss = AttributeTargets.Loss(head.call(model.ForwardTrainable(pixels)), attrs, o.JitterWeight);
             opt.zero_grad();
             loss.backward();
             double gradNorm = nn.utils.clip_grad_norm_(parameters, 1.0);
@@ -65,6 +82,7 @@ internal static class EncoderTraining
         }
         var path = Path.Combine(ToyModel.EncoderDir(o.Output), "model.safetensors");
         SafetensorsWriter.Write(path, model.state_dict());
+        SafetensorsWriter.Write(o.HeadFile, head.state_dict()); // kept outside the shipped folder, only to continue training
         Log.Line($"encoder: wrote {path} ({new FileInfo(path).Length / 1e6:F2} MB)");
     }
 }

@@ -11,6 +11,9 @@ internal sealed record TrainOptions
     public int Threads { get; init; } = 2;
     public double EncoderSeconds { get; init; } = 540;
     public int EncoderBatch { get; init; } = 64;
+    public string? EncoderInit { get; init; }
+    public string HeadFile { get; init; } = Path.Combine(Path.GetTempPath(), "dsl-train-attribute-head.safetensors");
+    public double JitterWeight { get; init; } = 10;
     public double EncoderLearningRate { get; init; } = 1.5e-3;
     public double DecoderSeconds { get; init; } = 2700;
     public int DecoderBatch { get; init; } = 64;
@@ -41,6 +44,9 @@ internal sealed record TrainOptions
                 "--threads" => o with { Threads = I() },
                 "--encoder-seconds" => o with { EncoderSeconds = D() },
                 "--encoder-batch" => o with { EncoderBatch = I() },
+                "--encoder-init" => o with { EncoderInit = v },
+                "--head-file" => o with { HeadFile = v },
+                "--jitter-weight" => o with { JitterWeight = D() },
                 "--encoder-lr" => o with { EncoderLearningRate = D() },
                 "--decoder-seconds" => o with { DecoderSeconds = D() },
                 "--decoder-batch" => o with { DecoderBatch = I() },
