@@ -2,39 +2,31 @@ using DiffusionSteeringLens.Experiments;
 using DiffusionSteeringLens.Imaging;
 using DiffusionSteeringLens.Models.Vit.ClipVision;
 using TorchSharp;
-#if HAS_SYNTHETIC
 using DiffusionSteeringLens.Synthetic;
-#endif
 
 namespace DiffusionSteeringLens.Cli;
 
 /// <summary>
 /// The input used when no --image/--pixels is given: a shape from the synthetic domain the shipped model was trained on
-/// (and that domain's own overlay for the overlay study) when the library has it, else a procedurally drawn disc.
+/// (and that domain's own overlay for the overlay study).
 /// </summary>
-/// <remarks>HAS_SYNTHETIC is set by the project file when the library's Synthetic namespace exists.</remarks>
 internal static class BuiltInImages
 {
     /// <summary>The built-in base image, RGB uint8 [H, W, 3], and a description for the report.</summary>
     public static (torch.Tensor Rgb, string Description) Base(int encoderSize)
     {
-#if HAS_SYNTHETIC
         var attributes = ShapeDomain.Sample(1, seed: 7, overlayProbability: 0);
         using var images = ShapeDomain.Render(attributes);
         using var first = images.select(0, 0);
         return (ImageIO.ToUint8Hwc(first), $"built-in synthetic shape ({attributes[0]})");
-#else
-        return (DemoImages.Disc(Math.Max(64, encoderSize)), "built-in image (red disc on light blue)");
-#endif
     }
 
     /// <summary>
-    /// Overlay-study inputs for the built-in image: the synthetic domain's own overlay when available (the shipped
-    /// model knows it), else null (the library's default stripes are composed in).
+    /// Overlay-study inputs for the built-in image: the synthetic domain's own overlay (the shipped model knows it)
+    /// for the built-in 32×32 input; null for other inputs (the library's default stripes are composed in).
     /// </summary>
     public static OverlayInputs? Overlay(ClipImageProcessor processor, torch.Tensor baseRgb, bool builtInInput)
     {
-#if HAS_SYNTHETIC
         if (!builtInInput || baseRgb.shape[0] != ShapeDomain.ImageSize || baseRgb.shape[1] != ShapeDomain.ImageSize) return null;
         torch.Tensor overlaid, overlayOnly;
         using (var scope = torch.NewDisposeScope())
@@ -47,9 +39,5 @@ internal static class BuiltInImages
         using (overlaid)
         using (overlayOnly)
             return OverlayInputs.FromImages(processor, baseRgb, overlaid, overlayOnly);
-#else
-        _ = (processor, baseRgb, builtInInput);
-        return null;
-#endif
     }
 }

@@ -13,7 +13,8 @@ namespace DiffusionSteeringLens.Models.Vit.ClipVision;
 /// encoder (ViT-bigG/14) and any CLIP vision tower in HF layout. State-dict keys equal the checkpoint's.
 /// </summary>
 /// <remarks>
-/// Every entry point runs without autograd, inside its own dispose scope; returned tensors are owned by the caller.
+/// Every entry point except <see cref="ForwardTrainable"/> runs without autograd, inside its own dispose scope;
+/// returned tensors are owned by the caller.
 /// Output: <c>image_embeds</c> = visual_projection(post_layernorm(last_hidden_state[:, 0])), not L2-normalised.
 /// </remarks>
 public sealed class ClipVisionModelWithProjection : nn.Module<Tensor, Tensor>, IHookedVit
@@ -122,6 +123,22 @@ public sealed class ClipVisionModelWithProjection : nn.Module<Tensor, Tensor>, I
 
     /// <inheritdoc />
     public Tensor Forward(Tensor pixelValues) => Execute(pixelValues, null);
+
+    /// <summary>
+    /// The plain forward (no hooks, no cache) in the ambient grad mode, for training: gradients flow to the parameters.
+    /// Unlike every other entry point it opens no dispose scope: the caller owns the result and the autograd graph.
+    /// </summary>
+    /// <param name="pixelValues">Normalised pixels [B, C, S, S] in <see cref="DType"/> on <see cref="Device"/>.</param>
+    /// <returns><c>image_embeds</c> [B, ProjectionDim].</returns>
+    /// <exception cref="ArgumentException">Bad pixel shape.</exception>
+    public Tensor ForwardTrainable(Tensor pixelValues)
+    {
+        ValidatePixels(pixelValues);
+        // A run without state makes every hook point a pass-through, even inside an outer hooked run.
+        using var run = _runtime.Begin(null);
+        var hidden = vision_model.call(pixelValues.to(DType, _device));
+        return visual_projection.call(vision_model.PostLayerNorm.call(hidden.select(1, 0)));
+    }
 
     /// <inheritdoc />
     /// <exception cref="ArgumentException">Bad pixel shape, unknown hook name or position out of range.</exception>

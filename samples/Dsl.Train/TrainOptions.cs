@@ -1,0 +1,66 @@
+using System.Globalization;
+
+namespace DiffusionSteeringLens.Train;
+
+/// <summary>Command-line options of the training program (<c>--name value</c> pairs).</summary>
+internal sealed record TrainOptions
+{
+    public string Output { get; init; } = "samples/models/shapes32";
+    public string[] Phases { get; init; } = { "encoder", "decoder", "evaluate" };
+    public int Seed { get; init; } = 1234;
+    public int Threads { get; init; } = 2;
+    public double EncoderSeconds { get; init; } = 540;
+    public int EncoderBatch { get; init; } = 64;
+    public string? EncoderInit { get; init; }
+    public string HeadFile { get; init; } = Path.Combine(Path.GetTempPath(), "dsl-train-attribute-head.safetensors");
+    public double JitterWeight { get; init; } = 10;
+    public double EncoderLearningRate { get; init; } = 1.5e-3;
+    public double DecoderSeconds { get; init; } = 2700;
+    public int DecoderBatch { get; init; } = 64;
+    /// <summary>If set, the decoder runs exactly this many steps and its cosine is driven by steps (bit-reproducible).</summary>
+    public int? DecoderSteps { get; init; }
+    public double CheckpointSeconds { get; init; } = 300;
+    public int EvalImages { get; init; } = 200;
+    public int LensImages { get; init; } = 50;
+    public int HeadImageImages { get; init; } = 16;
+    public int OverlayTopK { get; init; } = 2;
+    public int SamplingSteps { get; init; } = 25;
+    public double Guidance { get; init; } = 4;
+
+    public static TrainOptions Parse(string[] args)
+    {
+        var o = new TrainOptions();
+        for (int i = 0; i < args.Length; i += 2)
+        {
+            if (i + 1 >= args.Length) throw new ArgumentException($"option {args[i]} needs a value.");
+            string v = args[i + 1];
+            double D() => double.Parse(v, CultureInfo.InvariantCulture);
+            int I() => int.Parse(v, CultureInfo.InvariantCulture);
+            o = args[i] switch
+            {
+                "--output" => o with { Output = v },
+                "--phases" => o with { Phases = v.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) },
+                "--seed" => o with { Seed = I() },
+                "--threads" => o with { Threads = I() },
+                "--encoder-seconds" => o with { EncoderSeconds = D() },
+                "--encoder-batch" => o with { EncoderBatch = I() },
+                "--encoder-init" => o with { EncoderInit = v },
+                "--head-file" => o with { HeadFile = v },
+                "--jitter-weight" => o with { JitterWeight = D() },
+                "--encoder-lr" => o with { EncoderLearningRate = D() },
+                "--decoder-seconds" => o with { DecoderSeconds = D() },
+                "--decoder-batch" => o with { DecoderBatch = I() },
+                "--decoder-steps" => o with { DecoderSteps = I() },
+                "--checkpoint-seconds" => o with { CheckpointSeconds = D() },
+                "--eval-images" => o with { EvalImages = I() },
+                "--lens-images" => o with { LensImages = I() },
+                "--head-image-images" => o with { HeadImageImages = I() },
+                "--overlay-top-k" => o with { OverlayTopK = I() },
+                "--sampling-steps" => o with { SamplingSteps = I() },
+                "--guidance" => o with { Guidance = D() },
+                _ => throw new ArgumentException($"unknown option {args[i]}."),
+            };
+        }
+        return o;
+    }
+}

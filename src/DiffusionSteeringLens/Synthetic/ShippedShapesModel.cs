@@ -1,0 +1,70 @@
+using DiffusionSteeringLens.Models.Kandinsky;
+using DiffusionSteeringLens.Models.Vit.ClipVision;
+using DiffusionSteeringLens.Runtime;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace DiffusionSteeringLens.Synthetic;
+
+/// <summary>
+/// The small encoder + decoder trained on <see cref="ShapeDomain"/> and shipped with the repository
+/// (<c>samples/models/shapes32</c>): the default model when the real Kandinsky 2.2 weights are not available. It uses the
+/// same classes as the real thing (<see cref="ClipVisionModelWithProjection"/>, a pixel-space
+/// <see cref="KandinskyV22Decoder"/>), in the same on-disk layouts.
+/// </summary>
+public static class ShippedShapesModel
+{
+    /// <summary>The model folder relative to the repository root.</summary>
+    public const string RelativePath = "samples/models/shapes32";
+
+    /// <summary>CLIP's normalisation mean (the model's <c>preprocessor_config.json</c>).</summary>
+    public static IReadOnlyList<double> ImageMean { get; } = new[] { 0.48145466, 0.4578275, 0.40821073 };
+
+    /// <summary>CLIP's normalisation std.</summary>
+    public static IReadOnlyList<double> ImageStd { get; } = new[] { 0.26862954, 0.26130258, 0.27577711 };
+
+    /// <summary>
+    /// Sampling settings the shipped numbers were measured with: DDPM 25 steps, guidance 4, 32×32 (the scheduler config
+    /// has <c>clip_sample</c> on).
+    /// </summary>
+    public static DecodeOptions DecodeOptions { get; } = new()
+    {
+        NumInferenceSteps = 25, GuidanceScale = 4, Height = ShapeDomain.ImageSize, Width = ShapeDomain.ImageSize, BatchSize = 100,
+    };
+
+    /// <summary>
+    /// Finds the model folder by walking up from <paramref name="startDirectory"/> (default: the app's base directory,
+    /// then the current directory) to a directory containing <see cref="RelativePath"/>; null if there is none.
+    /// </summary>
+    public static string? Locate(string? startDirectory = null)
+    {
+        foreach (var start in startDirectory is null
+                     ? new[] { AppContext.BaseDirectory, Directory.GetCurrentDirectory() }
+                     : new[] { startDirectory })
+        {
+            for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
+            {
+                var candidate = Path.Combine(dir.FullName, RelativePath);
+                if (File.Exists(Path.Combine(candidate, "encoder", "config.json"))) return candidate;
+            }
+        }
+        return null;
+    }
+
+    /// <summary>Loads the encoder (strict key check) from the model folder.</summary>
+    public static ClipVisionModelWithProjection LoadEncoder(string folder, ModelLoadOptions? options = null) =>
+        ClipVisionModelWithProjection.FromPretrained(Path.Combine(folder, "encoder"), options);
+
+    /// <summary>Loads the pixel-space decoder (UNet + DDPM scheduler, identity latent decoder) from the model folder.</summary>
+    public static KandinskyV22Decoder LoadDecoder(string folder, ModelLoadOptions? options = null) =>
+        KandinskyV22Decoder.FromPretrained(Path.Combine(folder, "decoder"), options);
+
+    /// <summary>Images [B, 3, 32, 32] in [0, 1] → encoder pixel values (CLIP mean/std; no resize is needed at 32 px).</summary>
+    public static Tensor Preprocess(Tensor images)
+    {
+        ArgumentNullException.ThrowIfNull(images);
+        using var mean = tensor(ImageMean.Select(v => (float)v).ToArray(), device: images.device).view(1, 3, 1, 1);
+        using var std = tensor(ImageStd.Select(v => (float)v).ToArray(), device: images.device).view(1, 3, 1, 1);
+        return (images - mean) / std;
+    }
+}
