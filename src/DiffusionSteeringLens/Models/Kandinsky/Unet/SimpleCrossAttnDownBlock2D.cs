@@ -46,27 +46,6 @@ public sealed class SimpleCrossAttnDownBlock2D : UNetDownBlock
     public override int NumSkips => resnets.Count + (downsamplers is null ? 0 : 1);
 
     /// <inheritdoc />
-    public override Tensor Forward(Tensor hiddenStates, Tensor temb, Tensor context, IList<Tensor> skips, Action<string, Tensor>? tap, string path)
-    {
-        using var scope = torch.NewDisposeScope();
-        var outputs = new List<Tensor>();
-        var h = hiddenStates;
-        for (int j = 0; j < resnets.Count; j++)
-        {
-            h = resnets[j].call(h, temb);
-            tap?.Invoke($"{path}.resnets.{j}", h);
-            h = attentions[j].call(h, context);
-            tap?.Invoke($"{path}.attentions.{j}", h);
-            outputs.Add(h);
-        }
-        if (downsamplers is not null)
-        {
-            h = downsamplers[0].call(h, temb);
-            tap?.Invoke($"{path}.downsamplers.0", h);
-            outputs.Add(h);
-        }
-        scope.MoveToOuter(outputs);
-        foreach (var o in outputs) skips.Add(o);
-        return h;
-    }
+    public override Tensor Forward(Tensor hiddenStates, Tensor temb, Tensor context, IList<Tensor> skips, Action<string, Tensor>? tap, string path) =>
+        RunLevel(hiddenStates, temb, context, skips, tap, path, resnets, attentions, downsamplers);
 }

@@ -49,23 +49,6 @@ public sealed class SimpleCrossAttnUpBlock2D : UNetUpBlock
     public override int NumSkips => resnets.Count;
 
     /// <inheritdoc />
-    public override Tensor Forward(Tensor hiddenStates, Tensor temb, Tensor context, IList<Tensor> skips, Action<string, Tensor>? tap, string path)
-    {
-        using var scope = torch.NewDisposeScope();
-        var h = hiddenStates;
-        for (int j = 0; j < resnets.Count; j++)
-        {
-            h = torch.cat(new[] { h, PopSkip(skips) }, dim: 1);
-            h = resnets[j].call(h, temb);
-            tap?.Invoke($"{path}.resnets.{j}", h);
-            h = attentions[j].call(h, context);
-            tap?.Invoke($"{path}.attentions.{j}", h);
-        }
-        if (upsamplers is not null)
-        {
-            h = upsamplers[0].call(h, temb);
-            tap?.Invoke($"{path}.upsamplers.0", h);
-        }
-        return h.MoveToOuterDisposeScope();
-    }
+    public override Tensor Forward(Tensor hiddenStates, Tensor temb, Tensor context, IList<Tensor> skips, Action<string, Tensor>? tap, string path) =>
+        RunLevel(hiddenStates, temb, context, skips, tap, path, resnets, attentions, upsamplers);
 }

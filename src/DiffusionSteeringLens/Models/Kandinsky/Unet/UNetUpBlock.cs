@@ -1,4 +1,5 @@
 using TorchSharp;
+using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace DiffusionSteeringLens.Models.Kandinsky.Unet;
@@ -35,5 +36,34 @@ public abstract class UNetUpBlock : nn.Module
         var last = skips[^1];
         skips.RemoveAt(skips.Count - 1);
         return last;
+    }
+
+    /// <summary>
+    /// The forward every up block shares: for each resnet, concatenate the last skip tensor on channels, run the resnet
+    /// (then its attention, when the block has them); finally the optional up-sampling resnet. The modules stay fields of
+    /// the concrete blocks, because TorchSharp names state-dict entries after the declaring class's fields.
+    /// </summary>
+    protected static Tensor RunLevel(Tensor hiddenStates, Tensor temb, Tensor context, IList<Tensor> skips, Action<string, Tensor>? tap,
+        string path, ModuleList<ResnetBlock2D> resnets, ModuleList<AddedKVAttention>? attentions, ModuleList<ResnetBlock2D>? upsamplers)
+    {
+        using var scope = torch.NewDisposeScope();
+        var h = hiddenStates;
+        for (int j = 0; j < resnets.Count; j++)
+        {
+            h = torch.cat(new[] { h, PopSkip(skips) }, dim: 1);
+            h = resnets[j].call(h, temb);
+            tap?.Invoke($"{path}.resnets.{j}", h);
+            if (attentions is not null)
+            {
+                h = attentions[j].call(h, context);
+                tap?.Invoke($"{path}.attentions.{j}", h);
+            }
+        }
+        if (upsamplers is not null)
+        {
+            h = upsamplers[0].call(h, temb);
+            tap?.Invoke($"{path}.upsamplers.0", h);
+        }
+        return h.MoveToOuterDisposeScope();
     }
 }
