@@ -9,7 +9,7 @@ namespace DiffusionSteeringLens.Benchmarks;
 
 /// <summary>
 /// Issue #5 cost check: all-heads DSL embeddings in closed form (one cached forward + one batched read-out) against the
-/// naive hook-based path (one steered, patched forward per head) on a random 12-layer × 12-head ViT-B/32 at 224 px.
+/// naive hook-based path (one steered, patched forward per head) on a random 12-layer × 12-head ViT-B/16 at 224 px.
 /// </summary>
 [SimpleJob(RunStrategy.Monitoring, launchCount: 1, warmupCount: 1, iterationCount: 3)]
 public class DslCostBenchmarks
@@ -27,7 +27,7 @@ public class DslCostBenchmarks
         var config = new ClipVisionConfig
         {
             HiddenSize = 768, IntermediateSize = 3072, NumHiddenLayers = 12, NumAttentionHeads = 12,
-            ImageSize = 224, PatchSize = 32, ProjectionDim = 512, HiddenAct = "gelu",
+            ImageSize = 224, PatchSize = 16, ProjectionDim = 512, HiddenAct = "gelu",
         };
         _vit = new ClipVisionModelWithProjection(config);
         _pixels = torch.randn(1, 3, 224, 224);
