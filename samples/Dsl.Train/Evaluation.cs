@@ -2,26 +2,30 @@ using DiffusionSteeringLens.Analysis;
 
 namespace DiffusionSteeringLens.Train;
 
-/// <summary>Phase 3: measurements on the saved model (loaded back strictly): fidelity, DL sweep, head rankings, overlay.</summary>
+/// <summary>
+/// Phase 3: measurements on the saved model (loaded back strictly): fidelity, DL sweep, overlay, head rankings. Each part
+/// writes <c>evaluation/&lt;part&gt;.json</c> as soon as it is done (<c>--eval-parts</c> picks the parts).
+/// </summary>
 internal static class Evaluation
 {
-    public sealed record Report(string Sampler, FidelityEvaluation.Result Fidelity, IReadOnlyList<LensSweepEvaluation.Row> LensSweep,
-        HeadRankingEvaluation.Result? Heads, OverlayEvaluation.Result? Overlay, int DecodedPictures, double DecodeSeconds);
-
     public static void Run(TrainOptions o)
     {
         using var ctx = new EvalContext(o);
         string sampler = $"DDPM {o.SamplingSteps} steps, guidance {o.Guidance}, clip_sample, seed 7";
-        Log.Line($"evaluate: {sampler}");
-        string path = Path.Combine(ctx.FiguresDir, "results.json");
-        var fidelity = FidelityEvaluation.Run(ctx);
-        ResultsWriter.WriteJson(path, new Report(sampler, fidelity, Array.Empty<LensSweepEvaluation.Row>(), null, null, ctx.DecodedPictures, ctx.DecodeSeconds));
-        var sweep = LensSweepEvaluation.Run(ctx);
-        ResultsWriter.WriteJson(path, new Report(sampler, fidelity, sweep, null, null, ctx.DecodedPictures, ctx.DecodeSeconds));
-        var overlay = OverlayEvaluation.Run(ctx);
-        ResultsWriter.WriteJson(path, new Report(sampler, fidelity, sweep, null, overlay, ctx.DecodedPictures, ctx.DecodeSeconds));
-        var heads = HeadRankingEvaluation.Run(ctx);
-        ResultsWriter.WriteJson(path, new Report(sampler, fidelity, sweep, heads, overlay, ctx.DecodedPictures, ctx.DecodeSeconds));
-        Log.Line($"evaluate: {ctx.DecodedPictures} pictures decoded in {ctx.DecodeSeconds:F0}s; wrote {path}");
+        Log.Line($"evaluate: {sampler}; parts {string.Join(",", o.EvalParts)}");
+        void Write(string part, object value) =>
+            ResultsWriter.WriteJson(Path.Combine(ctx.FiguresDir, part + ".json"), new { Sampler = sampler, Result = value });
+        foreach (var part in o.EvalParts)
+        {
+            switch (part)
+            {
+                case "fidelity": Write(part, FidelityEvaluation.Run(ctx)); break;
+                case "sweep": Write(part, LensSweepEvaluation.Run(ctx)); break;
+                case "overlay": Write(part, OverlayEvaluation.Run(ctx)); break;
+                case "heads": Write(part, HeadRankingEvaluation.Run(ctx)); break;
+                default: throw new ArgumentException($"unknown evaluation part '{part}' (fidelity, sweep, overlay, heads).");
+            }
+            Log.Line($"evaluate: {part} done; {ctx.DecodedPictures} pictures decoded so far in {ctx.DecodeSeconds:F0}s");
+        }
     }
 }

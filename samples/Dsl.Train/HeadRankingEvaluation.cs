@@ -76,7 +76,7 @@ internal static class HeadRankingEvaluation
                 var grid = decoded.view(k, heads.Count, 3, 32, 32);
                 var columns = new List<(string, Tensor)> { ("input", subsetImages) };
                 for (int h = 0; h < heads.Count; h++) columns.Add((heads[h].Label, grid.select(1, h)));
-                ctx.SaveGrid($"heads-{row.Lens.Replace(':', '-')}.png", columns, rows: Math.Min(k, 6));
+                ctx.SaveGrid($"heads-{row.Lens.Replace(':', '-').Replace(' ', '-')}.png", columns, rows: Math.Min(k, 6));
             }
         }
         return new Result(rows, trajectories, importanceTop);

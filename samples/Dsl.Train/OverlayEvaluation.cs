@@ -24,7 +24,7 @@ internal static class OverlayEvaluation
 
     public static Result Run(EvalContext ctx)
     {
-        int n = ctx.Options.LensImages;
+        int n = ctx.Options.OverlayImages;
         var arch = ctx.Encoder.Architecture;
         using var scope = NewDisposeScope();
         var attrs = ShapeDomain.Sample(n, Seed, overlayProbability: 0);

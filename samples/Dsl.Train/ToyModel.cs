@@ -1,5 +1,6 @@
 using System.Text.Json;
 using DiffusionSteeringLens.IO.Configs;
+using DiffusionSteeringLens.Synthetic;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -8,8 +9,8 @@ namespace DiffusionSteeringLens.Train;
 /// <summary>The shipped toy model's architecture, its config files (HF / diffusers layout) and its preprocessing.</summary>
 internal static class ToyModel
 {
-    public static readonly double[] ClipMean = { 0.48145466, 0.4578275, 0.40821073 };
-    public static readonly double[] ClipStd = { 0.26862954, 0.26130258, 0.27577711 };
+    public static readonly double[] ClipMean = ShippedShapesModel.ImageMean.ToArray();
+    public static readonly double[] ClipStd = ShippedShapesModel.ImageStd.ToArray();
 
     public static string EncoderDir(string root) => Path.Combine(root, "encoder");
     public static string UNetDir(string root) => Path.Combine(root, "decoder", "unet");
@@ -115,12 +116,7 @@ internal static class ToyModel
     }
 
     /// <summary>CLIP mean/std normalisation of [0, 1] images (the processor is an identity resize at 32 px).</summary>
-    public static Tensor Normalize(Tensor images)
-    {
-        using var mean = tensor(ClipMean.Select(v => (float)v).ToArray()).view(1, 3, 1, 1);
-        using var std = tensor(ClipStd.Select(v => (float)v).ToArray()).view(1, 3, 1, 1);
-        return (images - mean) / std;
-    }
+    public static Tensor Normalize(Tensor images) => ShippedShapesModel.Preprocess(images);
 
     private static void Write(string path, Dictionary<string, object?> values) =>
         File.WriteAllText(path, JsonSerializer.Serialize(values, Indented) + "\n");

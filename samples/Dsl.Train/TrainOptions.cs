@@ -23,6 +23,8 @@ internal sealed record TrainOptions
     public int EvalImages { get; init; } = 200;
     public int LensImages { get; init; } = 50;
     public int HeadImageImages { get; init; } = 16;
+    public int OverlayImages { get; init; } = 50;
+    public string[] EvalParts { get; init; } = { "fidelity", "sweep", "overlay", "heads" };
     public int OverlayTopK { get; init; } = 2;
     public int SamplingSteps { get; init; } = 25;
     public double Guidance { get; init; } = 4;
@@ -55,6 +57,8 @@ internal sealed record TrainOptions
                 "--eval-images" => o with { EvalImages = I() },
                 "--lens-images" => o with { LensImages = I() },
                 "--head-image-images" => o with { HeadImageImages = I() },
+                "--overlay-images" => o with { OverlayImages = I() },
+                "--eval-parts" => o with { EvalParts = v.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) },
                 "--overlay-top-k" => o with { OverlayTopK = I() },
                 "--sampling-steps" => o with { SamplingSteps = I() },
                 "--guidance" => o with { Guidance = D() },
