@@ -8,6 +8,12 @@ namespace DiffusionSteeringLens.Analysis;
 /// Scores every head with a lens in embedding space: cosine between the head's lens embedding and the clean output
 /// embedding of the same image. (Image-space scores decode the lens embeddings first, then use an IImageSimilarity.)
 /// </summary>
+/// <remarks>
+/// Read the sign with the steering in mind: under <see cref="Lenses.ScaleSteering"/> a head whose output is tiny leaves the
+/// embedding almost unchanged and scores ≈1, while a large head pushes it away and scores low — so scale-steered scores
+/// can anti-correlate with ablation importance (measured on the shipped model: ρ = −0.67). <see cref="Lenses.RelativeSteering"/>
+/// gives every head the same push, so its score reflects the direction of the head's write, not its size.
+/// </remarks>
 public static class HeadScoring
 {
     /// <summary>Scores [B, L·H] (layer-major) of every head for each image.</summary>
