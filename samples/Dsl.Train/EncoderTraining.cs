@@ -44,8 +44,10 @@ internal static class EncoderTraining
         var clock = Stopwatch.StartNew();
         double smooth = double.NaN;
         int step = 0;
-        Log.Line($"encoder: {parameters.Sum(p => p.numel()):N0} trainable parameters (incl. head), batch {o.EncoderBatch}, lr {o.EncoderLearningRate}, jitter weight {o.JitterWeight}, budget {o.EncoderSeconds:F0}s");
-        while (clock.Elapsed.TotalSeconds < o.EncoderSeconds)
+        Log.Line($"encoder: {parameters.Sum(p => p.numel()):N0} trainable parameters (incl. head), batch {o.EncoderBatch}, lr {o.EncoderLearningRate}, jitter weight {o.JitterWeight}, " +
+                 (o.EncoderSteps is int n ? $"{n} steps" : $"budget {o.EncoderSeconds:F0}s"));
+        // A step budget makes the run independent of machine speed (bit-reproducible); a wall-time budget fits a machine.
+        while (o.EncoderSteps is int max ? step < max : clock.Elapsed.TotalSeconds < o.EncoderSeconds)
         {
             using var scope = NewDisposeScope();
             var attrs = ShapeDomain.Sample(o.EncoderBatch, TrainSeedBase + step);
@@ -60,7 +62,7 @@ internal static class EncoderTraining
                 step++;
                 continue;
             }
-            double lr = schedule.At(step, clock.Elapsed.TotalSeconds / o.EncoderSeconds);
+            double lr = schedule.At(step, o.EncoderSteps is int m ? (double)step / m : clock.Elapsed.TotalSeconds / o.EncoderSeconds);
             foreach (var g in opt.ParamGroups) g.LearningRate = lr;
             opt.step();
             double l = loss.item<float>();

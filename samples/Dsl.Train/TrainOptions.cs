@@ -10,6 +10,8 @@ internal sealed record TrainOptions
     public int Seed { get; init; } = 1234;
     public int Threads { get; init; } = 2;
     public double EncoderSeconds { get; init; } = 540;
+    /// <summary>If set, the encoder runs exactly this many steps and its cosine is driven by steps (bit-reproducible).</summary>
+    public int? EncoderSteps { get; init; }
     public int EncoderBatch { get; init; } = 64;
     public string? EncoderInit { get; init; }
     public string HeadFile { get; init; } = Path.Combine(Path.GetTempPath(), "dsl-train-attribute-head.safetensors");
@@ -45,6 +47,7 @@ internal sealed record TrainOptions
                 "--seed" => o with { Seed = I() },
                 "--threads" => o with { Threads = I() },
                 "--encoder-seconds" => o with { EncoderSeconds = D() },
+                "--encoder-steps" => o with { EncoderSteps = I() },
                 "--encoder-batch" => o with { EncoderBatch = I() },
                 "--encoder-init" => o with { EncoderInit = v },
                 "--head-file" => o with { HeadFile = v },
