@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Globalization;
 using DiffusionSteeringLens.IO.Configs;
 using DiffusionSteeringLens.Models.Kandinsky.MoVq;
 using DiffusionSteeringLens.Tests.TestSupport;
@@ -17,7 +16,7 @@ public sealed class VqModelManifestTests
     {
         var folder = Fixtures.Golden("manifests");
         var config = VqModelConfig.Load(Path.Combine(folder, "kandinsky22_movq.config.json"));
-        var (expected, declaredParameters, declaredTensors) = ReadManifest(Path.Combine(folder, "kandinsky22_movq.txt"));
+        var (expected, declaredParameters, declaredTensors) = ManifestFile.Read(Path.Combine(folder, "kandinsky22_movq.txt"));
         Assert.Equal(declaredTensors, expected.Count);
 
         using var process = Process.GetCurrentProcess();
@@ -44,23 +43,5 @@ public sealed class VqModelManifestTests
         Assert.Equal(8, model.ScaleFactor);
         // fp32 weights would take 271 MB; a meta build needs only the module objects.
         Assert.True(grown < 64L * 1024 * 1024, $"building on meta grew the working set by {grown / (1024.0 * 1024):F1} MiB");
-    }
-
-    private static (Dictionary<string, long[]> Shapes, long Parameters, int Tensors) ReadManifest(string path)
-    {
-        var shapes = new Dictionary<string, long[]>(StringComparer.Ordinal);
-        long parameters = -1;
-        int tensors = -1;
-        foreach (var line in File.ReadLines(path))
-        {
-            if (line.StartsWith("# parameters:", StringComparison.Ordinal))
-                parameters = long.Parse(line["# parameters:".Length..].Trim(), CultureInfo.InvariantCulture);
-            else if (line.StartsWith("# tensors:", StringComparison.Ordinal))
-                tensors = int.Parse(line["# tensors:".Length..].Trim(), CultureInfo.InvariantCulture);
-            if (line.StartsWith('#') || line.Length == 0) continue;
-            var parts = line.Split('\t');
-            shapes.Add(parts[0], parts[1].Split(',').Select(s => long.Parse(s, CultureInfo.InvariantCulture)).ToArray());
-        }
-        return (shapes, parameters, tensors);
     }
 }

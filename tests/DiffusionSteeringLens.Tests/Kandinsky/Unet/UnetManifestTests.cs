@@ -1,4 +1,3 @@
-using System.Globalization;
 using DiffusionSteeringLens.IO.Configs;
 using DiffusionSteeringLens.Models.Kandinsky.Unet;
 using DiffusionSteeringLens.Tests.TestSupport;
@@ -16,7 +15,7 @@ public sealed class UnetManifestTests
     {
         var folder = Fixtures.Golden("manifests");
         var config = UNet2DConditionConfig.Load(Path.Combine(folder, "kandinsky22_unet.config.json"));
-        var (expected, declaredParameters, declaredTensors) = ReadManifest(Path.Combine(folder, "kandinsky22_unet.txt"));
+        var (expected, declaredParameters, declaredTensors) = ManifestFile.Read(Path.Combine(folder, "kandinsky22_unet.txt"));
         Assert.Equal(declaredTensors, expected.Count);
 
         long before = ResidentBytes();
@@ -48,21 +47,4 @@ public sealed class UnetManifestTests
         return process.WorkingSet64;
     }
 
-    private static (Dictionary<string, long[]> Shapes, long Parameters, int Tensors) ReadManifest(string path)
-    {
-        var shapes = new Dictionary<string, long[]>(StringComparer.Ordinal);
-        long parameters = -1;
-        int tensors = -1;
-        foreach (var line in File.ReadLines(path))
-        {
-            if (line.StartsWith("# parameters:", StringComparison.Ordinal))
-                parameters = long.Parse(line["# parameters:".Length..].Trim(), CultureInfo.InvariantCulture);
-            else if (line.StartsWith("# tensors:", StringComparison.Ordinal))
-                tensors = int.Parse(line["# tensors:".Length..].Trim(), CultureInfo.InvariantCulture);
-            if (line.StartsWith('#') || line.Length == 0) continue;
-            var parts = line.Split('\t');
-            shapes.Add(parts[0], parts[1].Split(',').Select(s => long.Parse(s, CultureInfo.InvariantCulture)).ToArray());
-        }
-        return (shapes, parameters, tensors);
-    }
 }
