@@ -45,7 +45,8 @@ public static class AblationTrajectories
             for (int j = 0; j < k; j++) masks[k * n + order[j]] = 0f;
         using var scope = torch.NewDisposeScope();
         var maskTensor = torch.tensor(masks).view(steps + 1, arch.NumLayers, arch.NumHeads);
-        var sims = MeanSimilarity(vit, pixels, maskTensor, kind == AblationKind.Mean ? meanZ : null, cancellationToken);
+        var clean = vit.Forward(pixels);
+        var sims = MeanSimilarity(vit, pixels, clean, maskTensor, kind == AblationKind.Mean ? meanZ : null, cancellationToken);
         return new Trajectory(name, order.Take(steps).ToArray(), sims);
     }
 
@@ -60,8 +61,9 @@ public static class AblationTrajectories
         var curve = new List<double>();
         using var scope = torch.NewDisposeScope();
         var mz = kind == AblationKind.Mean ? meanZ : null;
+        var clean = vit.Forward(pixels); // once: every step compares against the same clean output
         using (var none = torch.ones(1, arch.NumLayers, arch.NumHeads))
-            curve.Add(MeanSimilarity(vit, pixels, none, mz, cancellationToken)[0]);
+            curve.Add(MeanSimilarity(vit, pixels, clean, none, mz, cancellationToken)[0]);
         for (int s = 0; s < steps; s++)
         {
             var candidates = Enumerable.Range(0, n).Except(removed).ToArray();
@@ -73,7 +75,7 @@ public static class AblationTrajectories
                 masks[c * n + candidates[c]] = 0f;
             }
             using var inner = torch.NewDisposeScope();
-            var sims = MeanSimilarity(vit, pixels, torch.tensor(masks).view(candidates.Length, arch.NumLayers, arch.NumHeads), mz, cancellationToken);
+            var sims = MeanSimilarity(vit, pixels, clean, torch.tensor(masks).view(candidates.Length, arch.NumLayers, arch.NumHeads), mz, cancellationToken);
             int best = Enumerable.Range(0, candidates.Length).OrderBy(i => sims[i]).ThenBy(i => candidates[i]).First();
             removed.Add(candidates[best]);
             curve.Add(sims[best]);
@@ -109,12 +111,11 @@ public static class AblationTrajectories
         return new TrajectoryStudy(dsl, greedy, randoms, normalized);
     }
 
-    private static double[] MeanSimilarity(IHookedVit vit, torch.Tensor pixels, torch.Tensor masks, torch.Tensor? meanZ, CancellationToken ct)
+    private static double[] MeanSimilarity(IHookedVit vit, torch.Tensor pixels, torch.Tensor clean, torch.Tensor masks, torch.Tensor? meanZ, CancellationToken ct)
     {
         using var scope = torch.NewDisposeScope();
         var outputs = HeadAblation.Run(vit, pixels, masks, meanZ, cancellationToken: ct); // [R, B, P]
-        var clean = vit.Forward(pixels).unsqueeze(0);
-        var cos = EmbeddingSimilarity.Cosine(outputs, clean).mean(new long[] { 1 }).cpu(); // [R]
+        var cos = EmbeddingSimilarity.Cosine(outputs, clean.unsqueeze(0)).mean(new long[] { 1 }).cpu(); // [R]
         return cos.data<double>().ToArray();
     }
 }
