@@ -1,3 +1,4 @@
+using DiffusionSteeringLens.Runtime;
 using DiffusionSteeringLens.IO.Configs;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -69,6 +70,6 @@ public sealed class Decoder : nn.Module<Tensor, Tensor?, Tensor>
             _ => throw new InvalidOperationException("unexpected output norm type."),
         }, latent);
         nn.functional.silu(h, inplace: true);
-        return conv_out.call(h).MoveToOuterDisposeScope();
+        return SmallOutputConv.Forward(conv_out, h, 1).MoveToOuterDisposeScope();
     }
 }

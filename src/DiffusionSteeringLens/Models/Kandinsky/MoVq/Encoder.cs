@@ -1,3 +1,4 @@
+using DiffusionSteeringLens.Runtime;
 using DiffusionSteeringLens.IO.Configs;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -56,6 +57,6 @@ public sealed class Encoder : nn.Module<Tensor, Tensor>
         h = TensorChain.Advance(h, mid_block.call(h, null), image);
         h = TensorChain.Advance(h, conv_norm_out.call(h), image);
         nn.functional.silu(h, inplace: true);
-        return conv_out.call(h).MoveToOuterDisposeScope();
+        return SmallOutputConv.Forward(conv_out, h, 1).MoveToOuterDisposeScope();
     }
 }

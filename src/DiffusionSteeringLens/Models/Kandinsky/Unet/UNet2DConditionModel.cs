@@ -248,17 +248,8 @@ public sealed class UNet2DConditionModel : nn.Module, IImageConditionedUNet
         return h.MoveToOuterDisposeScope();
     }
 
-    private Tensor ConvOut(Tensor x)
-    {
-        if (Device.type != DeviceType.CPU || DType != ScalarType.BFloat16) return conv_out.call(x);
-        // libtorch 2.10's CPU bfloat16 conv2d is badly off when out_channels is small (measured ~25% of the output
-        // range for 8 channels; fine for 32+), so this one small conv runs in float32.
-        using var scope = torch.NewDisposeScope();
-        int pad = (Config.ConvOutKernel - 1) / 2;
-        var y = nn.functional.conv2d(x.to(ScalarType.Float32), conv_out.weight.to(ScalarType.Float32),
-            conv_out.bias?.to(ScalarType.Float32), padding: new long[] { pad, pad });
-        return y.to(DType).MoveToOuterDisposeScope();
-    }
+    // Few-channel output conv: bf16 and gradient workarounds for libtorch CPU defects live in SmallOutputConv.
+    private Tensor ConvOut(Tensor x) => SmallOutputConv.Forward(conv_out, x, (Config.ConvOutKernel - 1) / 2);
 
     // Replaces every parameter of a meta-built model with its checkpoint tensor (keys already checked strictly).
     private void Materialize(ITensorSource source, Device device)
