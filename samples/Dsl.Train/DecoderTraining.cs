@@ -45,9 +45,9 @@ internal static class DecoderTraining
 
         var clock = Stopwatch.StartNew();
         double lastCheckpoint = 0, smooth = double.NaN;
-        int step = 0, skipped = 0;
+        int step = 0;
         long channels = unetConfig.InChannels;
-        while (o.DecoderSteps is int max ? step < max : clock.Elapsed.TotalSeconds < o.DecoderSeconds)
+        while ((o.DecoderSteps is int max ? step < max : clock.Elapsed.TotalSeconds < o.DecoderSeconds) && step < o.StopAfterSteps)
         {
             using (var scope = NewDisposeScope())
             {
@@ -66,18 +66,11 @@ internal static class DecoderTraining
                 opt.zero_grad();
                 loss.backward();
                 double gradNorm = nn.utils.clip_grad_norm_(parameters, 1.0);
+                // Was intermittent before Runtime/SmallOutputConv fixed the conv_out input gradient; now it means a real
+                // divergence, and a reproducible run must not paper over it.
                 if (!double.IsFinite(gradNorm))
-                {
-                    // Seen intermittently on the shared 2-core machines (finite loss, NaN gradient): skip the update
-                    // rather than poison the weights; the count is reported.
-                    skipped++;
-                    if (skipped <= 3)
-                        foreach (var (name, p) in unet.named_parameters())
-                            if (p.grad is { } g && !g.isfinite().all().item<bool>()) Log.Line($"  step {step}: non-finite gradient in {name}");
-                    Log.Line($"decoder step {step}: gradient norm {gradNorm}, update skipped ({skipped} so far)");
-                    step++;
-                    continue;
-                }
+                    throw new InvalidOperationException($"decoder step {step}: gradient norm {gradNorm} (loss {loss.item<float>()}); " +
+                        $"first non-finite gradient in {unet.named_parameters().First(np => np.parameter.grad is { } g && !g.isfinite().all().item<bool>()).name}.");
                 double progress = o.DecoderSteps is int m ? (double)step / m : clock.Elapsed.TotalSeconds / o.DecoderSeconds;
                 double lr = schedule.At(step, progress);
                 foreach (var g in opt.ParamGroups) g.LearningRate = lr;
@@ -89,6 +82,7 @@ internal static class DecoderTraining
                 step++;
                 if (step % 25 == 0 || step <= 5)
                     Log.Line($"decoder step {step}: loss {smooth:F4} lr {lr:E2} {clock.Elapsed.TotalSeconds / step:F2}s/step");
+                if (step % 100 == 0) Log.Line($"decoder step {step}: weight fingerprint {Fingerprint.Of(parameters)}");
             }
             if (clock.Elapsed.TotalSeconds - lastCheckpoint > o.CheckpointSeconds)
             {
@@ -98,6 +92,6 @@ internal static class DecoderTraining
             }
         }
         SafetensorsWriter.Write(weights, ema.StateDict(unet));
-        Log.Line($"decoder: {step} steps ({skipped} skipped) in {clock.Elapsed.TotalSeconds:F0}s, final smoothed loss {smooth:F4}; wrote {weights} ({new FileInfo(weights).Length / 1e6:F2} MB)");
+        Log.Line($"decoder: {step} steps in {clock.Elapsed.TotalSeconds:F0}s, final smoothed loss {smooth:F4}; wrote {weights} ({new FileInfo(weights).Length / 1e6:F2} MB)");
     }
 }

@@ -47,7 +47,7 @@ internal static class EncoderTraining
         Log.Line($"encoder: {parameters.Sum(p => p.numel()):N0} trainable parameters (incl. head), batch {o.EncoderBatch}, lr {o.EncoderLearningRate}, jitter weight {o.JitterWeight}, " +
                  (o.EncoderSteps is int n ? $"{n} steps" : $"budget {o.EncoderSeconds:F0}s"));
         // A step budget makes the run independent of machine speed (bit-reproducible); a wall-time budget fits a machine.
-        while (o.EncoderSteps is int max ? step < max : clock.Elapsed.TotalSeconds < o.EncoderSeconds)
+        while ((o.EncoderSteps is int max ? step < max : clock.Elapsed.TotalSeconds < o.EncoderSeconds) && step < o.StopAfterSteps)
         {
             using var scope = NewDisposeScope();
             var attrs = ShapeDomain.Sample(o.EncoderBatch, TrainSeedBase + step);
@@ -57,11 +57,7 @@ internal static class EncoderTraining
             loss.backward();
             double gradNorm = nn.utils.clip_grad_norm_(parameters, 1.0);
             if (!double.IsFinite(gradNorm))
-            {
-                Log.Line($"encoder step {step}: gradient norm {gradNorm}, update skipped");
-                step++;
-                continue;
-            }
+                throw new InvalidOperationException($"encoder step {step}: gradient norm {gradNorm} (loss {loss.item<float>()}).");
             double lr = schedule.At(step, o.EncoderSteps is int m ? (double)step / m : clock.Elapsed.TotalSeconds / o.EncoderSeconds);
             foreach (var g in opt.ParamGroups) g.LearningRate = lr;
             opt.step();
@@ -70,6 +66,7 @@ internal static class EncoderTraining
             step++;
             if (step % 50 == 0 || step <= 3)
                 Log.Line($"encoder step {step}: loss {smooth:F4} lr {lr:E2} {clock.Elapsed.TotalSeconds / step:F3}s/step");
+            if (step % 100 == 0) Log.Line($"encoder step {step}: weight fingerprint {Fingerprint.Of(parameters)}");
         }
         Log.Line($"encoder: {step} steps in {clock.Elapsed.TotalSeconds:F0}s, final smoothed loss {smooth:F4}");
 

@@ -1,8 +1,9 @@
 using DiffusionSteeringLens.Train;
 using TorchSharp;
 
-// Trains the shipped toy model (samples/models/shapes32) and measures it. Deterministic by --seed (the wall-time budgets
-// decide how many steps run; pass --decoder-steps for a bit-reproducible decoder run).
+// Trains the shipped toy model (samples/models/shapes32) and measures it. With --encoder-steps/--decoder-steps the run is
+// bit-reproducible for a given --seed and --threads (reproduce.sh has the exact commands of the shipped weights); the
+// --encoder-seconds/--decoder-seconds budgets instead fit a machine's speed.
 var options = TrainOptions.Parse(args);
 torch.set_num_threads(options.Threads);
 Log.Line($"dsl-train: output {Path.GetFullPath(options.Output)}, phases {string.Join(",", options.Phases)}, seed {options.Seed}, threads {options.Threads}");

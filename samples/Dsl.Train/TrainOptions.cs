@@ -22,6 +22,8 @@ internal sealed record TrainOptions
     /// <summary>If set, the decoder runs exactly this many steps and its cosine is driven by steps (bit-reproducible).</summary>
     public int? DecoderSteps { get; init; }
     public double CheckpointSeconds { get; init; } = 300;
+    /// <summary>Stops a phase early without changing its schedule (to check a run's fingerprints against a full run).</summary>
+    public int StopAfterSteps { get; init; } = int.MaxValue;
     public int EvalImages { get; init; } = 200;
     public int LensImages { get; init; } = 50;
     public int HeadImageImages { get; init; } = 16;
@@ -57,6 +59,7 @@ internal sealed record TrainOptions
                 "--decoder-batch" => o with { DecoderBatch = I() },
                 "--decoder-steps" => o with { DecoderSteps = I() },
                 "--checkpoint-seconds" => o with { CheckpointSeconds = D() },
+                "--stop-after-steps" => o with { StopAfterSteps = I() },
                 "--eval-images" => o with { EvalImages = I() },
                 "--lens-images" => o with { LensImages = I() },
                 "--head-image-images" => o with { HeadImageImages = I() },
