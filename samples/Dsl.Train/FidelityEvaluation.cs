@@ -7,6 +7,7 @@ namespace DiffusionSteeringLens.Train;
 /// <summary>Decoder fidelity: decode the final embedding of held-out images and judge shape and colour against the truth.</summary>
 internal static class FidelityEvaluation
 {
+    /// <summary>Seed of the reported held-out set; choose another (<c>--fidelity-seed</c>) to compare settings without touching it.</summary>
     public const int Seed = 1_000_000;
 
     public sealed record Result(int Images, Agreement Inputs, Agreement Decoded, double ReEncodeCosine, double SecondsPerImage);
@@ -15,7 +16,7 @@ internal static class FidelityEvaluation
     {
         int n = ctx.Options.EvalImages;
         using var scope = NewDisposeScope();
-        var attrs = ShapeDomain.Sample(n, Seed);
+        var attrs = ShapeDomain.Sample(n, ctx.Options.FidelitySeed);
         var images = ShapeDomain.Render(attrs);
         var embeds = ctx.Embed(images);
         double before = ctx.DecodeSeconds;
@@ -25,7 +26,7 @@ internal static class FidelityEvaluation
         var result = ctx.Agree(attrs, decoded);
         double reEncode = EmbeddingSimilarity.CosineRows(ctx.Embed(decoded), embeds).Average();
         ctx.SaveGrid("fidelity.png", new[] { ("input", images), ("decoded", decoded) }, rows: 12);
-        Log.Line($"fidelity ({n} held-out images, seed {Seed}): inputs judged {inputs}");
+        Log.Line($"fidelity ({n} held-out images, seed {ctx.Options.FidelitySeed}): inputs judged {inputs}");
         Log.Line($"fidelity: decoded {result}; re-encode cos {reEncode:F3}; {perImage:F2} s/image");
         return new Result(n, inputs, result, reEncode, perImage);
     }

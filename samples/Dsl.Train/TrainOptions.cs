@@ -25,6 +25,7 @@ internal sealed record TrainOptions
     /// <summary>Stops a phase early without changing its schedule (to check a run's fingerprints against a full run).</summary>
     public int StopAfterSteps { get; init; } = int.MaxValue;
     public int EvalImages { get; init; } = 200;
+    public int FidelitySeed { get; init; } = FidelityEvaluation.Seed;
     public int LensImages { get; init; } = 50;
     public int HeadImageImages { get; init; } = 16;
     public int OverlayImages { get; init; } = 50;
@@ -61,6 +62,7 @@ internal sealed record TrainOptions
                 "--checkpoint-seconds" => o with { CheckpointSeconds = D() },
                 "--stop-after-steps" => o with { StopAfterSteps = I() },
                 "--eval-images" => o with { EvalImages = I() },
+                "--fidelity-seed" => o with { FidelitySeed = I() },
                 "--lens-images" => o with { LensImages = I() },
                 "--head-image-images" => o with { HeadImageImages = I() },
                 "--overlay-images" => o with { OverlayImages = I() },
