@@ -57,18 +57,14 @@ public sealed class CliDecoderTests
     public async Task MismatchedEncoderAndDecoderIsBadInput()
     {
         var run = await CliRun.Public("lens", "--encoder", CliRun.GoldenEncoder, "--decoder", DecoderFolder(), "--steps", "2", "--out", Fixtures.TempFolder());
-        Assert.Equal(1, run.ExitCode);
-        Assert.Single(run.ErrorLines);
-        Assert.Contains("32", run.Error);
+        run.AssertOneLineError(1, "32");
     }
 
     [Fact]
     public async Task DecoderFolderWithoutUnetIsBadInput()
     {
         var run = await CliRun.Public("lens", "--encoder", CliRun.GoldenEncoder, "--decoder", Fixtures.TempFolder(), "--out", Fixtures.TempFolder());
-        Assert.Equal(1, run.ExitCode);
-        Assert.Single(run.ErrorLines);
-        Assert.Contains("unet", run.Error);
+        run.AssertOneLineError(1, "unet");
     }
 
     [Fact]

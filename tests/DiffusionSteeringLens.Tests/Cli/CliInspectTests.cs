@@ -57,8 +57,7 @@ public sealed class CliInspectTests
         var file = Path.Combine(dir, "broken.safetensors");
         File.WriteAllBytes(file, new byte[] { 200, 0, 0, 0, 0, 0, 0, 0, (byte)'{' });
         var run = await CliRun.Public("inspect", file);
-        Assert.Equal(1, run.ExitCode);
-        Assert.Single(run.ErrorLines);
+        run.AssertOneLineError(1);
     }
 
     [Fact]
@@ -68,8 +67,7 @@ public sealed class CliInspectTests
         var file = Path.Combine(dir, "pytorch_model.bin");
         File.WriteAllBytes(file, new byte[] { 0x80, 0x02, (byte)'c', (byte)'x', 0, 0, 0, 0, 0, 0 });
         var run = await CliRun.Public("inspect", file);
-        Assert.Equal(1, run.ExitCode);
-        Assert.Single(run.ErrorLines);
+        run.AssertOneLineError(1);
     }
 
     private static string? ExpectedFamily(string relative)

@@ -14,6 +14,14 @@ internal sealed record CliRun(int ExitCode, string Out, string Error)
 
     public string[] ErrorLines => Error.Split('\n', StringSplitOptions.RemoveEmptyEntries);
 
+    /// <summary>The run failed with <paramref name="exitCode"/> and exactly one stderr line (naming <paramref name="mentioned"/>).</summary>
+    public void AssertOneLineError(int exitCode, string? mentioned = null)
+    {
+        Assert.Equal(exitCode, ExitCode);
+        Assert.Single(ErrorLines);
+        if (mentioned is not null) Assert.Contains(mentioned, Error);
+    }
+
     /// <summary>The public entry point.</summary>
     public static async Task<CliRun> Public(params string[] args)
     {

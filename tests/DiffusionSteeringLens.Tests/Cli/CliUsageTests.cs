@@ -51,9 +51,7 @@ public sealed class CliUsageTests
         using (var wrong = TorchSharp.torch.zeros(1, 3, 8, 8))
             DiffusionSteeringLens.IO.SafetensorsWriter.Write(file, new Dictionary<string, TorchSharp.torch.Tensor> { ["pixel_values"] = wrong });
         var run = await CliRun.Public("export", "--encoder", CliRun.GoldenEncoder, "--pixels", file, "--out", Path.Combine(dir, "out.safetensors"));
-        Assert.Equal(1, run.ExitCode);
-        Assert.Single(run.ErrorLines);
-        Assert.Contains("[1, 3, 8, 8]", run.Error);
+        run.AssertOneLineError(1, "[1, 3, 8, 8]");
     }
 
     [Fact]
@@ -63,9 +61,7 @@ public sealed class CliUsageTests
         File.Copy(Path.Combine(CliRun.GoldenEncoder, "model.safetensors"), Path.Combine(dir, "model.safetensors"));
         File.WriteAllText(Path.Combine(dir, "config.json"), "{ \"hidden_size\": -3, \"model_type\": \"clip_vision_model\" }");
         var run = await CliRun.Public("lens", "--encoder", dir, "--out", Path.Combine(dir, "out"));
-        Assert.Equal(1, run.ExitCode);
-        Assert.Single(run.ErrorLines);
-        Assert.Contains("config.json", run.Error);
+        run.AssertOneLineError(1, "config.json");
     }
 
     [Fact]
@@ -76,17 +72,14 @@ public sealed class CliUsageTests
         var config = File.ReadAllText(Path.Combine(CliRun.GoldenEncoder, "config.json")).Replace("\"intermediate_size\": 37", "\"intermediate_size\": 40");
         File.WriteAllText(Path.Combine(dir, "config.json"), config);
         var run = await CliRun.Public("lens", "--encoder", dir, "--out", Path.Combine(dir, "out"));
-        Assert.Equal(1, run.ExitCode);
-        Assert.Single(run.ErrorLines);
+        run.AssertOneLineError(1);
     }
 
     [Fact]
     public async Task MissingShippedModelIsBadInputWithAHint()
     {
         var run = await CliRun.WithHost(Array.Empty<string>(), baseDirectory: Fixtures.TempFolder());
-        Assert.Equal(1, run.ExitCode);
-        Assert.Single(run.ErrorLines);
-        Assert.Contains("--encoder", run.Error);
+        run.AssertOneLineError(1, "--encoder");
     }
 
     [Fact]
@@ -104,8 +97,6 @@ public sealed class CliUsageTests
     {
         var broken = new FakeRenderer(24) { FailWith = new InvalidOperationException("boom\nsecond line") };
         var run = await CliRun.WithHost(new[] { "lens", "--encoder", CliRun.GoldenEncoder, "--out", Fixtures.TempFolder() }, broken);
-        Assert.Equal(2, run.ExitCode);
-        Assert.Single(run.ErrorLines);
-        Assert.Contains("boom second line", run.Error);
+        run.AssertOneLineError(2, "boom second line");
     }
 }
