@@ -20,30 +20,8 @@ internal static class DecoderSupport
         }
         var negative = encoder.ZeroImageEmbedding();
         var owner = new Owner(decoder, negative);
-        EmbeddingRenderer renderer = (embeds, ct) =>
-        {
-            // Same seed for every picture: pictures of different targets differ only by their embeddings, and a picture
-            // does not depend on its position in a batch (which --resume relies on).
-            using var noise = new SeededNoiseSource(Enumerable.Repeat(s.Seed, (int)embeds.shape[0]).ToArray());
-            var decodeOptions = new DecodeOptions
-            {
-                NumInferenceSteps = s.Steps,
-                GuidanceScale = s.Guidance,
-                Height = size,
-                Width = size,
-                BatchSize = s.BatchSize,
-                NoiseSource = noise,
-            };
-            using var scope = torch.NewDisposeScope();
-            var onDevice = embeds.to(encoder.DType, encoder.Device);
-            var neg = negative.expand(embeds.shape[0], -1);
-            var steps = new StepProgress(progress);
-            var pictures = decoder.Decode(onDevice, neg, decodeOptions, steps, ct).to(torch.float32).cpu();
-            // The decoder may round the size up to its granularity; pictures are compared at the requested size.
-            if (pictures.shape[2] != size || pictures.shape[3] != size)
-                pictures = torch.nn.functional.interpolate(pictures, new long[] { size, size }, mode: torch.InterpolationMode.Bilinear, align_corners: false, antialias: true);
-            return pictures.clamp(0, 1).MoveToOuterDisposeScope();
-        };
+        var decodeOptions = new DecodeOptions { NumInferenceSteps = s.Steps, GuidanceScale = s.Guidance, Height = size, Width = size, Seed = s.Seed };
+        var renderer = DecoderEmbeddingRenderer.Create(decoder, negative, decodeOptions, size, encoder.DType, encoder.Device, new StepProgress(progress));
         return (owner, renderer);
     }
 

@@ -22,7 +22,7 @@ internal sealed class EvalContext : IDisposable
         Similarity = new EncoderImageSimilarity(Encoder, ToyModel.ClipMean, ToyModel.ClipStd);
         DecodeOptions = new DecodeOptions
         {
-            NumInferenceSteps = o.SamplingSteps, GuidanceScale = o.Guidance, Height = 32, Width = 32, Seed = 7, BatchSize = 100,
+            NumInferenceSteps = o.SamplingSteps, GuidanceScale = o.Guidance, Height = 32, Width = 32, Seed = 7,
         };
         FiguresDir = Path.Combine(o.Output, "evaluation");
         Directory.CreateDirectory(FiguresDir);
@@ -43,7 +43,9 @@ internal sealed class EvalContext : IDisposable
     public Tensor Decode(Tensor embeds)
     {
         var clock = Stopwatch.StartNew();
-        var pictures = Decoder.Decode(embeds, ZeroEmbedding, DecodeOptions);
+        // Evaluation pictures get distinct noise: picture i of a call uses seed 7 + i.
+        var seeds = Enumerable.Range(0, (int)embeds.shape[0]).Select(i => DecodeOptions.Seed + i).ToArray();
+        var pictures = Decoder.Decode(embeds, ZeroEmbedding, DecodeOptions with { Seeds = seeds });
         DecodeSeconds += clock.Elapsed.TotalSeconds;
         DecodedPictures += (int)embeds.shape[0];
         return pictures;

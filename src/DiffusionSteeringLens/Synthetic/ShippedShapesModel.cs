@@ -29,7 +29,7 @@ public static class ShippedShapesModel
     /// </summary>
     public static DecodeOptions DecodeOptions { get; } = new()
     {
-        NumInferenceSteps = 25, GuidanceScale = 4, Height = ShapeDomain.ImageSize, Width = ShapeDomain.ImageSize, BatchSize = 100,
+        NumInferenceSteps = 25, GuidanceScale = 4, Height = ShapeDomain.ImageSize, Width = ShapeDomain.ImageSize,
     };
 
     /// <summary>

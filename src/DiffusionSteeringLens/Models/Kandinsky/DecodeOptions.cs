@@ -15,26 +15,41 @@ public sealed record DecodeOptions
     /// <summary>Requested width in pixels; rounded up like <see cref="Height"/>.</summary>
     public int Width { get; init; } = 512;
 
-    /// <summary>Seed of image 0; image i uses <c>Seed + i</c>. Ignored when <see cref="NoiseSource"/> is set.</summary>
+    /// <summary>
+    /// The seed of every picture of the call, unless <see cref="Seeds"/> gives one per picture. A picture's noise is a
+    /// function of its seed alone (never of its row or its batch neighbours), so equal seeds give equal noise and
+    /// pictures that share a seed differ only by their embeddings. Ignored when <see cref="NoiseSource"/> is set.
+    /// </summary>
     public long Seed { get; init; }
+
+    /// <summary>
+    /// One seed per picture (row of the embeddings), overriding <see cref="Seed"/>; its length must equal the number of
+    /// embeddings decoded. Ignored when <see cref="NoiseSource"/> is set.
+    /// </summary>
+    public IReadOnlyList<long>? Seeds { get; init; }
 
     /// <summary>Explicit randomness (e.g. a <see cref="ReplayNoiseSource"/>); null uses a <see cref="SeededNoiseSource"/> from <see cref="Seed"/>.</summary>
     public INoiseSource? NoiseSource { get; init; }
 
-    /// <summary>Images denoised together; larger batches are processed in chunks of this size.</summary>
-    public int BatchSize { get; init; } = 4;
-
     /// <summary>Defaults.</summary>
     public static DecodeOptions Default { get; } = new();
+
+    /// <summary>The seed of picture <paramref name="picture"/> under this policy.</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><see cref="Seeds"/> has no entry for that picture.</exception>
+    public long SeedOf(int picture) => Seeds is null
+        ? Seed
+        : picture >= 0 && picture < Seeds.Count
+            ? Seeds[picture]
+            : throw new ArgumentOutOfRangeException(nameof(picture), picture, $"{nameof(Seeds)} holds {Seeds.Count} seeds.");
 
     /// <summary>Throws when a value is out of range.</summary>
     /// <exception cref="ArgumentOutOfRangeException">The offending option.</exception>
     public void Validate()
     {
+        if (Seeds is { Count: 0 }) throw new ArgumentOutOfRangeException(nameof(Seeds), "must hold one seed per picture (got none).");
         if (NumInferenceSteps < 1) throw new ArgumentOutOfRangeException(nameof(NumInferenceSteps), NumInferenceSteps, "must be at least 1.");
         if (!double.IsFinite(GuidanceScale)) throw new ArgumentOutOfRangeException(nameof(GuidanceScale), GuidanceScale, "must be finite.");
         if (Height < 1) throw new ArgumentOutOfRangeException(nameof(Height), Height, "must be at least 1.");
         if (Width < 1) throw new ArgumentOutOfRangeException(nameof(Width), Width, "must be at least 1.");
-        if (BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, "must be at least 1.");
     }
 }

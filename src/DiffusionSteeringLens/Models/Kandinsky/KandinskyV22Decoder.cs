@@ -98,6 +98,13 @@ public sealed class KandinskyV22Decoder : IEmbeddingDecoder
     }
 
     /// <inheritdoc />
+    /// <remarks>
+    /// Every picture is denoised in the same canonical layout — alone, as one classifier-free-guidance pair
+    /// [negative, positive] — whatever else the call decodes. libtorch picks kernels and summation orders by tensor
+    /// shape, and this fixture-like sampling loop amplifies last-bit differences, so batching pictures together would
+    /// make a picture's bits depend on its neighbours. With one fixed layout a picture is a function of its embedding,
+    /// seed (<see cref="DecodeOptions.SeedOf"/>) and settings only, on a given machine and thread count.
+    /// </remarks>
     public Tensor Decode(Tensor imageEmbeds, Tensor? negativeImageEmbeds, DecodeOptions? options = null,
         IProgress<DecodeProgress>? progress = null, CancellationToken cancellationToken = default)
     {
@@ -107,30 +114,23 @@ public sealed class KandinskyV22Decoder : IEmbeddingDecoder
         options.Validate();
         bool guided = options.GuidanceScale > 1.0;
         CheckEmbeddings(imageEmbeds, negativeImageEmbeds, guided);
+        int total = (int)imageEmbeds.shape[0];
+        if (options.NoiseSource is null && options.Seeds is not null && options.Seeds.Count != total)
+            throw new ArgumentException($"{nameof(DecodeOptions.Seeds)} holds {options.Seeds.Count} seeds for {total} embeddings.", nameof(options));
         cancellationToken.ThrowIfCancellationRequested();
 
-        int total = (int)imageEmbeds.shape[0];
-        var ownedNoise = options.NoiseSource is null ? new SeededNoiseSource(options.Seed) : null;
+        var ownedNoise = options.NoiseSource is null ? new SeededNoiseSource(options) : null;
         var noise = options.NoiseSource ?? ownedNoise!;
+        var pictures = new List<Tensor>(total);
         try
         {
-            var pictures = new List<Tensor>();
-            try
-            {
-                for (int start = 0; start < total; start += options.BatchSize)
-                {
-                    int count = Math.Min(options.BatchSize, total - start);
-                    pictures.Add(DecodeChunk(imageEmbeds, negativeImageEmbeds, start, count, total, guided, options, noise, progress, cancellationToken));
-                }
-                return pictures.Count == 1 ? pictures[0] : cat(pictures, 0);
-            }
-            finally
-            {
-                if (pictures.Count > 1) foreach (var p in pictures) p.Dispose();
-            }
+            for (int picture = 0; picture < total; picture++)
+                pictures.Add(DecodePicture(imageEmbeds, negativeImageEmbeds, picture, total, guided, options, noise, progress, cancellationToken));
+            return pictures.Count == 1 ? pictures[0] : cat(pictures, 0);
         }
         finally
         {
+            if (pictures.Count > 1) foreach (var p in pictures) p.Dispose();
             ownedNoise?.Dispose();
         }
     }
@@ -146,14 +146,16 @@ public sealed class KandinskyV22Decoder : IEmbeddingDecoder
         Scheduler.Dispose();
     }
 
-    private Tensor DecodeChunk(Tensor imageEmbeds, Tensor? negativeImageEmbeds, int start, int count, int total, bool guided,
+    private Tensor DecodePicture(Tensor imageEmbeds, Tensor? negativeImageEmbeds, int start, int total, bool guided,
         DecodeOptions options, INoiseSource noise, IProgress<DecodeProgress>? progress, CancellationToken cancellationToken)
     {
+        const int count = 1;
         using var scope = NewDisposeScope();
         var dtype = Unet.DType;
         var device = Unet.Device;
         int channels = Unet.InChannels;
-        var positive = imageEmbeds.narrow(0, start, count).to(dtype, device);
+        // A fresh copy, so the row's memory layout (alignment) is the same whichever row of the call it came from.
+        var positive = imageEmbeds.narrow(0, start, count).to(dtype, device, copy: true);
         Tensor conditioning = positive;
         if (guided)
         {

@@ -4,21 +4,28 @@ using static TorchSharp.torch;
 namespace DiffusionSteeringLens.Models.Kandinsky;
 
 /// <summary>
-/// One CPU <see cref="torch.Generator"/> per image, seeded with <c>seed + imageIndex</c>: the initial latents are its
-/// first draw and each step's noise the next, as with a per-image generator in diffusers. Results therefore depend
-/// only on the image's own seed, not on batch size or neighbours, and match PyTorch's CPU random stream.
+/// One CPU <see cref="torch.Generator"/> per picture, seeded with that picture's seed: the initial latents are its
+/// first draw and each step's noise the next, as with a per-image generator in diffusers. The noise therefore depends
+/// only on the picture's own seed, not on its row, batch size or neighbours, and matches PyTorch's CPU random stream.
 /// </summary>
 /// <remarks>Not thread-safe; use one instance per decode call at a time.</remarks>
 public sealed class SeededNoiseSource : INoiseSource, IDisposable
 {
     private readonly Dictionary<int, Generator> _generators = new();
 
-    /// <summary>Creates the source.</summary>
-    /// <param name="seed">Seed of image 0.</param>
+    /// <summary>Creates a source in which every picture uses <paramref name="seed"/>.</summary>
+    /// <param name="seed">The seed of every picture.</param>
     public SeededNoiseSource(long seed)
     {
         Seed = seed;
-        _seedOf = image => seed + image;
+        _seedOf = _ => seed;
+    }
+
+    /// <summary>Creates the source of a decode call's seed policy (<see cref="DecodeOptions.SeedOf"/>).</summary>
+    internal SeededNoiseSource(DecodeOptions options)
+    {
+        Seed = options.SeedOf(0);
+        _seedOf = options.SeedOf;
     }
 
     /// <summary>
@@ -38,7 +45,7 @@ public sealed class SeededNoiseSource : INoiseSource, IDisposable
 
     private readonly Func<int, long> _seedOf;
 
-    /// <summary>Seed of image 0.</summary>
+    /// <summary>Seed of picture 0.</summary>
     public long Seed { get; }
 
     /// <inheritdoc />

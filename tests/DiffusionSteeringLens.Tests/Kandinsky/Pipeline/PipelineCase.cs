@@ -53,6 +53,9 @@ internal sealed class PipelineCase : IDisposable
     public torch.Tensor DecodedRaw { get; }
     public torch.Tensor Image { get; }
     public int Steps { get; }
+
+    /// <summary>Pictures B in the case.</summary>
+    public int Pictures => (int)ImageEmbeds.shape[0];
     public double GuidanceScale { get; }
     public int Height { get; }
     public int Width { get; }

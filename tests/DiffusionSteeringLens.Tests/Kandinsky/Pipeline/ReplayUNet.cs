@@ -7,7 +7,9 @@ namespace DiffusionSteeringLens.Tests.Kandinsky.Pipeline;
 /// <summary>
 /// A UNet stand-in that checks that the pipeline fed it the recorded latents (duplicated under guidance), timestep
 /// and conditioning, then returns the reference run's recorded output — or, when an inner UNet is given, that UNet's
-/// real prediction.
+/// real prediction. The reference denoised its B pictures as one batch; the library denoises each picture alone (its
+/// canonical layout), so call k is picture k / steps at step k % steps and is checked against that picture's rows of the
+/// recorded tensors (rows p and B + p under guidance: unconditional half first).
 /// </summary>
 internal sealed class ReplayUNet : IImageConditionedUNet
 {
@@ -37,7 +39,7 @@ internal sealed class ReplayUNet : IImageConditionedUNet
     public int OutChannels { get; }
     public int ImageEmbedDim { get; }
     public torch.Device Device => torch.CPU;
-    public torch.ScalarType DType => torch.ScalarType.Float32;
+    public torch.ScalarType DType => _inner?.DType ?? torch.ScalarType.Float32;
 
     /// <summary>Calls so far.</summary>
     public int Calls { get; private set; }
@@ -47,20 +49,25 @@ internal sealed class ReplayUNet : IImageConditionedUNet
 
     public torch.Tensor Predict(torch.Tensor sample, torch.Tensor timestep, torch.Tensor imageEmbeds)
     {
-        int i = Calls++;
-        Assert.True(i < _outputs.Count, $"UNet called {i + 1} times; only {_outputs.Count} outputs were recorded.");
+        int call = Calls++;
+        int steps = _timesteps.Count;
+        int picture = call / steps, i = call % steps;
+        long b = _latentsIn[0].shape[0];
+        Assert.True(picture < b, $"UNet called {call + 1} times; only {b} pictures × {steps} steps were recorded.");
         Assert.Equal(_timesteps[i], timestep.item<long>());
-        TensorAssert.CloseAbsolute(_conditioning, imageEmbeds, 0, $"step{i} image_embeds");
-        var expected = _latentsIn[i];
-        long b = expected.shape[0];
-        var copies = sample.shape[0] / b;
-        Assert.Equal(sample.shape[0], copies * b);
+        long copies = _conditioning.shape[0] / b;
+        Assert.Equal(copies, sample.shape[0]);
+        using var rows = torch.tensor(Enumerable.Range(0, (int)copies).Select(c => c * b + picture).ToArray());
+        using var conditioning = _conditioning.index_select(0, rows);
+        TensorAssert.CloseAbsolute(conditioning, imageEmbeds, 0, $"picture {picture} step{i} image_embeds");
+        using var expected = _latentsIn[i].narrow(0, picture, 1);
         for (long c = 0; c < copies; c++)
         {
-            using var part = sample.narrow(0, c * b, b);
-            MaxLatentsInError = Math.Max(MaxLatentsInError, TensorAssert.CloseRelative(expected, part, _tolerance, $"step{i} latents_in (copy {c})"));
+            using var part = sample.narrow(0, c, 1);
+            MaxLatentsInError = Math.Max(MaxLatentsInError,
+                TensorAssert.CloseRelative(expected, part, _tolerance, $"picture {picture} step{i} latents_in (copy {c})"));
         }
-        return _inner is null ? _outputs[i].clone() : _inner.Predict(sample, timestep, imageEmbeds);
+        return _inner is null ? _outputs[i].index_select(0, rows) : _inner.Predict(sample, timestep, imageEmbeds);
     }
 
     public void Dispose() => _inner?.Dispose();
