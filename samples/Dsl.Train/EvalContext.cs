@@ -16,7 +16,7 @@ internal sealed class EvalContext : IDisposable
     {
         Options = o;
         Encoder = ClipVisionModelWithProjection.FromPretrained(ToyModel.EncoderDir(o.Output));
-        Decoder = KandinskyV22Decoder.FromPretrained(Path.Combine(o.Output, "decoder"));
+        Decoder = KandinskyV22Decoder.FromPretrained(o.DecoderFolder ?? Path.Combine(o.Output, "decoder"));
         ZeroEmbedding = Encoder.ZeroImageEmbedding();
         Judge = new ShapeJudge();
         Similarity = new EncoderImageSimilarity(Encoder, ToyModel.ClipMean, ToyModel.ClipStd);

@@ -20,10 +20,11 @@ internal static class Evaluation
             switch (part)
             {
                 case "fidelity": Write(part, FidelityEvaluation.Run(ctx)); break;
+                case "marked-fidelity": Write(part, MarkedFidelityEvaluation.Run(ctx)); break;
                 case "sweep": Write(part, LensSweepEvaluation.Run(ctx)); break;
                 case "overlay": Write(part, OverlayEvaluation.Run(ctx)); break;
                 case "heads": Write(part, HeadRankingEvaluation.Run(ctx)); break;
-                default: throw new ArgumentException($"unknown evaluation part '{part}' (fidelity, sweep, overlay, heads).");
+                default: throw new ArgumentException($"unknown evaluation part '{part}' (fidelity, marked-fidelity, sweep, overlay, heads).");
             }
             Log.Line($"evaluate: {part} done; {ctx.DecodedPictures} pictures decoded so far in {ctx.DecodeSeconds:F0}s");
         }

@@ -7,7 +7,7 @@ using TorchSharp;
 var options = TrainOptions.Parse(args);
 torch.set_num_threads(options.Threads);
 Log.Line($"dsl-train: output {Path.GetFullPath(options.Output)}, phases {string.Join(",", options.Phases)}, seed {options.Seed}, threads {options.Threads}");
-var configs = ToyModel.WriteConfigs(options.Output);
+var configs = ToyModel.WriteConfigs(options.Output, options.Layers, options.Heads);
 foreach (var phase in options.Phases)
 {
     var start = DateTime.UtcNow;
@@ -15,8 +15,9 @@ foreach (var phase in options.Phases)
     {
         case "encoder": EncoderTraining.Run(options, configs.Encoder); break;
         case "decoder": DecoderTraining.Run(options, configs.UNet, configs.Scheduler); break;
+        case "distil": DistilTraining.Run(options, configs.Encoder); break;
         case "evaluate": Evaluation.Run(options); break;
-        default: throw new ArgumentException($"unknown phase '{phase}' (encoder, decoder, evaluate).");
+        default: throw new ArgumentException($"unknown phase '{phase}' (encoder, decoder, distil, evaluate).");
     }
     Log.Line($"phase {phase} done in {(DateTime.UtcNow - start).TotalMinutes:F1} min");
 }

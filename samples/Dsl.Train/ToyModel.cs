@@ -19,7 +19,7 @@ internal static class ToyModel
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
 
     /// <summary>Writes every config file; returns the configs exactly as the library's readers parse them back.</summary>
-    public static (ClipVisionConfig Encoder, UNet2DConditionConfig UNet, DdpmSchedulerConfig Scheduler) WriteConfigs(string root)
+    public static (ClipVisionConfig Encoder, UNet2DConditionConfig UNet, DdpmSchedulerConfig Scheduler) WriteConfigs(string root, int layers = 4, int heads = 4)
     {
         Directory.CreateDirectory(EncoderDir(root));
         Directory.CreateDirectory(UNetDir(root));
@@ -31,8 +31,8 @@ internal static class ToyModel
             ["hidden_size"] = 96,
             ["intermediate_size"] = 384,
             ["projection_dim"] = 32,
-            ["num_hidden_layers"] = 4,
-            ["num_attention_heads"] = 4,
+            ["num_hidden_layers"] = layers,
+            ["num_attention_heads"] = heads,
             ["num_channels"] = 3,
             ["image_size"] = 32,
             ["patch_size"] = 4,

@@ -33,6 +33,16 @@ internal sealed record TrainOptions
     public int OverlayTopK { get; init; } = 2;
     public int SamplingSteps { get; init; } = 25;
     public double Guidance { get; init; } = 4;
+    /// <summary>Encoder depth and heads per layer (the shipped shapes32 model: 4 × 4).</summary>
+    public int Layers { get; init; } = 4;
+    public int Heads { get; init; } = 4;
+    /// <summary>Testbed distillation: the teacher encoder folder, step count, weight of the regression loss, checkpoint period.</summary>
+    public string Teacher { get; init; } = "samples/models/shapes32/encoder";
+    public int DistilSteps { get; init; } = 2000;
+    public double DistilWeight { get; init; } = 10;
+    public int CheckpointSteps { get; init; } = 100;
+    /// <summary>Decoder folder for evaluation; default OUTPUT/decoder (the testbed uses the shipped decoder).</summary>
+    public string? DecoderFolder { get; init; }
 
     public static TrainOptions Parse(string[] args)
     {
@@ -70,6 +80,13 @@ internal sealed record TrainOptions
                 "--overlay-top-k" => o with { OverlayTopK = I() },
                 "--sampling-steps" => o with { SamplingSteps = I() },
                 "--guidance" => o with { Guidance = D() },
+                "--layers" => o with { Layers = I() },
+                "--heads" => o with { Heads = I() },
+                "--teacher" => o with { Teacher = v },
+                "--distil-steps" => o with { DistilSteps = I() },
+                "--distil-weight" => o with { DistilWeight = D() },
+                "--checkpoint-steps" => o with { CheckpointSteps = I() },
+                "--decoder-folder" => o with { DecoderFolder = v },
                 _ => throw new ArgumentException($"unknown option {args[i]}."),
             };
         }

@@ -4,7 +4,6 @@
 # Usage: PYTHONPATH=<diffusers v0.27.2>/src:<offline stand-ins for huggingface_hub, safetensors> /usr/bin/python3 \
 #          pipeline_float64.py <golden root> <out.safetensors> [x: also print the float32 re-run per tensor]
 import sys, json, struct, numpy as np
-sys.path[:0] = ['/tmp/ref/src', '/tmp/ref/stubs']
 import torch
 import diffusers.schedulers.scheduling_ddpm as ddpm_mod
 from diffusers import UNet2DConditionModel, VQModel, DDPMScheduler
