@@ -17,7 +17,7 @@ internal sealed class CommonOptions
     public Option<int> Steps { get; } = new("--steps") { Description = "Denoising steps.", DefaultValueFactory = _ => 25 };
     public Option<double> Guidance { get; } = new("--guidance") { Description = "Classifier-free guidance scale (off at ≤ 1).", DefaultValueFactory = _ => 4.0 };
     public Option<int?> Size { get; } = new("--size") { Description = "Decoded picture size in pixels. Default: the encoder's input size.", HelpName = "PX" };
-    public Option<int> BatchSize { get; } = new("--batch-size") { Description = "Pictures decoded per batch (results are saved after each).", DefaultValueFactory = _ => 4 };
+    public Option<int> BatchSize { get; } = new("--batch-size") { Description = "Pictures handed to the decoder per call; results are saved after each call (a picture never depends on it).", DefaultValueFactory = _ => 4 };
     public Option<string> Device { get; } = new("--device") { Description = "cpu or cuda.", DefaultValueFactory = _ => "cpu" };
     public Option<string> DType { get; } = new("--dtype") { Description = "float32, bfloat16 or float16 (compute dtype).", DefaultValueFactory = _ => "float32" };
     public Option<bool> Verbose { get; } = new("--verbose") { Description = "Log details (and stack traces of internal errors)." };
