@@ -13,6 +13,12 @@ public abstract record LensTarget
     /// <summary>Short label, e.g. <c>L3H1</c>, <c>mlp:2</c>, <c>resid_post:5</c>; <see cref="Parse"/> reads it back.</summary>
     public abstract string Label { get; }
 
+    /// <summary>
+    /// The label as a file name valid on every platform (Windows forbids <c>:</c>): <c>L3H1</c>, <c>mlp_2</c>,
+    /// <c>resid_post_5</c> — the names the dsl tool gives its pictures.
+    /// </summary>
+    public string FileName => Label.Replace(':', '_');
+
     /// <summary>The hook point holding this target's value.</summary>
     public abstract string HookName { get; }
 

@@ -51,6 +51,17 @@ public static class ShippedShapesModel
         return null;
     }
 
+    /// <summary>
+    /// Like <see cref="Locate"/>, but throws when the folder is not found (e.g. an application running outside this
+    /// repository that did not copy <c>samples/models/shapes32</c> next to itself).
+    /// </summary>
+    /// <exception cref="DirectoryNotFoundException">No <see cref="RelativePath"/> above the start directories; the message
+    /// says where it looked and how to fix it.</exception>
+    public static string Require(string? startDirectory = null) =>
+        Locate(startDirectory) ?? throw new DirectoryNotFoundException(
+            $"the shipped model ({RelativePath}) was not found above {startDirectory ?? $"{AppContext.BaseDirectory} or {Directory.GetCurrentDirectory()}"}; " +
+            "run from a clone of the repository, or copy samples/models/shapes32 next to your application and pass its parent folder.");
+
     /// <summary>Loads the encoder (strict key check) from the model folder.</summary>
     public static ClipVisionModelWithProjection LoadEncoder(string folder, ModelLoadOptions? options = null) =>
         ClipVisionModelWithProjection.FromPretrained(Path.Combine(folder, "encoder"), options);

@@ -1,3 +1,4 @@
+using DiffusionSteeringLens.Tests.TestSupport;
 using DiffusionSteeringLens.Synthetic;
 using TorchSharp;
 using Xunit.Abstractions;
@@ -26,6 +27,16 @@ public sealed class ShippedModelTests
         var found = ShippedShapesModel.Locate();
         Assert.NotNull(found);
         Assert.Equal(Path.GetFullPath(ModelFolder()), Path.GetFullPath(found!));
+    }
+
+    [Fact]
+    public void RequireThrowsOutsideTheRepositoryNamingWhereItLooked()
+    {
+        var outside = Fixtures.TempFolder();
+        Assert.Null(ShippedShapesModel.Locate(outside));
+        var e = Assert.Throws<DirectoryNotFoundException>(() => ShippedShapesModel.Require(outside));
+        Assert.Contains(outside, e.Message, StringComparison.Ordinal);
+        Assert.Equal(ShippedShapesModel.Locate(), ShippedShapesModel.Require());
     }
 
     [Fact]
