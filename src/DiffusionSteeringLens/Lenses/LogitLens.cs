@@ -7,14 +7,15 @@ namespace DiffusionSteeringLens.Lenses;
 /// Logit Lens for an image encoder: read out residual sites (or submodule outputs) into the output space, then score them
 /// against a user-supplied label-embedding matrix (e.g. CLIP text embeddings of class names, or a classifier head's rows).
 /// </summary>
-public sealed class LogitLens : ILens
+public sealed class LogitLens : ILens, IDisposable
 {
     private readonly DiffusionLens _readout;
     private readonly torch.Tensor _labels;
 
     /// <summary>Creates the lens.</summary>
     /// <param name="encoder">The encoder.</param>
-    /// <param name="labelEmbeddings">[K, P] label matrix in the encoder's output space (copied).</param>
+    /// <param name="labelEmbeddings">[K, P] label matrix in the encoder's output space (copied; the lens owns the copy, so
+    /// dispose the lens).</param>
     /// <param name="labels">K label names.</param>
     /// <param name="cosine">Score by cosine similarity (CLIP-style); false uses raw dot products (classifier logits).</param>
     /// <exception cref="ArgumentException">Shape or count mismatch; the message gives both.</exception>
@@ -35,6 +36,9 @@ public sealed class LogitLens : ILens
 
     /// <inheritdoc />
     public string Name => "LogitLens";
+
+    /// <summary>Releases the lens's copy of the label matrix (the encoder stays the caller's).</summary>
+    public void Dispose() => _labels.Dispose();
 
     /// <inheritdoc />
     public IHookedVit Encoder { get; }

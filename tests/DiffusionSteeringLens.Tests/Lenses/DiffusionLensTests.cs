@@ -80,7 +80,7 @@ public sealed class DiffusionLensTests
         using var vit = GoldenClip.Load();
         using var pixels = GoldenClip.Pixels();
         using var labels = vit.Forward(pixels); // label i = image i's own embedding
-        var lens = new LogitLens(vit, labels, new[] { "image0", "image1" });
+        using var lens = new LogitLens(vit, labels, new[] { "image0", "image1" });
         var last = new LensTarget[] { new ResidualTarget(vit.Architecture.NumLayers - 1, ResidualPosition.Post) };
         var top = lens.TopK(pixels, last, 2);
         Assert.Equal(4, top.Count);
