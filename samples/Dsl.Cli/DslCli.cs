@@ -71,5 +71,6 @@ public static class DslCli
         DemoCommand.Create(host),
         InspectCommand.Create(host),
         ExportCommand.Create(host),
+        PerfCommand.Create(host),
     };
 }
