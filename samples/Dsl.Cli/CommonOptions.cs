@@ -7,7 +7,7 @@ namespace DiffusionSteeringLens.Cli;
 /// <summary>The options every experiment command shares (a fresh set per command).</summary>
 internal sealed class CommonOptions
 {
-    public Option<string?> Encoder { get; } = new("--encoder") { Description = "HF CLIP vision folder, or a Kandinsky prior repo root (image_encoder/, image_processor/). Default: the shipped model.", HelpName = "DIR" };
+    public Option<string?> Encoder { get; } = new("--encoder") { Description = "HF encoder folder (CLIP vision, ViTForImageClassification or Dinov2Model; detected from config.json), or a Kandinsky prior repo root (image_encoder/, image_processor/). Default: the shipped model.", HelpName = "DIR" };
     public Option<string?> Decoder { get; } = new("--decoder") { Description = "diffusers Kandinsky 2.2 decoder folder (unet/, scheduler/, optional movq/). Default: the shipped decoder with the shipped encoder.", HelpName = "DIR" };
     public Option<bool> NoDecode { get; } = new("--no-decode") { Description = "Embedding-space scores only: never run the decoder." };
     public Option<string?> Image { get; } = new("--image") { Description = "Input image file (PNG, JPEG, …). Default: a built-in drawn shape.", HelpName = "FILE" };

@@ -23,7 +23,8 @@ internal static class ModelFolders
 
     /// <summary>
     /// Encoder weights folder and the folder/file holding <c>preprocessor_config.json</c> (null = derive from the model).
-    /// Accepts an HF CLIP vision folder or a Kandinsky prior repo root (<c>image_encoder/</c> + <c>image_processor/</c>).
+    /// Accepts an HF encoder folder (CLIP vision, ViTForImageClassification or Dinov2Model; the family is detected from
+    /// config.json when loading) or a Kandinsky prior repo root (<c>image_encoder/</c> + <c>image_processor/</c>).
     /// </summary>
     public static (string Model, string? Processor) ResolveEncoder(string? folder, CliHost host)
     {
@@ -42,7 +43,7 @@ internal static class ModelFolders
             if (File.Exists(Path.Combine(proc, "preprocessor_config.json"))) processor = proc;
         }
         if (!File.Exists(Path.Combine(model, "config.json")))
-            throw new CliUsageException($"{Path.GetFullPath(model)} has no config.json; --encoder must be an HF CLIP vision folder or a Kandinsky prior repo root.");
+            throw new CliUsageException($"{Path.GetFullPath(model)} has no config.json; --encoder must be an HF encoder folder (CLIP vision, ViT, DINOv2) or a Kandinsky prior repo root.");
         if (processor is null && File.Exists(Path.Combine(model, "preprocessor_config.json"))) processor = model;
         return (model, processor);
     }

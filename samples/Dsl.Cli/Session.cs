@@ -2,6 +2,7 @@ using DiffusionSteeringLens.Experiments;
 using DiffusionSteeringLens.Imaging;
 using DiffusionSteeringLens.IO;
 using DiffusionSteeringLens.IO.Configs;
+using DiffusionSteeringLens.Models.Vit;
 using DiffusionSteeringLens.Models.Vit.ClipVision;
 using DiffusionSteeringLens.Runtime;
 using Microsoft.Extensions.Logging;
@@ -24,7 +25,7 @@ internal sealed class Session : IDisposable
     public RunSettings Settings { get; }
     public CliHost Host { get; }
     public ILoggerFactory LoggerFactory { get; }
-    public ClipVisionModelWithProjection Encoder { get; private set; } = null!;
+    public IHookedVit Encoder { get; private set; } = null!;
     public ClipImageProcessor Processor { get; private set; } = null!;
     public string EncoderPath { get; private set; } = "";
     public PreparedInput Input { get; private set; } = null!;
@@ -62,11 +63,14 @@ internal sealed class Session : IDisposable
         var (modelFolder, processorFolder) = ModelFolders.ResolveEncoder(s.Encoder, Host);
         EncoderPath = s.Encoder is null ? ModelFolders.ShippedModel + "/encoder" : Path.GetFullPath(modelFolder);
         var loadOptions = new ModelLoadOptions { Device = s.Device, DType = s.DType, LoggerFactory = LoggerFactory };
-        Encoder = ClipVisionModelWithProjection.FromPretrained(modelFolder, loadOptions);
+        // The family (CLIP vision, ViT, DINOv2) comes from config.json; DINOv2 runs at its processor's crop size.
+        var family = HookedVitFamilies.Detect(modelFolder);
+        var givenProcessor = processorFolder is null ? null : ClipImageProcessorConfig.Load(processorFolder);
+        int? inputSize = givenProcessor is { DoCenterCrop: true } p ? p.CropHeight : null;
+        Encoder = HookedVitFamilies.FromPretrained(modelFolder, loadOptions, family == HookedVitFamilies.Dinov2 ? inputSize : null);
         _owned.Add(Encoder);
         var arch = Encoder.Architecture;
-        var procConfig = processorFolder is null ? ClipImageProcessorConfig.ForResolution(arch.ImageSize) : ClipImageProcessorConfig.Load(processorFolder);
-        Processor = new ClipImageProcessor(procConfig);
+        Processor = new ClipImageProcessor(givenProcessor ?? ClipImageProcessorConfig.ForFamily(family, arch.ImageSize));
         display.Log($"encoder {EncoderPath}: {arch.Family}, {arch.NumLayers} layers × {arch.NumHeads} heads, {arch.ImageSize}px, P={arch.OutputDim}");
 
         Input = LoadInput(s, arch.ImageSize);

@@ -11,11 +11,14 @@ public static class HookNames
     public const string Embed = "hook_embed";
     /// <summary>Position embeddings added to the tokens [B,T,D].</summary>
     public const string PosEmbed = "hook_pos_embed";
-    /// <summary>Output of the pre-encoder LayerNorm = residual stream entering layer 0 [B,T,D].</summary>
+    /// <summary>
+    /// The residual stream entering layer 0 [B,T,D]: the pre-encoder LayerNorm's output (CLIP), or the embeddings
+    /// themselves for families without a pre-norm (ViT, DINOv2).
+    /// </summary>
     public const string LnPre = "ln_pre";
-    /// <summary>Final LayerNorm applied to the CLS row [B,D].</summary>
+    /// <summary>Final LayerNorm applied to the CLS row [B,D] (DINOv2: equal to its output embedding).</summary>
     public const string LnFinal = "ln_final";
-    /// <summary>The projected output embedding [B,P].</summary>
+    /// <summary>The output embedding [B,P]: CLIP's projected embedding, ViT's class logits, DINOv2's pooled CLS.</summary>
     public const string ImageEmbeds = "hook_image_embeds";
 
     /// <summary>Residual stream entering layer l [B,T,D].</summary>

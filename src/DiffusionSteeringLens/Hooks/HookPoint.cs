@@ -16,22 +16,21 @@ public sealed class HookPoint : nn.Module<Tensor, Tensor>
 {
     private readonly HookRuntime _runtime;
 
-    /// <summary>Creates a hook point.</summary>
+    /// <summary>Creates a hook point; its token axis follows from the name (<see cref="HookPointLayout.TokenAxis"/>).</summary>
     /// <param name="name">Full hook name (see <see cref="HookNames"/>).</param>
     /// <param name="runtime">The owning model's runtime, which holds the current run.</param>
-    /// <param name="tokenAxis">Axis the positions filter applies to when caching; null for tensors without a token axis.</param>
-    public HookPoint(string name, HookRuntime runtime, int? tokenAxis) : base(name)
+    public HookPoint(string name, HookRuntime runtime) : base(name)
     {
         ArgumentException.ThrowIfNullOrEmpty(name);
         HookName = name;
         _runtime = runtime ?? throw new ArgumentNullException(nameof(runtime));
-        TokenAxis = tokenAxis;
+        TokenAxis = HookPointLayout.TokenAxis(name);
     }
 
     /// <summary>The point's full name.</summary>
     public string HookName { get; }
 
-    /// <summary>Axis a positions filter selects on, or null.</summary>
+    /// <summary>Axis a positions filter selects on, or null (the single definition is <see cref="HookPointLayout.TokenAxis"/>).</summary>
     public int? TokenAxis { get; }
 
     /// <summary>True when the current run hooks or caches this point (used to skip on-demand computations).</summary>

@@ -1,6 +1,9 @@
 namespace DiffusionSteeringLens.Hooks;
 
-/// <summary>Layout facts about hook points that the name alone determines.</summary>
+/// <summary>
+/// Layout facts about hook points that the name alone determines. This is the one place the token axis is defined:
+/// <see cref="HookPoint"/> takes its axis from here, and so do the interventions that select positions.
+/// </summary>
 public static class HookPointLayout
 {
     /// <summary>

@@ -5,9 +5,10 @@ namespace DiffusionSteeringLens.Models.Vit;
 
 /// <summary>
 /// A Vision Transformer with named hook points, the abstraction every lens programs against. Pre-LN block layout:
-/// resid_mid = resid_pre + attn_out; resid_post = resid_mid + mlp_out. The read-out maps a residual-stream vector to the
-/// model's output embedding (final norm + projection). Implementations: CLIP vision (HF layout); others can follow
-/// without lens changes.
+/// resid_mid = resid_pre + attn_out; resid_post = resid_mid + mlp_out (attn_out/mlp_out are what is added to the residual,
+/// e.g. after DINOv2's layer scale). The read-out maps a residual-stream vector to the model's output embedding.
+/// Implementations derive from <see cref="HookedVitModel"/>, which supplies caching, position filters, on-demand hook
+/// points and per-run state: CLIP vision, ViT for image classification and DINOv2 (all HF layout).
 /// </summary>
 /// <remarks>Inputs are preprocessed pixel tensors [B, C, S, S] on any device; results are on <see cref="Device"/>.
 /// Returned tensors are owned by the caller.</remarks>
@@ -35,14 +36,9 @@ public interface IHookedVit : IDisposable
     torch.Tensor RunWithHooks(torch.Tensor pixelValues, IReadOnlyList<HookBinding> hooks);
 
     /// <summary>
-    /// The read-out R: final norm then projection, applied to the last axis of any stack [..., D] → [..., P]
+    /// The read-out R: final norm then the family's output head (CLIP: visual projection; ViT: classifier, so the output
+    /// is class logits; DINOv2: none, the output is the normalised CLS), applied to the last axis of any stack [..., D] → [..., P]
     /// (e.g. a CLS residual, a stack of head results). Batched; no per-item loop.
     /// </summary>
     torch.Tensor Readout(torch.Tensor residual);
-
-    /// <summary>
-    /// The "negative" embedding Kandinsky's prior builds: the output for an all-zeros pixel tensor [1, C, S, S]
-    /// (zeros after normalisation). Shape [1, P].
-    /// </summary>
-    torch.Tensor ZeroImageEmbedding();
 }

@@ -41,12 +41,12 @@ public sealed class ClipAttention : nn.Module<Tensor, Tensor>
         k_proj = nn.Linear(d, d, hasBias: true, device: device, dtype: dtype);
         v_proj = nn.Linear(d, d, hasBias: true, device: device, dtype: dtype);
         out_proj = nn.Linear(d, d, hasBias: true, device: device, dtype: dtype);
-        hook_q = new HookPoint(HookNames.Q(layer), runtime, 1);
-        hook_k = new HookPoint(HookNames.K(layer), runtime, 1);
-        hook_v = new HookPoint(HookNames.V(layer), runtime, 1);
-        hook_pattern = new HookPoint(HookNames.Pattern(layer), runtime, 2);
-        hook_z = new HookPoint(HookNames.Z(layer), runtime, 1);
-        hook_result = new HookPoint(HookNames.Result(layer), runtime, 1);
+        hook_q = new HookPoint(HookNames.Q(layer), runtime);
+        hook_k = new HookPoint(HookNames.K(layer), runtime);
+        hook_v = new HookPoint(HookNames.V(layer), runtime);
+        hook_pattern = new HookPoint(HookNames.Pattern(layer), runtime);
+        hook_z = new HookPoint(HookNames.Z(layer), runtime);
+        hook_result = new HookPoint(HookNames.Result(layer), runtime);
         RegisterComponents();
     }
 

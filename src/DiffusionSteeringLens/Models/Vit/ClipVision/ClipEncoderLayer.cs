@@ -33,13 +33,13 @@ public sealed class ClipEncoderLayer : nn.Module<Tensor, Tensor>
         layer_norm1 = nn.LayerNorm(config.HiddenSize, config.LayerNormEps, device: device, dtype: dtype);
         mlp = new ClipMlp(config, layer, runtime, device, dtype);
         layer_norm2 = nn.LayerNorm(config.HiddenSize, config.LayerNormEps, device: device, dtype: dtype);
-        hook_resid_pre = new HookPoint(HookNames.ResidPre(layer), runtime, 1);
-        hook_ln1 = new HookPoint(HookNames.Ln1(layer), runtime, 1);
-        hook_attn_out = new HookPoint(HookNames.AttnOut(layer), runtime, 1);
-        hook_resid_mid = new HookPoint(HookNames.ResidMid(layer), runtime, 1);
-        hook_ln2 = new HookPoint(HookNames.Ln2(layer), runtime, 1);
-        hook_mlp_out = new HookPoint(HookNames.MlpOut(layer), runtime, 1);
-        hook_resid_post = new HookPoint(HookNames.ResidPost(layer), runtime, 1);
+        hook_resid_pre = new HookPoint(HookNames.ResidPre(layer), runtime);
+        hook_ln1 = new HookPoint(HookNames.Ln1(layer), runtime);
+        hook_attn_out = new HookPoint(HookNames.AttnOut(layer), runtime);
+        hook_resid_mid = new HookPoint(HookNames.ResidMid(layer), runtime);
+        hook_ln2 = new HookPoint(HookNames.Ln2(layer), runtime);
+        hook_mlp_out = new HookPoint(HookNames.MlpOut(layer), runtime);
+        hook_resid_post = new HookPoint(HookNames.ResidPost(layer), runtime);
         RegisterComponents();
     }
 

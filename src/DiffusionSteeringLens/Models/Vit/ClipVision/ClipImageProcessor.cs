@@ -9,6 +9,8 @@ namespace DiffusionSteeringLens.Models.Vit.ClipVision;
 /// <summary>
 /// Hugging Face <c>CLIPImageProcessor</c> (transformers 4.35) for RGB uint8 images: convert to RGB → shortest-edge
 /// resize with Pillow's resampler on uint8 → centre crop → rescale → normalise → NCHW float32 <c>pixel_values</c>.
+/// The same stages, configured by <see cref="ClipImageProcessorConfig.Load"/>, are DINOv2's <c>BitImageProcessor</c>
+/// and ViT's <c>ViTImageProcessor</c> (exact <see cref="ClipImageProcessorConfig.ResizeHeight"/>×width resize, no crop).
 /// </summary>
 /// <remarks>
 /// <para>Resize: the short side becomes <c>S</c> and the long side <c>int(S · long / short)</c> (truncated); the
@@ -122,11 +124,16 @@ public sealed class ClipImageProcessor
         }
     }
 
-    /// <summary>Shortest-edge resize of an RGB uint8 <c>[H, W, 3]</c> image (a copy when resizing is off or the size is unchanged).</summary>
+    /// <summary>
+    /// Shortest-edge (or, when configured, exact height×width) resize of an RGB uint8 <c>[H, W, 3]</c> image (a copy when
+    /// resizing is off or the size is unchanged).
+    /// </summary>
     public torch.Tensor Resize(torch.Tensor rgbHwc)
     {
         RequireRgb(rgbHwc);
         if (!Config.DoResize) return Uint8Pixels.CpuCopy(rgbHwc);
+        if (Config.ResizeHeight is int exactH && Config.ResizeWidth is int exactW)
+            return PilResampler.Resize(rgbHwc, exactW, exactH, Filter);
         var (h, w) = ShortestEdgeSize((int)rgbHwc.shape[0], (int)rgbHwc.shape[1], Config.ShortestEdge);
         return PilResampler.Resize(rgbHwc, w, h, Filter);
     }

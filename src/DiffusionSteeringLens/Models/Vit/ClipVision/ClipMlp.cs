@@ -25,8 +25,8 @@ public sealed class ClipMlp : nn.Module<Tensor, Tensor>
         _activation = config.HiddenAct;
         fc1 = nn.Linear(config.HiddenSize, config.IntermediateSize, hasBias: true, device: device, dtype: dtype);
         fc2 = nn.Linear(config.IntermediateSize, config.HiddenSize, hasBias: true, device: device, dtype: dtype);
-        hook_pre = new HookPoint(HookNames.MlpPre(layer), runtime, 1);
-        hook_post = new HookPoint(HookNames.MlpPost(layer), runtime, 1);
+        hook_pre = new HookPoint(HookNames.MlpPre(layer), runtime);
+        hook_post = new HookPoint(HookNames.MlpPost(layer), runtime);
         RegisterComponents();
     }
 

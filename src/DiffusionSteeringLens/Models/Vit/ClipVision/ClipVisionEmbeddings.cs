@@ -31,8 +31,8 @@ public sealed class ClipVisionEmbeddings : nn.Module<Tensor, Tensor>
         patch_embedding = nn.Conv2d(config.NumChannels, config.HiddenSize, config.PatchSize, stride: config.PatchSize,
             bias: false, device: device, dtype: dtype);
         position_embedding = nn.Embedding(config.NumPositions, config.HiddenSize, device: device, dtype: dtype);
-        hook_embed = new HookPoint(HookNames.Embed, runtime, 1);
-        hook_pos_embed = new HookPoint(HookNames.PosEmbed, runtime, 1);
+        hook_embed = new HookPoint(HookNames.Embed, runtime);
+        hook_pos_embed = new HookPoint(HookNames.PosEmbed, runtime);
         RegisterComponents();
     }
 

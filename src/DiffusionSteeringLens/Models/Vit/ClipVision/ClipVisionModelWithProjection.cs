@@ -17,38 +17,29 @@ namespace DiffusionSteeringLens.Models.Vit.ClipVision;
 /// returned tensors are owned by the caller.
 /// Output: <c>image_embeds</c> = visual_projection(post_layernorm(last_hidden_state[:, 0])), not L2-normalised.
 /// </remarks>
-public sealed class ClipVisionModelWithProjection : nn.Module<Tensor, Tensor>, IHookedVit
+public sealed class ClipVisionModelWithProjection : HookedVitModel
 {
     private readonly ClipVisionTransformer vision_model;
     private readonly Linear visual_projection;
     private readonly HookPoint hook_ln_final;
     private readonly HookPoint hook_image_embeds;
-    private readonly HookRuntime _runtime;
-    private readonly string[] _hookNames;
-    private readonly HashSet<string> _hookNameSet;
-    private readonly torch.Device _device;
 
     /// <summary>
     /// Builds the model with uninitialised weights on <paramref name="device"/> in <paramref name="dtype"/>; on the META
     /// device nothing is allocated (shape checks of full-size models).
     /// </summary>
     public ClipVisionModelWithProjection(ClipVisionConfig config, torch.Device? device = null, ScalarType dtype = ScalarType.Float32)
-        : base(nameof(ClipVisionModelWithProjection))
+        : base(nameof(ClipVisionModelWithProjection), device, dtype)
     {
         ArgumentNullException.ThrowIfNull(config);
         Config = config;
-        _device = device ?? torch.CPU;
-        DType = dtype;
-        _runtime = new HookRuntime();
-        vision_model = new ClipVisionTransformer(config, _runtime, _device, dtype);
-        visual_projection = nn.Linear(config.HiddenSize, config.ProjectionDim, hasBias: false, device: _device, dtype: dtype);
-        hook_ln_final = new HookPoint(HookNames.LnFinal, _runtime, null);
-        hook_image_embeds = new HookPoint(HookNames.ImageEmbeds, _runtime, null);
+        vision_model = new ClipVisionTransformer(config, Runtime, Device, dtype);
+        visual_projection = nn.Linear(config.HiddenSize, config.ProjectionDim, hasBias: false, device: Device, dtype: dtype);
+        hook_ln_final = new HookPoint(HookNames.LnFinal, Runtime);
+        hook_image_embeds = new HookPoint(HookNames.ImageEmbeds, Runtime);
         RegisterComponents();
-        Architecture = new VitArchitecture("clip_vision", config.NumHiddenLayers, config.NumAttentionHeads, config.HiddenSize,
-            config.HeadDim, config.IntermediateSize, config.ProjectionDim, config.NumPositions, 0, config.ImageSize);
-        _hookNames = modules().OfType<HookPoint>().Select(h => h.HookName).ToArray();
-        _hookNameSet = new HashSet<string>(_hookNames, StringComparer.Ordinal);
+        CompleteSetup(new VitArchitecture("clip_vision", config.NumHiddenLayers, config.NumAttentionHeads, config.HiddenSize,
+            config.HeadDim, config.IntermediateSize, config.ProjectionDim, config.NumPositions, 0, config.ImageSize, config.NumChannels));
     }
 
     /// <summary>
@@ -85,18 +76,6 @@ public sealed class ClipVisionModelWithProjection : nn.Module<Tensor, Tensor>, I
     /// <summary>The config the model was built from.</summary>
     public ClipVisionConfig Config { get; }
 
-    /// <inheritdoc />
-    public VitArchitecture Architecture { get; }
-
-    /// <inheritdoc />
-    public torch.Device Device => _device;
-
-    /// <inheritdoc />
-    public ScalarType DType { get; }
-
-    /// <inheritdoc />
-    public IReadOnlyList<string> HookPointNames => _hookNames;
-
     /// <summary>The blocks in order.</summary>
     public IReadOnlyList<ClipEncoderLayer> Layers => vision_model.Layers;
 
@@ -118,117 +97,36 @@ public sealed class ClipVisionModelWithProjection : nn.Module<Tensor, Tensor>, I
     /// <summary>Read-out projection [P, D] (<c>visual_projection.weight</c>, no bias). The live parameter: do not modify.</summary>
     public Tensor VisualProjectionWeight => visual_projection.weight!;
 
-    /// <summary>Module-style forward: same as <see cref="Forward"/>.</summary>
-    public override Tensor forward(Tensor pixelValues) => Forward(pixelValues);
-
-    /// <inheritdoc />
-    public Tensor Forward(Tensor pixelValues) => Execute(pixelValues, null);
-
     /// <summary>
     /// The plain forward (no hooks, no cache) in the ambient grad mode, for training: gradients flow to the parameters.
     /// Unlike every other entry point it opens no dispose scope: the caller owns the result and the autograd graph.
     /// </summary>
-    /// <param name="pixelValues">Normalised pixels [B, C, S, S] in <see cref="DType"/> on <see cref="Device"/>.</param>
+    /// <param name="pixelValues">Normalised pixels [B, C, S, S] in <see cref="HookedVitModel.DType"/> on <see cref="HookedVitModel.Device"/>.</param>
     /// <returns><c>image_embeds</c> [B, ProjectionDim].</returns>
     /// <exception cref="ArgumentException">Bad pixel shape.</exception>
     public Tensor ForwardTrainable(Tensor pixelValues)
     {
         ValidatePixels(pixelValues);
         // A run without state makes every hook point a pass-through, even inside an outer hooked run.
-        using var run = _runtime.Begin(null);
-        var hidden = vision_model.call(pixelValues.to(DType, _device));
+        using var run = Runtime.Begin(null);
+        var hidden = vision_model.call(pixelValues.to(DType, Device));
         return visual_projection.call(vision_model.PostLayerNorm.call(hidden.select(1, 0)));
     }
 
-    /// <inheritdoc />
-    /// <exception cref="ArgumentException">Bad pixel shape, unknown hook name or position out of range.</exception>
-    public VitRun RunWithCache(Tensor pixelValues, CacheRequest request, IReadOnlyList<HookBinding>? hooks = null)
-    {
-        ArgumentNullException.ThrowIfNull(request);
-        ValidatePixels(pixelValues);
-        ValidateBindings(hooks);
-        if (request.Positions is { } positions)
-            foreach (var p in positions)
-                if (p < 0 || p >= Architecture.NumTokens)
-                    throw new ArgumentOutOfRangeException(nameof(request), $"Cache position {p} is outside [0, {Architecture.NumTokens}).");
-        var cache = new ActivationCache(Architecture, request.Positions);
-        try
-        {
-            using var state = new HookRunState(hooks, cache, request, _device);
-            var output = Execute(pixelValues, state);
-            return new VitRun(output, cache);
-        }
-        catch
-        {
-            cache.Dispose();
-            throw;
-        }
-    }
+    /// <summary>
+    /// The "negative" embedding Kandinsky's prior builds: the output for an all-zeros pixel tensor [1, C, S, S]
+    /// (zeros after normalisation). Shape [1, P]. Same as <see cref="KandinskyNegativeEmbedding.ZeroImageEmbedding"/>.
+    /// </summary>
+    public Tensor ZeroImageEmbedding() => KandinskyNegativeEmbedding.ZeroImageEmbedding(this);
 
     /// <inheritdoc />
-    /// <exception cref="ArgumentException">Bad pixel shape or unknown hook name.</exception>
-    public Tensor RunWithHooks(Tensor pixelValues, IReadOnlyList<HookBinding> hooks)
-    {
-        ArgumentNullException.ThrowIfNull(hooks);
-        ValidateBindings(hooks);
-        using var state = new HookRunState(hooks, null, null, _device);
-        return Execute(pixelValues, state);
-    }
+    protected override Tensor ReadoutCore(Tensor residual) => visual_projection.call(vision_model.PostLayerNorm.call(residual));
 
     /// <inheritdoc />
-    public Tensor Readout(Tensor residual)
+    protected override Tensor ForwardCore(Tensor pixelValues)
     {
-        ArgumentNullException.ThrowIfNull(residual);
-        if (residual.dim() == 0 || residual.shape[^1] != Architecture.ModelDim)
-            throw new ArgumentException(
-                $"Read-out expects a last axis of {Architecture.ModelDim}; got shape [{string.Join(", ", residual.shape)}].", nameof(residual));
-        using var _ = no_grad();
-        using var scope = NewDisposeScope();
-        var x = residual.to(DType, _device);
-        return visual_projection.call(vision_model.PostLayerNorm.call(x)).MoveToOuterDisposeScope();
-    }
-
-    /// <inheritdoc />
-    public Tensor ZeroImageEmbedding()
-    {
-        using var zeros = torch.zeros(1, Config.NumChannels, Config.ImageSize, Config.ImageSize, dtype: DType, device: _device);
-        return Forward(zeros);
-    }
-
-    private Tensor Execute(Tensor pixelValues, HookRunState? state)
-    {
-        ValidatePixels(pixelValues);
-        using var _ = no_grad();
-        // Begin even without a state, so a plain call never sees an outer run's hooks.
-        using var run = _runtime.Begin(state);
-        using var scope = NewDisposeScope();
-        var x = pixelValues.to(DType, _device);
-        var hidden = vision_model.call(x);
+        var hidden = vision_model.call(pixelValues);
         var pooled = hook_ln_final.call(vision_model.PostLayerNorm.call(hidden.select(1, 0)));
-        var embeds = hook_image_embeds.call(visual_projection.call(pooled));
-        // A hook may hand back a tensor it owns: copy so the caller always owns the output.
-        if (scope.Contains(embeds)) return embeds.MoveToOuterDisposeScope();
-        return embeds.clone().MoveToOuterDisposeScope();
-    }
-
-    private void ValidatePixels(Tensor pixelValues)
-    {
-        ArgumentNullException.ThrowIfNull(pixelValues);
-        var s = pixelValues.shape;
-        if (s.Length != 4 || s[0] < 1 || s[1] != Config.NumChannels || s[2] != Config.ImageSize || s[3] != Config.ImageSize)
-            throw new ArgumentException(
-                $"pixelValues has shape [{string.Join(", ", s)}]; expected [B, {Config.NumChannels}, {Config.ImageSize}, {Config.ImageSize}] " +
-                "(preprocessed, normalised pixels).", nameof(pixelValues));
-    }
-
-    private void ValidateBindings(IReadOnlyList<HookBinding>? hooks)
-    {
-        if (hooks is null) return;
-        foreach (var h in hooks)
-        {
-            ArgumentNullException.ThrowIfNull(h, nameof(hooks));
-            if (!_hookNameSet.Contains(h.HookName))
-                throw new ArgumentException($"Unknown hook point '{h.HookName}'. See HookPointNames for the {_hookNames.Length} valid names.", nameof(hooks));
-        }
+        return hook_image_embeds.call(visual_projection.call(pooled));
     }
 }

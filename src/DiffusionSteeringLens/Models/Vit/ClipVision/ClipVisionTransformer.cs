@@ -27,7 +27,7 @@ public sealed class ClipVisionTransformer : nn.Module<Tensor, Tensor>
         pre_layrnorm = nn.LayerNorm(config.HiddenSize, config.LayerNormEps, device: device, dtype: dtype);
         encoder = new ClipEncoder(config, runtime, device, dtype);
         post_layernorm = nn.LayerNorm(config.HiddenSize, config.LayerNormEps, device: device, dtype: dtype);
-        hook_ln_pre = new HookPoint(HookNames.LnPre, runtime, 1);
+        hook_ln_pre = new HookPoint(HookNames.LnPre, runtime);
         RegisterComponents();
     }
 

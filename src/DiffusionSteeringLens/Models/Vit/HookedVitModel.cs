@@ -1,0 +1,158 @@
+using DiffusionSteeringLens.Hooks;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace DiffusionSteeringLens.Models.Vit;
+
+/// <summary>
+/// The reusable base of every hooked encoder family (the role TransformerLens's <c>HookedRootModule</c> plays): it owns the
+/// <see cref="HookRuntime"/> that the family's <see cref="HookPoint"/>s share, validates inputs and hook names, and turns
+/// a family's plain forward into <see cref="Forward"/>, <see cref="RunWithCache"/> and <see cref="RunWithHooks"/>
+/// (per-run bindings, caching, position filters, on-demand points) and a batched <see cref="Readout"/>.
+/// </summary>
+/// <remarks>
+/// A family builds its modules with <see cref="Runtime"/>, calls <c>RegisterComponents()</c>, then
+/// <see cref="CompleteSetup"/>; it implements <see cref="ForwardCore"/> (pixels → output embedding, calling its hook
+/// points through <c>.call</c>) and <see cref="ReadoutCore"/>. Every entry point runs without autograd inside its own
+/// dispose scope; returned tensors are owned by the caller.
+/// </remarks>
+public abstract class HookedVitModel : nn.Module<Tensor, Tensor>, IHookedVit
+{
+    private readonly torch.Device _device;
+    private string[] _hookNames = Array.Empty<string>();
+    private HashSet<string> _hookNameSet = new(StringComparer.Ordinal);
+    private VitArchitecture? _architecture;
+
+    /// <summary>Starts a family's model on a device and compute dtype.</summary>
+    protected HookedVitModel(string name, torch.Device? device, ScalarType dtype) : base(name)
+    {
+        _device = device ?? torch.CPU;
+        DType = dtype;
+        Runtime = new HookRuntime();
+    }
+
+    /// <summary>The run state every hook point of this model reads; pass it to each <see cref="HookPoint"/>.</summary>
+    protected HookRuntime Runtime { get; }
+
+    /// <inheritdoc />
+    public VitArchitecture Architecture =>
+        _architecture ?? throw new InvalidOperationException($"{GetType().Name} did not call CompleteSetup in its constructor.");
+
+    /// <inheritdoc />
+    public torch.Device Device => _device;
+
+    /// <inheritdoc />
+    public ScalarType DType { get; }
+
+    /// <inheritdoc />
+    public IReadOnlyList<string> HookPointNames => _hookNames;
+
+    /// <summary>
+    /// Records the shape facts and collects every registered <see cref="HookPoint"/> (after <c>RegisterComponents()</c>).
+    /// </summary>
+    protected void CompleteSetup(VitArchitecture architecture)
+    {
+        _architecture = architecture ?? throw new ArgumentNullException(nameof(architecture));
+        _hookNames = modules().OfType<HookPoint>().Select(h => h.HookName).ToArray();
+        _hookNameSet = new HashSet<string>(_hookNames, StringComparer.Ordinal);
+    }
+
+    /// <summary>
+    /// The family's forward: validated pixels [B, C, S, S] already in <see cref="DType"/> on <see cref="Device"/> → output
+    /// embedding [B, P]. Runs inside the entry point's dispose scope and hook run.
+    /// </summary>
+    protected abstract Tensor ForwardCore(Tensor pixelValues);
+
+    /// <summary>The read-out on [..., D] (in <see cref="DType"/> on <see cref="Device"/>) → [..., P].</summary>
+    protected abstract Tensor ReadoutCore(Tensor residual);
+
+    /// <summary>Module-style forward: same as <see cref="Forward"/>.</summary>
+    public override Tensor forward(Tensor pixelValues) => Forward(pixelValues);
+
+    /// <inheritdoc />
+    public Tensor Forward(Tensor pixelValues) => Execute(pixelValues, null);
+
+    /// <inheritdoc />
+    /// <exception cref="ArgumentException">Bad pixel shape, unknown hook name or position out of range.</exception>
+    public VitRun RunWithCache(Tensor pixelValues, CacheRequest request, IReadOnlyList<HookBinding>? hooks = null)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ValidatePixels(pixelValues);
+        ValidateBindings(hooks);
+        if (request.Positions is { } positions)
+            foreach (var p in positions)
+                if (p < 0 || p >= Architecture.NumTokens)
+                    throw new ArgumentOutOfRangeException(nameof(request), $"Cache position {p} is outside [0, {Architecture.NumTokens}).");
+        var cache = new ActivationCache(Architecture, request.Positions);
+        try
+        {
+            using var state = new HookRunState(hooks, cache, request, _device);
+            var output = Execute(pixelValues, state);
+            return new VitRun(output, cache);
+        }
+        catch
+        {
+            cache.Dispose();
+            throw;
+        }
+    }
+
+    /// <inheritdoc />
+    /// <exception cref="ArgumentException">Bad pixel shape or unknown hook name.</exception>
+    public Tensor RunWithHooks(Tensor pixelValues, IReadOnlyList<HookBinding> hooks)
+    {
+        ArgumentNullException.ThrowIfNull(hooks);
+        ValidateBindings(hooks);
+        using var state = new HookRunState(hooks, null, null, _device);
+        return Execute(pixelValues, state);
+    }
+
+    /// <inheritdoc />
+    public Tensor Readout(Tensor residual)
+    {
+        ArgumentNullException.ThrowIfNull(residual);
+        if (residual.dim() == 0 || residual.shape[^1] != Architecture.ModelDim)
+            throw new ArgumentException(
+                $"Read-out expects a last axis of {Architecture.ModelDim}; got shape [{string.Join(", ", residual.shape)}].", nameof(residual));
+        using var _ = no_grad();
+        using var scope = NewDisposeScope();
+        return ReadoutCore(residual.to(DType, _device)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Checks a pixel batch against <see cref="Architecture"/>: [B ≥ 1, C, S, S].</summary>
+    /// <exception cref="ArgumentException">Any other shape; the message gives both.</exception>
+    protected void ValidatePixels(Tensor pixelValues)
+    {
+        ArgumentNullException.ThrowIfNull(pixelValues);
+        var a = Architecture;
+        var s = pixelValues.shape;
+        if (s.Length != 4 || s[0] < 1 || s[1] != a.NumChannels || s[2] != a.ImageSize || s[3] != a.ImageSize)
+            throw new ArgumentException(
+                $"pixelValues has shape [{string.Join(", ", s)}]; expected [B, {a.NumChannels}, {a.ImageSize}, {a.ImageSize}] " +
+                "(preprocessed, normalised pixels).", nameof(pixelValues));
+    }
+
+    private Tensor Execute(Tensor pixelValues, HookRunState? state)
+    {
+        ValidatePixels(pixelValues);
+        using var _ = no_grad();
+        // Begin even without a state, so a plain call never sees an outer run's hooks.
+        using var run = Runtime.Begin(state);
+        using var scope = NewDisposeScope();
+        var output = ForwardCore(pixelValues.to(DType, _device));
+        // A hook may hand back a tensor it owns: copy so the caller always owns the output.
+        if (scope.Contains(output)) return output.MoveToOuterDisposeScope();
+        return output.clone().MoveToOuterDisposeScope();
+    }
+
+    private void ValidateBindings(IReadOnlyList<HookBinding>? hooks)
+    {
+        if (hooks is null) return;
+        foreach (var h in hooks)
+        {
+            ArgumentNullException.ThrowIfNull(h, nameof(hooks));
+            if (!_hookNameSet.Contains(h.HookName))
+                throw new ArgumentException($"Unknown hook point '{h.HookName}'. See HookPointNames for the {_hookNames.Length} valid names.", nameof(hooks));
+        }
+    }
+}
