@@ -42,6 +42,12 @@ public sealed record StudyResults
     /// <summary>Overlay-removal study.</summary>
     public OverlayStudyResult? Overlay { get; init; }
 
+    /// <summary>Plain-words verdict of the overlay study.</summary>
+    public string? OverlayVerdict { get; init; }
+
+    /// <summary>The image sets the studies ran on.</summary>
+    public string? Images { get; init; }
+
     /// <summary>Wall time of each stage in seconds.</summary>
     public IReadOnlyDictionary<string, double>? TimingsSeconds { get; init; }
 }

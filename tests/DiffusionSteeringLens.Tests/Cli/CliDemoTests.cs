@@ -12,7 +12,7 @@ public sealed class CliDemoTests
     {
         var dir = Fixtures.TempFolder();
         var renderer = new FakeRenderer(24);
-        var run = await CliRun.WithHost(new[] { "demo", "--encoder", CliRun.GoldenEncoder, "--out", dir, "--permutations", "200" }, renderer);
+        var run = await CliRun.WithHost(new[] { "demo", "--encoder", CliRun.GoldenEncoder, "--out", dir, "--permutations", "200", "--synthetic", "12", "--random-orders", "100", "--bootstrap", "100" }, renderer);
         Assert.True(run.ExitCode == 0, run.Error);
         Assert.Equal("", run.Error);
         foreach (var f in new[] { "input.png", "grid-layer-sweep.png", "grid-top-heads.png", "grid-overlay.png", "results.json", "results.csv", "report.html" })
@@ -25,18 +25,26 @@ public sealed class CliDemoTests
         Assert.Equal(2, root.GetProperty("layerSweep").GetArrayLength());
         Assert.Equal(8, root.GetProperty("heads").GetArrayLength());
         Assert.True(root.GetProperty("heads")[0].GetProperty("dslImageScore").ValueKind == JsonValueKind.Number);
-        Assert.True(root.GetProperty("validation").GetProperty("dsl").TryGetProperty("rho", out _));
-        Assert.True(root.GetProperty("overlay").TryGetProperty("overlaySimilarityAfter", out _));
+        var validation = root.GetProperty("validation");
+        Assert.Equal(new[] { "DSL", "DL-on-heads", "output-norm", "random" },
+            validation.GetProperty("lenses").EnumerateArray().Select(l => l.GetProperty("lens").GetString()).ToArray());
+        Assert.All(validation.GetProperty("lenses").EnumerateArray(), l => Assert.Contains("ρ = ", l.GetProperty("verdict").GetString()));
+        Assert.Equal(12, validation.GetProperty("perImage").GetArrayLength());
+        Assert.Equal(100, validation.GetProperty("trajectories").GetProperty("randomAucs").GetArrayLength());
+        Assert.True(root.GetProperty("overlay").TryGetProperty("presenceAfter", out _));
+        Assert.Contains("Only 8 heads", run.Out);                                   // the power warning is printed
 
         var csv = File.ReadAllLines(Path.Combine(dir, "results.csv"));
         Assert.Equal("Section,Target,Metric,Value", csv[0]);
-        Assert.Contains(csv, l => l.StartsWith("heads,L1H3,importance,", StringComparison.Ordinal));
-        Assert.Contains(csv, l => l.StartsWith("validation,dsl,spearman_rho,", StringComparison.Ordinal));
+        Assert.Contains(csv, l => l.StartsWith("validation_heads,L1H3,importance,", StringComparison.Ordinal));
+        Assert.Contains(csv, l => l.StartsWith("validation,DSL,spearman_rho,", StringComparison.Ordinal));
+        Assert.Contains(csv, l => l.StartsWith("validation,dsl_minus_dl,delta_rho,", StringComparison.Ordinal));
 
         var html = File.ReadAllText(Path.Combine(dir, "report.html"));
         Assert.Equal(4, Regex.Matches(html, "src=\"data:image/png;base64,").Count);
         Assert.Contains("Similarity to the input per layer", html);          // per-layer curve
-        Assert.Equal(3 * 8, Regex.Matches(html, "class=\"cell\"").Count);     // DSL, DL, importance heat maps (2 × 4)
+        Assert.Equal(2 * 8, Regex.Matches(html, "class=\"cell\"").Count);     // DSL, DL heat maps of the input (2 × 4)
+        Assert.Contains("Success direction", html);
         Assert.Contains("Lens score vs ablation importance", html);          // scatter
         Assert.Contains("Ablation trajectories", html);
         Assert.DoesNotMatch("(src|href)=\"(https?:|//)", html);               // nothing loaded from outside
@@ -52,8 +60,8 @@ public sealed class CliDemoTests
             new[] { "lens", "--targets", "resid_mid:1,L1H2" },
             new[] { "steer", "--targets", "L0-1,mlp:1" },
             new[] { "rank", "--top-k", "3" },
-            new[] { "validate", "--trajectory-steps", "4", "--permutations", "100" },
-            new[] { "overlay", "--top-k", "2" },
+            new[] { "validate", "--trajectory-steps", "4", "--permutations", "100", "--synthetic", "6", "--random-orders", "50", "--bootstrap", "50" },
+            new[] { "overlay", "--top-k", "2", "--synthetic", "6" },
         })
         {
             var outDir = Path.Combine(dir, string.Join("_", args.Take(2)).Replace("-", ""));
