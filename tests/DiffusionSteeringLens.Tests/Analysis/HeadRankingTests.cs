@@ -51,9 +51,10 @@ public sealed class HeadRankingTests
         using (torch.no_grad())
         using (var slice = vit.state_dict()["vision_model.encoder.layers.1.self_attn.out_proj.weight"].narrow(1, 3 * arch.HeadDim, arch.HeadDim))
             slice.zero_();
+        using var reference = GoldenClip.RandomPixels(4, seed: 8);
         foreach (var kind in new[] { AblationKind.Zero, AblationKind.Mean })
         {
-            var importance = AblationImportance.Compute(vit, pixels, kind);
+            var importance = AblationImportance.Compute(vit, pixels, kind, reference);
             Assert.Equal(2, importance.Length);
             foreach (var perImage in importance)
             {
