@@ -41,7 +41,7 @@ internal static class ValidateCommand
     /// <summary>Prints the verdict of every study, then the warnings.</summary>
     public static void Log(ProgressDisplay display, ValidationResult v)
     {
-        display.Log($"validation ({v.Ablation} ablation, {v.ScoreSpace} space): {v.Images}");
+        display.Log($"validation ({v.Ablation.ToString().ToLowerInvariant()} ablation, {v.ScoreSpace.ToString().ToLowerInvariant()} space): {v.Images}");
         foreach (var l in v.Lenses) display.Log("  " + l.Verdict);
         display.Log("  " + v.DslVsDlVerdict);
         display.Log("  " + v.TrajectoryVerdict);

@@ -78,6 +78,31 @@ public static class LensStudy
     }
 
     /// <summary>
+    /// Ranks every head by its DSL and DL-on-heads embedding scores averaged over the evaluation images (no ablation),
+    /// keeping the per-image scores and the output-norm baseline.
+    /// </summary>
+    public static ImageSetRanking RankOnImages(Models.Vit.IHookedVit encoder, StudyImages images, SteeringOptions steering,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(encoder);
+        ArgumentNullException.ThrowIfNull(images);
+        var eval = images.Evaluation.Pixels;
+        var dsl = HeadScoring.EmbeddingScores(new SteeringLens(encoder, steering), eval, cancellationToken: cancellationToken);
+        var dl = HeadScoring.EmbeddingScores(new DiffusionLens(encoder), eval, cancellationToken: cancellationToken);
+        var norms = HeadOutputNorm.Compute(encoder, eval, cancellationToken);
+        var silent = HeadOutputNorm.SilentHeads(norms);
+        var meanDsl = ColumnMeans(dsl);
+        var meanDl = ColumnMeans(dl);
+        var meanNorm = ColumnMeans(norms);
+        var dslRank = Ranks(meanDsl.Select((v, i) => silent.Contains(i) ? double.NegativeInfinity : v).ToArray());
+        var dlRank = Ranks(meanDl);
+        var rows = LensTarget.AllHeads(encoder.Architecture).Select((h, i) => new HeadScoreRow(h.Label, h.Layer, h.Head, meanDsl[i], dslRank[i],
+            meanDl[i], dlRank[i], OutputNorm: meanNorm[i], Silent: silent.Contains(i))).ToArray();
+        var perImage = Enumerable.Range(0, dsl.Length).Select(i => new ImageHeadScores(i, dsl[i], dl[i], norms[i], null)).ToArray();
+        return new ImageSetRanking(images.Description, rows, perImage);
+    }
+
+    /// <summary>
     /// The validation protocol on fixed image sets: per-image DSL, DL-on-heads and output-norm scores and ablation
     /// importance on the evaluation images; head-level ρ of each (and of a random baseline) with permutation p and
     /// two-way bootstrap CI; paired Δρ DSL − DL; cumulative-ablation trajectories (DSL order from calibration scores vs

@@ -36,6 +36,9 @@ public sealed record StudyResults
     /// <summary>Scores of every head.</summary>
     public IReadOnlyList<HeadScoreRow>? Heads { get; init; }
 
+    /// <summary>Heads ranked over the evaluation images of an image set (<c>rank --images</c> / <c>--synthetic</c>).</summary>
+    public ImageSetRanking? ImageRanking { get; init; }
+
     /// <summary>Importance correlation and trajectories.</summary>
     public ValidationResult? Validation { get; init; }
 

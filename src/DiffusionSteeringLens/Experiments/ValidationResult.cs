@@ -22,8 +22,14 @@ public sealed record LensCorrelation(string Lens, HeadCorrelationResult Correlat
 /// <param name="Dsl">DSL scores.</param>
 /// <param name="Dl">DL-on-heads scores.</param>
 /// <param name="OutputNorm">Output-norm baseline.</param>
-/// <param name="Importance">Ablation importance.</param>
-public sealed record ImageHeadScores(int Image, IReadOnlyList<double> Dsl, IReadOnlyList<double> Dl, IReadOnlyList<double> OutputNorm, IReadOnlyList<double> Importance);
+/// <param name="Importance">Ablation importance; null when not computed (ranking only).</param>
+public sealed record ImageHeadScores(int Image, IReadOnlyList<double> Dsl, IReadOnlyList<double> Dl, IReadOnlyList<double> OutputNorm, IReadOnlyList<double>? Importance);
+
+/// <summary>Heads ranked by their scores averaged over the evaluation images of an image set (embedding space).</summary>
+/// <param name="Images">Description of the image sets.</param>
+/// <param name="Heads">Image-averaged scores and ranks (layer-major).</param>
+/// <param name="PerImage">Per-image scores.</param>
+public sealed record ImageSetRanking(string Images, IReadOnlyList<HeadScoreRow> Heads, IReadOnlyList<ImageHeadScores> PerImage);
 
 /// <summary>How well lens scores predict causal head importance on the evaluation images (see docs/validation.md).</summary>
 /// <param name="ScoreSpace">Space of the correlated scores.</param>

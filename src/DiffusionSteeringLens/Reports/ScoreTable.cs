@@ -24,6 +24,13 @@ public static class ScoreTable
             if (h.DlImageScore is { } li) yield return new("heads", h.Head, "dl_image", li);
             if (h.Importance is { } imp) yield return new("heads", h.Head, "importance", imp);
         }
+        foreach (var h in results.ImageRanking?.Heads ?? Array.Empty<HeadScoreRow>())
+        {
+            yield return new("image_ranking", h.Head, "dsl_embedding", h.DslScore);
+            yield return new("image_ranking", h.Head, "dsl_rank", h.DslRank);
+            yield return new("image_ranking", h.Head, "dl_embedding", h.DlScore);
+            if (h.OutputNorm is { } norm) yield return new("image_ranking", h.Head, "output_norm", norm);
+        }
         if (results.Validation is { } v)
         {
             foreach (var l in v.Lenses)

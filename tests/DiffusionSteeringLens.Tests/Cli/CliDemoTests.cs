@@ -26,6 +26,8 @@ public sealed class CliDemoTests
         Assert.Equal(8, root.GetProperty("heads").GetArrayLength());
         Assert.True(root.GetProperty("heads")[0].GetProperty("dslImageScore").ValueKind == JsonValueKind.Number);
         var validation = root.GetProperty("validation");
+        Assert.Equal("embedding", validation.GetProperty("scoreSpace").GetString());
+        Assert.Equal("zero", validation.GetProperty("ablation").GetString());
         Assert.Equal(new[] { "DSL", "DL-on-heads", "output-norm", "random" },
             validation.GetProperty("lenses").EnumerateArray().Select(l => l.GetProperty("lens").GetString()).ToArray());
         Assert.All(validation.GetProperty("lenses").EnumerateArray(), l => Assert.Contains("ρ = ", l.GetProperty("verdict").GetString()));
@@ -60,17 +62,22 @@ public sealed class CliDemoTests
             new[] { "lens", "--targets", "resid_mid:1,L1H2" },
             new[] { "steer", "--targets", "L0-1,mlp:1" },
             new[] { "rank", "--top-k", "3" },
+            new[] { "rank", "--top-k", "3", "--synthetic", "5" },
             new[] { "validate", "--trajectory-steps", "4", "--permutations", "100", "--synthetic", "6", "--random-orders", "50", "--bootstrap", "50" },
             new[] { "overlay", "--top-k", "2", "--synthetic", "6" },
         })
         {
-            var outDir = Path.Combine(dir, string.Join("_", args.Take(2)).Replace("-", ""));
+            var outDir = Path.Combine(dir, string.Join("_", args.Where(a => a.StartsWith("--", StringComparison.Ordinal) || args[0] == a).Take(3)).Replace("-", ""));
             var run = await CliRun.Public(args.Concat(new[] { "--encoder", CliRun.GoldenEncoder, "--pixels", CliRun.GoldenPixels, "--out", outDir }).ToArray());
             Assert.True(run.ExitCode == 0, $"{args[0]}: {run.Error}");
             Assert.Contains("no decoder", run.Out);
             Assert.True(File.Exists(Path.Combine(outDir, "report.html")), args[0]);
             Assert.True(File.Exists(Path.Combine(outDir, "results.json")), args[0]);
         }
+        using var ranked = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "rank_topk", "results.json")));
+        Assert.Equal(JsonValueKind.Null, ranked.RootElement.GetProperty("imageRanking").ValueKind);
+        using var rankedOnImages = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "rank_topk_synthetic", "results.json")));
+        Assert.Equal(5, rankedOnImages.RootElement.GetProperty("imageRanking").GetProperty("perImage").GetArrayLength());
         using var steer = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "steer_targets", "results.json")));
         Assert.Equal(2 * 9, steer.RootElement.GetProperty("targets").GetArrayLength()); // 8 heads + 1 MLP, DSL and DL
     }
