@@ -19,7 +19,8 @@ public static class LensStudy
 
     /// <summary>
     /// Applies a lens to targets: embedding-space similarity to the clean embedding (mean over the batch) and, when the
-    /// context decodes, the pictures of the batch's first image and their similarity to its input picture.
+    /// context decodes, every image's pictures and their similarity to its input picture (mean over the batch); the
+    /// pictures of the first image are returned.
     /// </summary>
     /// <param name="context">Encoder, input, decoding.</param>
     /// <param name="lens">The lens.</param>
@@ -42,9 +43,20 @@ public static class LensStudy
         torch.Tensor? pictures = null;
         if (context.Pictures is { } sweep)
         {
+            // Every image is decoded and scored, so image scores are batch means like the embedding scores; the
+            // first image's pictures are returned for the grids.
             var labels = targets.Select(t => t.Label).ToArray();
-            pictures = sweep.Run(sweepName, labels, e.select(0, 0), context.Progress, cancellationToken);
-            imgSim = context.ImageSimilarity!.Similarity(pictures, context.Input.Pictures.narrow(0, 0, 1));
+            long batch = e.shape[0];
+            var sums = new double[targets.Count];
+            for (int b = 0; b < batch; b++)
+            {
+                var decoded = sweep.Run(batch == 1 ? sweepName : $"{sweepName}-image{b}", labels, e.select(0, b), context.Progress, cancellationToken);
+                var sim = context.ImageSimilarity!.Similarity(decoded, context.Input.Pictures.narrow(0, b, 1));
+                for (int i = 0; i < sums.Length; i++) sums[i] += sim[i];
+                if (b == 0) pictures = decoded;
+                else decoded.Dispose();
+            }
+            imgSim = sums.Select(v => v / batch).ToArray();
         }
         var records = targets.Select((t, i) => new TargetReadout(lens.Name, t.Label, t.Layer, embSim[i], imgSim?[i])).ToArray();
         return new ReadoutSweep(records, pictures?.MoveToOuterDisposeScope());

@@ -47,6 +47,34 @@ public sealed class DemoPipelineTests
     }
 
     [Fact]
+    public void ImageScoresAverageEveryImageOfTheBatch()
+    {
+        using var vit = GoldenClip.Load();
+        var processor = ClipImageProcessor.Load(GoldenClip.Folder);
+        using var disc = DemoImages.Disc(64);
+        using var square = DemoImages.Square(64);
+        using var input = PreparedInput.FromRgb(processor, new[] { disc, square });
+        var heads = DiffusionSteeringLens.Lenses.LensTarget.AllHeads(vit.Architecture);
+        var renderer = new FakeRenderer(24);
+        ReadoutSweep Read(PreparedInput x) =>
+            LensStudy.Readouts(new StudyContext(vit, x, new PictureSweep(Fixtures.TempFolder(), renderer.Render, "test", batchSize: 4)),
+                new DiffusionSteeringLens.Lenses.DiffusionLens(vit), heads, "heads");
+        using var both = Read(input);
+        Assert.Equal(2 * heads.Count, renderer.Rendered);                          // every image is decoded, not only the first
+        double[] Alone(int i)
+        {
+            using var one = new PreparedInput(input.Pixels.narrow(0, i, 1).clone(), input.Pictures.narrow(0, i, 1).clone());
+            using var r = Read(one);
+            return r.Readouts.Select(x => x.ImageSimilarity!.Value).ToArray();
+        }
+        var first = Alone(0);
+        var second = Alone(1);
+        for (int i = 0; i < heads.Count; i++)
+            Assert.Equal((first[i] + second[i]) / 2, both.Readouts[i].ImageSimilarity!.Value, 6);
+        Assert.NotEqual(first, second);
+    }
+
+    [Fact]
     public void PreparedInputFromPixelsRecoversThePicture()
     {
         var processor = ClipImageProcessor.Load(GoldenClip.Folder);
