@@ -33,12 +33,21 @@ internal static class Verdicts
         + $"{t.EvaluationImages} evaluation images, greedy fitted on {t.CalibrationImages} calibration images). "
         + (t.PValue < 0.05 ? "DSL's order beats random." : "DSL's order is not shown to beat random.");
 
-    public static string Overlay(OverlayStudyResult o) =>
-        $"Ablating the {o.TopHeads.Count} heads DSL chose on {o.CalibrationImages} calibration images ({string.Join(", ", o.TopHeads.Select(h => h.Label))}) "
-        + $"left {F(o.PresenceAfter)} of the overlay (presence along the overlay direction, clean = {F(o.PresenceBefore)}) on {o.EvaluationImages} evaluation images; "
-        + $"{o.Percentile:P1} of {o.SubsetsCompared} {(o.Exhaustive ? "(all)" : "random")} {o.TopHeads.Count}-head subsets leave more (p = {P(o.PValue)}). "
-        + (o.PValue < 0.05 ? "DSL's heads remove more overlay than chance." : "DSL's heads are not shown to remove more overlay than chance.")
-        + (o.PresenceAfter > 0.5 ? " Most of the overlay remains." : "");
+    public static string Overlay(OverlayStudyResult o)
+    {
+        int k = o.TopHeads.Count;
+        string heads = k == 1 ? "the head" : $"the {k} heads";
+        string text = $"Ablating {heads} DSL chose on {o.CalibrationImages} calibration images ({string.Join(", ", o.TopHeads.Select(h => h.Label))}) "
+            + $"left {F(o.PresenceAfter)} of the overlay (presence along the overlay direction; clean = {F(o.PresenceBefore)}) on {o.EvaluationImages} evaluation images; "
+            + $"{o.Percentile:P1} of {o.SubsetsCompared} {(o.Exhaustive ? "(all)" : "random")} {k}-head subsets leave more (p = {P(o.PValue)}). "
+            + (o.PValue < 0.05 ? "DSL's heads remove more overlay than chance." : "DSL's heads are not shown to remove more overlay than chance.");
+        // With few subsets even the best choice cannot reach p < 0.05: say so rather than call it a failure.
+        if (o.Exhaustive && 1.0 / o.SubsetsCompared > 0.05)
+            text += $" With only {o.SubsetsCompared} possible subsets the smallest attainable p is {P(1.0 / o.SubsetsCompared)}, so this design cannot reach p < 0.05"
+                + (o.Percentile >= 1 - 1.0 / o.SubsetsCompared - 1e-12 ? "; DSL's choice removes the most overlay of them all." : ".");
+        if (o.PresenceAfter > 0.5) text += " Most of the overlay remains.";
+        return text;
+    }
 
     public static IReadOnlyList<string> Warnings(int heads, int images)
     {
