@@ -1,4 +1,6 @@
 using System.Text.Json;
+using DiffusionSteeringLens.Experiments;
+using DiffusionSteeringLens.Imaging;
 using System.Text.RegularExpressions;
 using DiffusionSteeringLens.Tests.TestSupport;
 
@@ -80,6 +82,29 @@ public sealed class CliDemoTests
         Assert.Equal(5, rankedOnImages.RootElement.GetProperty("imageRanking").GetProperty("perImage").GetArrayLength());
         using var steer = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "steer_targets", "results.json")));
         Assert.Equal(2 * 9, steer.RootElement.GetProperty("targets").GetArrayLength()); // 8 heads + 1 MLP, DSL and DL
+    }
+
+    [Fact]
+    public async Task StudiesRunOnAFolderOfImagesSplitIntoCalibrationAndEvaluation()
+    {
+        var dir = Fixtures.TempFolder();
+        var images = Path.Combine(dir, "images");
+        Directory.CreateDirectory(images);
+        var drawn = new[] { DemoImages.Disc(20), DemoImages.Square(20), DemoImages.Disc(24), DemoImages.Square(24), DemoImages.Disc(28), DemoImages.Square(28) };
+        for (int i = 0; i < drawn.Length; i++)
+            using (drawn[i])
+            using (var chw = ImageIO.ToFloatChw(drawn[i]))
+                ImageIO.SavePng(chw, Path.Combine(images, $"img{i}.png"));
+        var outDir = Path.Combine(dir, "out");
+        var run = await CliRun.Public("validate", "--encoder", CliRun.GoldenEncoder, "--images", images, "--out", outDir,
+            "--permutations", "100", "--bootstrap", "50", "--random-orders", "30", "--trajectory-steps", "3");
+        Assert.True(run.ExitCode == 0, run.Error);
+        using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, "results.json")));
+        var v = json.RootElement.GetProperty("validation");
+        Assert.Equal(4, v.GetProperty("perImage").GetArrayLength());                       // 6 images: 2 calibrate, 4 are evaluated
+        Assert.Equal(2, v.GetProperty("trajectories").GetProperty("calibrationImages").GetInt32());
+        Assert.Contains("2 calibration, 4 evaluation images", v.GetProperty("images").GetString());
+        Assert.Contains("Only 4 evaluation image(s)", run.Out);
     }
 
     [Fact]
