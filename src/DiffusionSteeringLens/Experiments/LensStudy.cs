@@ -74,8 +74,8 @@ public static class LensStudy
             using var dl = Readouts(context, new DiffusionLens(context.Encoder), heads, "dl-heads", cancellationToken);
             var dslPrimary = dsl.Readouts.Select(r => r.ImageSimilarity ?? r.EmbeddingSimilarity).ToArray();
             var dlPrimary = dl.Readouts.Select(r => r.ImageSimilarity ?? r.EmbeddingSimilarity).ToArray();
-            var dslRank = Ranks(dslPrimary);
-            var dlRank = Ranks(dlPrimary);
+            var dslRank = HeadScore.RanksOf(dslPrimary);
+            var dlRank = HeadScore.RanksOf(dlPrimary);
             var rows = heads.Select((h, i) => new HeadScoreRow(h.Label, h.Layer, h.Head,
                 dsl.Readouts[i].EmbeddingSimilarity, dslRank[i], dl.Readouts[i].EmbeddingSimilarity, dlRank[i],
                 dsl.Readouts[i].ImageSimilarity, dl.Readouts[i].ImageSimilarity)).ToArray();
@@ -106,8 +106,8 @@ public static class LensStudy
         var meanDsl = ColumnMeans(dsl);
         var meanDl = ColumnMeans(dl);
         var meanNorm = ColumnMeans(norms);
-        var dslRank = Ranks(meanDsl.Select((v, i) => silent.Contains(i) ? double.NegativeInfinity : v).ToArray());
-        var dlRank = Ranks(meanDl);
+        var dslRank = HeadScore.RanksOf(meanDsl.Select((v, i) => silent.Contains(i) ? double.NegativeInfinity : v).ToArray());
+        var dlRank = HeadScore.RanksOf(meanDl);
         var rows = LensTarget.AllHeads(encoder.Architecture).Select((h, i) => new HeadScoreRow(h.Label, h.Layer, h.Head, meanDsl[i], dslRank[i],
             meanDl[i], dlRank[i], OutputNorm: meanNorm[i], Silent: silent.Contains(i))).ToArray();
         var perImage = Enumerable.Range(0, dsl.Length).Select(i => new ImageHeadScores(i, dsl[i], dl[i], norms[i], null)).ToArray();
@@ -141,15 +141,17 @@ public static class LensStudy
 
         Report("validation scores", 0);
         var dslLens = new SteeringLens(encoder, steering);
-        var dsl = HeadScoring.EmbeddingScores(dslLens, eval, cancellationToken: cancellationToken);
-        var dl = HeadScoring.EmbeddingScores(new DiffusionLens(encoder), eval, cancellationToken: cancellationToken);
-        var norms = HeadOutputNorm.Compute(encoder, eval, cancellationToken);
+        var ranking = RankOnImages(encoder, images, steering, cancellationToken);
+        double[][] Matrix(Func<ImageHeadScores, IReadOnlyList<double>> pick) => ranking.PerImage.Select(r => pick(r).ToArray()).ToArray();
+        var dsl = Matrix(r => r.Dsl);
+        var dl = Matrix(r => r.Dl);
+        var norms = Matrix(r => r.OutputNorm);
         Report("validation scores", 1);
         Report("ablation importance", 0);
         var importance = AblationImportance.Compute(encoder, eval, settings.Ablation, reference, cancellationToken);
         Report("ablation importance", 1);
 
-        var silent = HeadOutputNorm.SilentHeads(norms);
+        var silent = ranking.Heads.Where(h => h.Silent).Select(h => h.Layer * arch.NumHeads + h.HeadIndex).ToArray();
         var kept = Enumerable.Range(0, n).Except(silent).ToArray();
         double[][] Keep(double[][] m) => m.Select(r => kept.Select(h => r[h]).ToArray()).ToArray();
         var rng = new Random(settings.Seed);
@@ -176,16 +178,11 @@ public static class LensStudy
             settings.RandomOrders, settings.Seed, settings.Ablation, reference, cancellationToken);
         Report("ablation trajectories", 1);
 
-        var meanDsl = ColumnMeans(dsl);
-        var meanDl = ColumnMeans(dl);
+        // The ranking's rows and per-image records, with importance added.
         var meanImp = ColumnMeans(importance);
-        var meanNorm = ColumnMeans(norms);
-        var dslRank = Ranks(meanDsl.Select((v, i) => silent.Contains(i) ? double.NegativeInfinity : v).ToArray());
-        var dlRank = Ranks(meanDl);
+        var rows = ranking.Heads.Select((h, i) => h with { Importance = meanImp[i] }).ToArray();
+        var perImage = ranking.PerImage.Select(r => r with { Importance = importance[r.Image] }).ToArray();
         var heads = LensTarget.AllHeads(arch);
-        var rows = heads.Select((h, i) => new HeadScoreRow(h.Label, h.Layer, h.Head, meanDsl[i], dslRank[i], meanDl[i], dlRank[i],
-            Importance: meanImp[i], OutputNorm: meanNorm[i], Silent: silent.Contains(i))).ToArray();
-        var perImage = Enumerable.Range(0, dsl.Length).Select(i => new ImageHeadScores(i, dsl[i], dl[i], norms[i], importance[i])).ToArray();
         return new ValidationResult(ScoreSpace.Embedding, settings.Ablation, images.Description,
             "ρ > 0: the lens scores heads that matter more (larger ablation importance) higher", lenses, delta,
             Verdicts.Difference("DSL", "DL-on-heads", delta), trajectories, Verdicts.Trajectory(trajectories),
@@ -230,14 +227,6 @@ public static class LensStudy
             cancellationToken: cancellationToken).select(0, 0);                                            // [1, P]
         var pictures = sweep.Run("overlay", new[] { "before", "after" }, torch.cat(new[] { before, after }, 0), context.Progress, cancellationToken);
         return new OverlayOutcome(result, Verdicts.Overlay(result), pictures.MoveToOuterDisposeScope());
-    }
-
-    private static int[] Ranks(IReadOnlyList<double> scores)
-    {
-        var ranks = new int[scores.Count];
-        var order = Enumerable.Range(0, scores.Count).OrderByDescending(i => scores[i]).ThenBy(i => i).ToArray();
-        for (int r = 0; r < order.Length; r++) ranks[order[r]] = r + 1;
-        return ranks;
     }
 
     private static double[] ColumnMeans(double[][] perImage) =>
