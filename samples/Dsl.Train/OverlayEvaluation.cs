@@ -15,8 +15,8 @@ internal static class OverlayEvaluation
 {
     public const int Seed = 4_000_000;
 
-    public sealed record EmbeddingRow(int TopK, IReadOnlyList<string> TopHeads, double OverlayBefore, double OverlayAfter,
-        double BaseBefore, double BaseAfter, double RandomOverlayAfter);
+    public sealed record EmbeddingRow(int TopK, IReadOnlyList<string> TopHeads, double PresenceBefore, double PresenceAfter,
+        double RandomPresenceAfter, double Percentile, double CleanSimilarityAfter);
 
     public sealed record DecodedRow(string Condition, Agreement Judge, double OverlayRate, double MeanStripeContrast, double ImageSimilarityToOverlay);
 
@@ -33,16 +33,21 @@ internal static class OverlayEvaluation
         var overlaid = ShapeDomain.ComposeOverlay(baseImages);
         var reference = ShapeDomain.RenderOverlayOnly();
         var lens = new SteeringLens(ctx.Encoder, new SteeringOptions { Steering = new RelativeSteering(1) });
-        var seeds = Enumerable.Range(0, 5).ToArray();
+        // Heads and the overlay direction are chosen on the first half of the images, presence is measured on the second.
+        int half = Math.Max(1, n / 2);
+        var basePixels = ToyModel.Normalize(baseImages);
+        var overPixels = ToyModel.Normalize(overlaid);
+        var calibration = new OverlayPair(basePixels.narrow(0, 0, half), overPixels.narrow(0, 0, half));
+        var evaluation = new OverlayPair(basePixels.narrow(0, half, n - half), overPixels.narrow(0, half, n - half));
         var rows = new List<EmbeddingRow>();
         foreach (int k in new[] { 1, 2, 3, 4 })
         {
-            var r = OverlayStudy.Run(lens, ToyModel.Normalize(baseImages), ToyModel.Normalize(overlaid), ToyModel.Normalize(reference), k, seeds);
-            var row = new EmbeddingRow(k, r.TopHeads.Select(h => h.Label).ToArray(), r.OverlaySimilarityBefore, r.OverlaySimilarityAfter,
-                r.BaseSimilarityBefore, r.BaseSimilarityAfter, r.RandomOverlaySimilarityAfter);
+            var r = OverlayStudy.Run(lens, calibration, evaluation, k);
+            var row = new EmbeddingRow(k, r.TopHeads.Select(h => h.Label).ToArray(), r.PresenceBefore, r.PresenceAfter,
+                r.RandomPresenceMean, r.Percentile, r.CleanSimilarityAfter);
             rows.Add(row);
-            Log.Line($"overlay (embedding, top {k}: {string.Join(", ", row.TopHeads)}): cos to overlay {row.OverlayBefore:F3} → {row.OverlayAfter:F3} " +
-                     $"(random-{k} control {row.RandomOverlayAfter:F3}); cos to clean base {row.BaseBefore:F3} → {row.BaseAfter:F3}");
+            Log.Line($"overlay (embedding, top {k}: {string.Join(", ", row.TopHeads)}): overlay presence {row.PresenceBefore:F3} → {row.PresenceAfter:F3} " +
+                     $"(random {k}-subsets {row.RandomPresenceAfter:F3}, percentile {row.Percentile:P1}); cos to clean on clean images {row.CleanSimilarityAfter:F3}");
         }
 
         int topK = ctx.Options.OverlayTopK;

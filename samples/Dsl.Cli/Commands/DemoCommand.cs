@@ -16,27 +16,31 @@ internal static class DemoCommand
             steering: true, c => { v.AddTo(c); c.Add(noOverlay); },
             r =>
             {
-                var (steps, seeds, perms, _) = v.Bind(r);
+                var bound = v.Bind(r);
+                // The demo keeps to its time budget: trajectories over the first 4 ablations on 4 images unless asked otherwise.
+                var settings = bound with
+                {
+                    TrajectorySteps = bound.TrajectorySteps ?? 4,
+                    TrajectoryImages = r.GetResult(v.TrajectoryImages) is { Implicit: false } ? bound.TrajectoryImages : 4,
+                };
+                var loadImages = v.BindImages(r);
                 bool overlay = !r.GetValue(noOverlay);
                 return async (session, display, outputs, ct) =>
                 {
                     var options = new DemoOptions
                     {
                         Steering = new SteeringOptions { Steering = session.Settings.Steering },
-                        TrajectorySteps = steps,
-                        RandomSeeds = seeds,
-                        Permutations = perms,
+                        Validation = settings,
                         RunOverlay = overlay,
                     };
-                    using var overlayInputs = BuiltInImages.Overlay(session.Processor, session.BaseRgb, session.BuiltInInput)
-                        ?? OverlayInputs.Create(session.Processor, session.BaseRgb);
-                    using var demo = await display.RunAsync(p => DemoPipeline.Run(session.Context(p), session.Processor, overlayInputs, options, ct), ct)
-                        .ConfigureAwait(false);
+                    using var images = loadImages(session.Processor);
+                    using var demo = await display.RunAsync(p => DemoPipeline.Run(session.Context(p), images, options, ct), ct).ConfigureAwait(false);
                     Figures.LayerSweep(outputs, session, demo.LayerSweep);
                     Figures.TopHeads(outputs, demo.Ranking, session.Settings.TopK);
-                    if (demo.Overlay is { } o) Figures.Overlay(outputs, overlayInputs, o);
+                    if (demo.Overlay is { } o) Figures.Overlay(outputs, images, o);
                     RankCommand.LogTop(display, demo.Ranking.Rows, Math.Min(5, session.Settings.TopK));
                     if (demo.Results.Validation is { } val) ValidateCommand.Log(display, val);
+                    if (demo.Overlay is { } ov) display.Log(ov.Verdict);
                     var b = StudyResultsFactory.Base(session, "demo");
                     return demo.Results with
                     {

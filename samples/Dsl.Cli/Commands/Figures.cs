@@ -72,22 +72,29 @@ internal static class Figures
         }
     }
 
-    public static void Overlay(RunOutputs outputs, OverlayInputs inputs, OverlayOutcome outcome)
+    /// <summary>The overlay study's first evaluation image: base, with overlay, and (when decoding) the decoded output before/after ablation.</summary>
+    public static void Overlay(RunOutputs outputs, StudyImages images, OverlayOutcome outcome)
     {
-        using var baseP = inputs.Base.Pictures.select(0, 0);
-        using var overlaid = inputs.Overlaid.Pictures.select(0, 0);
-        var images = new List<torch.Tensor> { baseP, overlaid };
+        using var baseP = images.Evaluation.Pictures.narrow(0, 0, 1);
+        using var overlaidBatch = images.ComposeOverlay(baseP);
+        using var basePicture = baseP.select(0, 0);
+        using var overlaid = overlaidBatch.select(0, 0);
+        var pictures = new List<torch.Tensor> { basePicture, overlaid };
         var captions = new List<string> { "base", "with overlay" };
         var decoded = outcome.Pictures is null ? new List<torch.Tensor>() : RunOutputs.Items(outcome.Pictures);
         try
         {
+            var r = outcome.Result;
             if (decoded.Count == 2)
             {
-                images.AddRange(decoded);
-                captions.Add("decoded before");
-                captions.Add($"after ablating top {outcome.Result.TopHeads.Count}");
+                pictures.AddRange(decoded);
+                captions.Add("decoded, nothing ablated");
+                captions.Add($"decoded, {r.TopHeads.Count} DSL heads ablated");
             }
-            outputs.Grid("grid-overlay.png", "Overlay removal: before / after ablating the overlay heads", new[] { ("overlay", (IReadOnlyList<torch.Tensor>)images, (IReadOnlyList<string>)captions) });
+            // The title states the measured presence so the picture is not read as a removal when the overlay stays.
+            outputs.Grid("grid-overlay.png",
+                $"Overlay study (first evaluation image): presence {r.PresenceBefore:0.00} → {r.PresenceAfter:0.00} over {r.EvaluationImages} images after ablating {string.Join(", ", r.TopHeads.Select(h => h.Label))}",
+                new[] { ("overlay", (IReadOnlyList<torch.Tensor>)pictures, (IReadOnlyList<string>)captions) });
         }
         finally { decoded.ForEach(t => t.Dispose()); }
     }

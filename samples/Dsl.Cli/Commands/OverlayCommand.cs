@@ -1,65 +1,37 @@
 using System.CommandLine;
-using System.Globalization;
 using DiffusionSteeringLens.Experiments;
-using DiffusionSteeringLens.Imaging;
 using DiffusionSteeringLens.Lenses;
-using TorchSharp;
 
 namespace DiffusionSteeringLens.Cli.Commands;
 
-/// <summary><c>dsl overlay</c>: the overlay-removal study.</summary>
+/// <summary><c>dsl overlay</c>: the overlay-removal study on calibration/evaluation image sets.</summary>
 internal static class OverlayCommand
 {
     public static Command Create(CliHost host)
     {
-        var overlay = new Option<string?>("--overlay") { Description = "Overlay pattern image (resized to the input). Default: black/white stripes.", HelpName = "FILE" };
-        var region = new Option<string>("--overlay-region") { Description = "Overlay rectangle as fractions of the side: left,top,width,height.", DefaultValueFactory = _ => "0.5,0.5,0.5,0.5", HelpName = "L,T,W,H" };
-        var seeds = new Option<string>("--random-seeds") { Description = "Seeds of the random-k ablation baselines.", DefaultValueFactory = _ => "1,2,3", HelpName = "LIST" };
+        var v = new ValidationOptions();
+        var overlayImages = new Option<int>("--overlay-images") { Description = "Evaluation images the presence is measured on (each subset costs two forwards per image).", DefaultValueFactory = _ => 16, HelpName = "N" };
+        var subsets = new Option<int>("--subsets") { Description = "Head subsets compared: all of them when there are no more than N, else N random ones.", DefaultValueFactory = _ => 2000, HelpName = "N" };
         return ExperimentCommand.Create(host, "overlay",
-            "Overlay removal: rank heads by DSL similarity to an overlay, ablate the top-k, and check the output loses the overlay but keeps the base.",
-            steering: true, c => { c.Add(overlay); c.Add(region); c.Add(seeds); },
+            "Overlay removal: DSL picks the top-k overlay heads on calibration images; ablating them on evaluation images is measured along the overlay direction and compared with every (or 2,000 random) k-head subsets.",
+            steering: true, c => { v.AddImagesTo(c); c.Add(overlayImages); c.Add(subsets); },
             r =>
             {
-                var file = r.GetValue(overlay);
-                if (file is not null && !File.Exists(file)) throw new CliUsageException($"overlay file not found: {Path.GetFullPath(file)}");
-                var box = ParseRegion(r.GetValue(region) ?? "");
-                bool regionGiven = r.GetResult(region) is { Implicit: false };
-                var seedList = ParseSeeds(r.GetValue(seeds) ?? "");
+                var loadImages = v.BindImages(r);
+                int seed = r.GetValue(v.ImageSeed);
+                int maxImages = r.GetValue(overlayImages), maxSubsets = r.GetValue(subsets);
+                if (maxImages < 1) throw new CliUsageException($"--overlay-images must be at least 1 (got {maxImages}).");
+                if (maxSubsets < 1) throw new CliUsageException($"--subsets must be at least 1 (got {maxSubsets}).");
                 return async (session, display, outputs, ct) =>
                 {
-                    using var overlayRgb = file is null ? null : ImageIO.LoadRgb(file);
-                    // The built-in input uses its domain's own overlay unless a pattern or region is asked for.
-                    using var inputs = (file is null && !regionGiven ? BuiltInImages.Overlay(session.Processor, session.BaseRgb, session.BuiltInInput) : null)
-                        ?? OverlayInputs.Create(session.Processor, session.BaseRgb, overlayRgb, box[0], box[1], box[2], box[3]);
+                    using var images = loadImages(session.Processor);
                     var steering = new SteeringOptions { Steering = session.Settings.Steering };
-                    using var outcome = await display.RunAsync(p => LensStudy.Overlay(session.Context(p), inputs.Base, inputs.Overlaid, inputs.Overlay,
-                        steering, session.Settings.TopK, seedList, ct), ct).ConfigureAwait(false);
-                    Figures.Overlay(outputs, inputs, outcome);
-                    var o = outcome.Result;
-                    display.Log($"overlay heads: {string.Join(", ", o.TopHeads.Select(h => h.Label))}");
-                    display.Log($"similarity to overlay {RunOutputs.Score(o.OverlaySimilarityBefore)} → {RunOutputs.Score(o.OverlaySimilarityAfter)} (random-k {RunOutputs.Score(o.RandomOverlaySimilarityAfter)}); to base {RunOutputs.Score(o.BaseSimilarityBefore)} → {RunOutputs.Score(o.BaseSimilarityAfter)}");
-                    return StudyResultsFactory.Base(session, "overlay") with { Overlay = o };
+                    using var outcome = await display.RunAsync(p => LensStudy.Overlay(session.Context(p), images, steering, session.Settings.TopK, seed, maxImages, maxSubsets, ct), ct)
+                        .ConfigureAwait(false);
+                    Figures.Overlay(outputs, images, outcome);
+                    display.Log(outcome.Verdict);
+                    return StudyResultsFactory.Base(session, "overlay") with { Overlay = outcome.Result, OverlayVerdict = outcome.Verdict, Images = images.Description };
                 };
             });
-    }
-
-    public static double[] ParseRegion(string text)
-    {
-        var parts = text.Split(',', StringSplitOptions.TrimEntries);
-        var values = new double[4];
-        if (parts.Length != 4 || parts.Select((p, i) => double.TryParse(p, NumberStyles.Float, CultureInfo.InvariantCulture, out values[i])).Any(ok => !ok)
-            || values.Any(v => v < 0 || v > 1) || values[2] <= 0 || values[3] <= 0)
-            throw new CliUsageException($"--overlay-region must be four fractions left,top,width,height in [0, 1] (got '{text}').");
-        return values;
-    }
-
-    public static int[] ParseSeeds(string text)
-    {
-        var parts = text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        var seeds = new int[parts.Length];
-        for (int i = 0; i < parts.Length; i++)
-            if (!int.TryParse(parts[i], NumberStyles.Integer, CultureInfo.InvariantCulture, out seeds[i]))
-                throw new CliUsageException($"--random-seeds must be comma-separated integers (got '{text}').");
-        return seeds;
     }
 }

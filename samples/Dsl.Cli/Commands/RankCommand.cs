@@ -7,16 +7,33 @@ namespace DiffusionSteeringLens.Cli.Commands;
 /// <summary><c>dsl rank</c>: score and rank every head with DSL and with DL-on-heads.</summary>
 internal static class RankCommand
 {
-    public static Command Create(CliHost host) => ExperimentCommand.Create(host, "rank",
-        "Score and rank every head (DSL and DL-on-heads; embedding-space, plus image-space when decoding).", steering: true, null,
-        _ => async (session, display, outputs, ct) =>
-        {
-            var steering = new SteeringOptions { Steering = session.Settings.Steering };
-            using var ranking = await display.RunAsync(p => LensStudy.RankHeads(session.Context(p), steering, ct), ct).ConfigureAwait(false);
-            Figures.TopHeads(outputs, ranking, session.Settings.TopK);
-            LogTop(display, ranking.Rows, session.Settings.TopK);
-            return StudyResultsFactory.Base(session, "rank") with { Heads = ranking.Rows };
-        });
+    public static Command Create(CliHost host)
+    {
+        var v = new ValidationOptions();
+        return ExperimentCommand.Create(host, "rank",
+            "Score and rank every head (DSL and DL-on-heads; embedding-space, plus image-space when decoding). With --images or --synthetic, also rank by scores averaged over the evaluation images.",
+            steering: true, v.AddImagesTo,
+            r =>
+            {
+                // The image-set ranking runs only when asked for, so plain `rank` stays a one-image command.
+                bool overImages = r.GetResult(v.Images) is { Implicit: false } || r.GetResult(v.Synthetic) is { Implicit: false };
+                var loadImages = v.BindImages(r);
+                return async (session, display, outputs, ct) =>
+                {
+                    var steering = new SteeringOptions { Steering = session.Settings.Steering };
+                    using var ranking = await display.RunAsync(p => LensStudy.RankHeads(session.Context(p), steering, ct), ct).ConfigureAwait(false);
+                    Figures.TopHeads(outputs, ranking, session.Settings.TopK);
+                    LogTop(display, ranking.Rows, session.Settings.TopK);
+                    var results = StudyResultsFactory.Base(session, "rank") with { Heads = ranking.Rows };
+                    if (!overImages) return results;
+                    using var images = loadImages(session.Processor);
+                    var onImages = LensStudy.RankOnImages(session.Encoder, images, steering, ct);
+                    display.Log($"ranking over {images.Description}:");
+                    LogTop(display, onImages.Heads, session.Settings.TopK);
+                    return results with { ImageRanking = onImages, Images = images.Description };
+                };
+            });
+    }
 
     public static void LogTop(ProgressDisplay display, IReadOnlyList<HeadScoreRow> rows, int topK)
     {

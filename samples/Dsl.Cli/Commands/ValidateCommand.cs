@@ -4,31 +4,27 @@ using DiffusionSteeringLens.Lenses;
 
 namespace DiffusionSteeringLens.Cli.Commands;
 
-/// <summary><c>dsl validate</c>: rank heads, then correlate the scores with ablation importance and run ablation trajectories.</summary>
+/// <summary><c>dsl validate</c>: the validation protocol (importance correlation with CIs, DSL vs DL, trajectories) on fixed image sets.</summary>
 internal static class ValidateCommand
 {
     public static Command Create(CliHost host)
     {
         var v = new ValidationOptions();
         return ExperimentCommand.Create(host, "validate",
-            "Importance correlation (Spearman ρ with permutation p) of DSL and DL-on-heads scores, plus cumulative ablation trajectories.",
+            "Head-level Spearman ρ of DSL, DL-on-heads and baselines with ablation importance (permutation p, bootstrap CI), DSL − DL Δρ, and ablation trajectories vs random orders, on calibration/evaluation image sets.",
             steering: true, v.AddTo,
             r =>
             {
-                var (steps, seeds, perms, kind) = v.Bind(r);
+                var settings = v.Bind(r);
+                var loadImages = v.BindImages(r);
                 return async (session, display, outputs, ct) =>
                 {
-                    var arch = session.Encoder.Architecture;
+                    using var images = loadImages(session.Processor);
                     var steering = new SteeringOptions { Steering = session.Settings.Steering };
                     var (ranking, validation) = await display.RunAsync(p =>
                     {
-                        var ctx = session.Context(p);
-                        var rk = LensStudy.RankHeads(ctx, steering, ct);
-                        try
-                        {
-                            var (val, rows) = LensStudy.Validate(ctx, rk.Rows, steps ?? Math.Min(32, arch.NumLayers * arch.NumHeads), seeds, perms, kind, ct);
-                            return (rk with { Rows = rows }, val);
-                        }
+                        var rk = LensStudy.RankHeads(session.Context(p), steering, ct);
+                        try { return (rk, LensStudy.Validate(session.Encoder, images, steering, settings, p, ct)); }
                         catch { rk.Dispose(); throw; }
                     }, ct).ConfigureAwait(false);
                     using (ranking)
@@ -36,15 +32,20 @@ internal static class ValidateCommand
                         Figures.TopHeads(outputs, ranking, session.Settings.TopK);
                         RankCommand.LogTop(display, ranking.Rows, session.Settings.TopK);
                         Log(display, validation);
-                        return StudyResultsFactory.Base(session, "validate") with { Heads = ranking.Rows, Validation = validation };
+                        return StudyResultsFactory.Base(session, "validate") with { Heads = ranking.Rows, Validation = validation, Images = images.Description };
                     }
                 };
             });
     }
 
+    /// <summary>Prints the verdict of every study, then the warnings.</summary>
     public static void Log(ProgressDisplay display, ValidationResult v)
     {
-        display.Log($"Spearman ρ vs ablation importance ({v.ScoreSpace} scores): DSL {RunOutputs.Score(v.Dsl.Rho)} (p={RunOutputs.Score(v.Dsl.PValue)}), DL-on-heads {RunOutputs.Score(v.Dl.Rho)} (p={RunOutputs.Score(v.Dl.PValue)})");
-        display.Log($"trajectories: AUC DSL {RunOutputs.Score(v.Trajectories.Dsl.Auc)}, greedy {RunOutputs.Score(v.Trajectories.Greedy.Auc)}, normalised {RunOutputs.Score(v.Trajectories.NormalizedAuc)}");
+        display.Log($"validation ({v.Ablation.ToString().ToLowerInvariant()} ablation, {v.ScoreSpace.ToString().ToLowerInvariant()} space): {v.Images}");
+        foreach (var l in v.Lenses) display.Log("  " + l.Verdict);
+        display.Log("  " + v.DslVsDlVerdict);
+        display.Log("  " + v.TrajectoryVerdict);
+        if (v.SilentHeads.Count > 0) display.Log($"  left out as silent: {string.Join(", ", v.SilentHeads)}");
+        foreach (var w in v.Warnings) display.Log("  warning: " + w);
     }
 }

@@ -1,45 +1,90 @@
 using System.CommandLine;
-using System.Globalization;
 using DiffusionSteeringLens.Analysis;
+using DiffusionSteeringLens.Experiments;
+using DiffusionSteeringLens.Models.Vit.ClipVision;
 
 namespace DiffusionSteeringLens.Cli.Commands;
 
-/// <summary>Options of the ablation studies (validate, demo).</summary>
+/// <summary>
+/// Options of the studies over many images (rank, validate, overlay, demo): the image sets, fixed before running,
+/// and the statistics. Image sets: <c>--images DIR</c> (a third calibrates, the rest is evaluated) or the synthetic
+/// shapes domain by count and seed.
+/// </summary>
 internal sealed class ValidationOptions
 {
-    public Option<int?> TrajectorySteps { get; } = new("--trajectory-steps") { Description = "Heads ablated along each trajectory. Default: every head, at most 32 (greedy costs ~N·heads forwards).", HelpName = "N" };
-    public Option<string> RandomSeeds { get; } = new("--random-seeds") { Description = "Seeds of the random-order baselines (comma-separated).", DefaultValueFactory = _ => "1,2,3", HelpName = "LIST" };
-    public Option<int> Permutations { get; } = new("--permutations") { Description = "Permutations of the correlation p-value.", DefaultValueFactory = _ => 1000 };
-    public Option<string> Ablation { get; } = new("--ablation") { Description = "zero or mean ablation.", DefaultValueFactory = _ => "zero" };
+    public Option<string?> Images { get; } = new("--images") { Description = "Folder of study images (png/jpg/bmp); a seeded third calibrates, the rest is evaluated. Default: the synthetic shapes domain.", HelpName = "DIR" };
+    public Option<int> Synthetic { get; } = new("--synthetic") { Description = "Evaluation images drawn from the synthetic shapes domain (with 20 calibration and 200 reference images).", DefaultValueFactory = _ => StudyImages.DefaultEvaluationCount, HelpName = "N" };
+    public Option<int> ImageSeed { get; } = new("--image-seed") { Description = "Seed of the synthetic draw / folder split, and of permutations, bootstrap and random orders.", DefaultValueFactory = _ => 0, HelpName = "SEED" };
+    public Option<string?> ReferenceImages { get; } = new("--reference-images") { Description = "Folder of mean-ablation reference images (needed for --ablation mean with --images).", HelpName = "DIR" };
+    public Option<int?> TrajectorySteps { get; } = new("--trajectory-steps") { Description = "Heads ablated along each trajectory. Default: half the heads, at most 16.", HelpName = "N" };
+    public Option<int> RandomOrders { get; } = new("--random-orders") { Description = "Random ablation orders the DSL order is compared with.", DefaultValueFactory = _ => AblationTrajectories.DefaultRandomOrders, HelpName = "N" };
+    public Option<int> TrajectoryImages { get; } = new("--trajectory-images") { Description = "Evaluation images the trajectories are scored on.", DefaultValueFactory = _ => 8, HelpName = "N" };
+    public Option<int> Permutations { get; } = new("--permutations") { Description = "Head-label permutations of the p-values.", DefaultValueFactory = _ => HeadCorrelation.DefaultPermutations, HelpName = "N" };
+    public Option<int> Bootstrap { get; } = new("--bootstrap") { Description = "Two-way (images × heads) bootstrap resamples of the CIs.", DefaultValueFactory = _ => HeadCorrelation.DefaultBootstrap, HelpName = "N" };
+    public Option<string> Ablation { get; } = new("--ablation") { Description = "zero or mean ablation (mean uses the reference set).", DefaultValueFactory = _ => "zero" };
 
+    /// <summary>Adds the image-set options only (rank, overlay).</summary>
+    public void AddImagesTo(Command c)
+    {
+        c.Add(Images);
+        c.Add(Synthetic);
+        c.Add(ImageSeed);
+        c.Add(ReferenceImages);
+    }
+
+    /// <summary>Adds every option (validate, demo).</summary>
     public void AddTo(Command c)
     {
+        AddImagesTo(c);
         c.Add(TrajectorySteps);
-        c.Add(RandomSeeds);
+        c.Add(RandomOrders);
+        c.Add(TrajectoryImages);
         c.Add(Permutations);
+        c.Add(Bootstrap);
         c.Add(Ablation);
     }
 
-    public (int? Steps, int[] Seeds, int Permutations, AblationKind Kind) Bind(ParseResult r)
+    /// <summary>Checks the image-set options and returns how to load the sets once the processor is known.</summary>
+    public Func<ClipImageProcessor, StudyImages> BindImages(ParseResult r)
+    {
+        var folder = r.GetValue(Images);
+        var reference = r.GetValue(ReferenceImages);
+        int count = r.GetValue(Synthetic);
+        int seed = r.GetValue(ImageSeed);
+        if (count < 1) throw new CliUsageException($"--synthetic must be at least 1 (got {count}).");
+        if (folder is not null && !Directory.Exists(folder)) throw new CliUsageException($"image folder not found: {Path.GetFullPath(folder)}");
+        if (reference is not null && !Directory.Exists(reference)) throw new CliUsageException($"reference folder not found: {Path.GetFullPath(reference)}");
+        return processor =>
+        {
+            if (folder is null) return StudyImages.Synthetic(processor, count, seed);
+            try { return StudyImages.FromFolder(processor, folder, seed, reference); }
+            catch (ArgumentException e) { throw new CliUsageException(e.Message); }
+        };
+    }
+
+    public ValidationSettings Bind(ParseResult r)
     {
         var steps = r.GetValue(TrajectorySteps);
         if (steps is < 1) throw new CliUsageException($"--trajectory-steps must be at least 1 (got {steps}).");
-        int[] seeds;
-        try
-        {
-            seeds = (r.GetValue(RandomSeeds) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-                .Select(x => int.Parse(x, NumberStyles.Integer, CultureInfo.InvariantCulture)).ToArray();
-        }
-        catch (FormatException) { throw new CliUsageException($"--random-seeds must be comma-separated integers (got '{r.GetValue(RandomSeeds)}')."); }
-        catch (OverflowException) { throw new CliUsageException($"--random-seeds must be comma-separated integers (got '{r.GetValue(RandomSeeds)}')."); }
-        int perms = r.GetValue(Permutations);
-        if (perms < 1) throw new CliUsageException($"--permutations must be at least 1 (got {perms}).");
+        foreach (var (o, min) in new[] { (RandomOrders, 1), (TrajectoryImages, 1), (Permutations, 1), (Bootstrap, 1) })
+            if (r.GetValue(o) < min) throw new CliUsageException($"{o.Name} must be at least {min} (got {r.GetValue(o)}).");
         var kind = (r.GetValue(Ablation) ?? "zero").Trim().ToLowerInvariant() switch
         {
             "zero" => AblationKind.Zero,
             "mean" => AblationKind.Mean,
             var other => throw new CliUsageException($"--ablation must be zero or mean (got '{other}')."),
         };
-        return (steps, seeds, perms, kind);
+        if (kind == AblationKind.Mean && r.GetValue(Images) is not null && r.GetValue(ReferenceImages) is null)
+            throw new CliUsageException("--ablation mean with --images needs --reference-images DIR (a separate reference set).");
+        return new ValidationSettings
+        {
+            Ablation = kind,
+            TrajectorySteps = steps,
+            RandomOrders = r.GetValue(RandomOrders),
+            TrajectoryImages = r.GetValue(TrajectoryImages),
+            Permutations = r.GetValue(Permutations),
+            Bootstrap = r.GetValue(Bootstrap),
+            Seed = r.GetValue(ImageSeed),
+        };
     }
 }

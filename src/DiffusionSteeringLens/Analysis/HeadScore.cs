@@ -15,9 +15,18 @@ public sealed record HeadScore(int Layer, int Head, double Score, int Rank)
     {
         if (numHeads <= 0 || scores.Count % numHeads != 0)
             throw new ArgumentException($"{scores.Count} scores do not split into rows of {numHeads} heads.", nameof(scores));
-        return scores.Select((s, i) => (s, i))
-            .OrderByDescending(x => x.s).ThenBy(x => x.i)
-            .Select((x, rank) => new HeadScore(x.i / numHeads, x.i % numHeads, x.s, rank + 1))
-            .ToArray();
+        return Order(scores).Select((i, rank) => new HeadScore(i / numHeads, i % numHeads, scores[i], rank + 1)).ToArray();
     }
+
+    /// <summary>1-based rank of every score (1 = highest; ties keep index order), in the scores' own order.</summary>
+    internal static int[] RanksOf(IReadOnlyList<double> scores)
+    {
+        var ranks = new int[scores.Count];
+        var order = Order(scores);
+        for (int r = 0; r < order.Length; r++) ranks[order[r]] = r + 1;
+        return ranks;
+    }
+
+    private static int[] Order(IReadOnlyList<double> scores) =>
+        Enumerable.Range(0, scores.Count).OrderByDescending(i => scores[i]).ThenBy(i => i).ToArray();
 }

@@ -4,22 +4,43 @@ using TorchSharp;
 
 namespace DiffusionSteeringLens.Analysis;
 
-/// <summary>Result of the overlay-removal experiment (embedding space; image-space numbers are added by callers that decode).</summary>
-/// <param name="TopHeads">Heads ranked by similarity of their DSL embedding to the overlay reference (top-k ablated).</param>
-/// <param name="OverlaySimilarityBefore">Mean cos(output of overlaid image, overlay reference).</param>
-/// <param name="OverlaySimilarityAfter">The same after ablating the top-k heads.</param>
-/// <param name="BaseSimilarityBefore">Mean cos(output of overlaid image, output of the clean base image).</param>
-/// <param name="BaseSimilarityAfter">The same after ablation.</param>
-/// <param name="RandomOverlaySimilarityAfter">Overlay similarity after ablating k random heads (control), mean over seeds.</param>
-public sealed record OverlayStudyResult(IReadOnlyList<HeadScore> TopHeads, double OverlaySimilarityBefore, double OverlaySimilarityAfter,
-    double BaseSimilarityBefore, double BaseSimilarityAfter, double RandomOverlaySimilarityAfter);
+/// <summary>
+/// Result of the overlay-removal study (embedding space). Presence is the overlay's effect on the output measured along
+/// the overlay direction d = mean(e_overlaid − e_base) of the calibration images: presence = ⟨e(overlaid) − e(base), d̂⟩ / ‖d‖,
+/// 1 = as present as in the clean model, 0 = gone. Both images go through the same ablated model, so damage to the shape
+/// (which moves both) does not count as removal.
+/// </summary>
+/// <param name="TopHeads">Heads chosen on the calibration images (highest lens overlay score first).</param>
+/// <param name="PresenceBefore">Mean presence on the evaluation images, no ablation.</param>
+/// <param name="PresenceAfter">Mean presence on the evaluation images with the chosen heads ablated.</param>
+/// <param name="RandomPresenceMean">Mean presence over the compared head subsets of the same size.</param>
+/// <param name="Percentile">Share of compared subsets that leave more overlay than the chosen heads (1 = best of all).</param>
+/// <param name="PValue">One-sided p for "the chosen heads remove more overlay than a random subset".</param>
+/// <param name="SubsetsCompared">Subsets compared.</param>
+/// <param name="Exhaustive">True when every subset of that size was compared (the percentile is exact).</param>
+/// <param name="CleanSimilarityAfter">Mean cos(ablated, clean) output on the evaluation base images: 1 = the ablation spares clean images.</param>
+/// <param name="RandomCleanSimilarityAfter">The same, mean over the compared subsets.</param>
+/// <param name="CalibrationImages">Images the direction and the heads were chosen on.</param>
+/// <param name="EvaluationImages">Disjoint images presence was measured on.</param>
+public sealed record OverlayStudyResult(IReadOnlyList<HeadScore> TopHeads, double PresenceBefore, double PresenceAfter, double RandomPresenceMean,
+    double Percentile, double PValue, int SubsetsCompared, bool Exhaustive, double CleanSimilarityAfter, double RandomCleanSimilarityAfter,
+    int CalibrationImages, int EvaluationImages);
+
+/// <summary>Base images and the same images with the overlay composed in, preprocessed: [B, C, S, S] each.</summary>
+/// <param name="Base">Clean images.</param>
+/// <param name="Overlaid">The same images with the overlay.</param>
+public sealed record OverlayPair(torch.Tensor Base, torch.Tensor Overlaid);
 
 /// <summary>
-/// Overlay removal: rank heads by how similar their DSL read-out is to an overlay-only reference, ablate the top k, and
-/// check that the output loses the overlay while keeping the base image.
+/// Overlay removal: on calibration images, find the overlay direction and rank heads by how much the lens read-out of
+/// each head moves along it because of the overlay; ablate the top k on disjoint evaluation images and compare the
+/// overlay presence left with that left by every (or many random) k-head subsets.
 /// </summary>
 public static class OverlayStudy
 {
+    /// <summary>Largest number of subsets enumerated exactly; beyond it that many random subsets are drawn.</summary>
+    public const int DefaultMaxSubsets = 2000;
+
     /// <summary>Composites <paramref name="overlay"/> [3, H, W] onto pictures [B, 3, H, W] where <paramref name="mask"/> [H, W] is 1.</summary>
     public static torch.Tensor Compose(torch.Tensor pictures, torch.Tensor overlay, torch.Tensor mask)
     {
@@ -29,54 +50,131 @@ public static class OverlayStudy
         return (pictures * (1 - m) + o * m).MoveToOuterDisposeScope();
     }
 
-    /// <summary>Runs the study in embedding space.</summary>
-    /// <param name="lens">The DSL (or any head lens) used to rank heads.</param>
-    /// <param name="basePixels">Clean images [B, C, S, S].</param>
-    /// <param name="overlaidPixels">The same images with the overlay [B, C, S, S].</param>
-    /// <param name="overlayReferencePixels">Overlay on a neutral background [1 or B, C, S, S].</param>
-    /// <param name="topK">Heads to ablate.</param>
-    /// <param name="randomSeeds">Seeds for the random-k control.</param>
-    /// <param name="cancellationToken">Cancellation.</param>
-    public static OverlayStudyResult Run(ILens lens, torch.Tensor basePixels, torch.Tensor overlaidPixels, torch.Tensor overlayReferencePixels,
-        int topK, IReadOnlyList<int> randomSeeds, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Per-head overlay score [L·H] on calibration images: mean over images of
+    /// ⟨(r_h(overlaid) − e(overlaid)) − (r_h(base) − e(base)), d̂⟩, the extra push along the overlay direction that the
+    /// head's read-out gives because the overlay is present. A silent head's read-out equals the clean output and scores 0.
+    /// </summary>
+    public static double[] HeadScores(ILens lens, OverlayPair calibration, torch.Tensor direction, CancellationToken cancellationToken = default)
     {
+        var vit = lens.Encoder;
+        var heads = LensTarget.AllHeads(vit.Architecture);
+        using var scope = torch.NewDisposeScope();
+        var unit = direction / direction.norm();
+        torch.Tensor Push(torch.Tensor pixels)
+        {
+            var r = lens.ComputeEmbeddings(pixels, heads, null, cancellationToken);      // [B, N, P]
+            var e = vit.Forward(pixels).unsqueeze(1);                                    // [B, 1, P]
+            return ((r - e) * unit).sum(-1);                                              // [B, N]
+        }
+        var score = (Push(calibration.Overlaid) - Push(calibration.Base)).mean(new long[] { 0 }).to(torch.float64).cpu();
+        return score.data<double>().ToArray();
+    }
+
+    /// <summary>Overlay direction d = mean(e(overlaid) − e(base)) [P].</summary>
+    public static torch.Tensor Direction(IHookedVit vit, OverlayPair images)
+    {
+        using var scope = torch.NewDisposeScope();
+        return (vit.Forward(images.Overlaid) - vit.Forward(images.Base)).mean(new long[] { 0 }).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Runs the study.</summary>
+    /// <param name="lens">The lens that picks the heads (DSL, or DL-on-heads for comparison).</param>
+    /// <param name="calibration">Images the direction and the heads are chosen on.</param>
+    /// <param name="evaluation">Disjoint images presence is measured on.</param>
+    /// <param name="topK">Heads to ablate.</param>
+    /// <param name="maxSubsets">Exact enumeration up to this many k-subsets; otherwise this many random ones.</param>
+    /// <param name="seed">Seed of the random subsets.</param>
+    /// <param name="cancellationToken">Cancellation.</param>
+    public static OverlayStudyResult Run(ILens lens, OverlayPair calibration, OverlayPair evaluation, int topK,
+        int maxSubsets = DefaultMaxSubsets, int seed = 0, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(lens);
         var vit = lens.Encoder;
         var arch = vit.Architecture;
         int n = arch.NumLayers * arch.NumHeads;
-        topK = Math.Clamp(topK, 1, n);
+        topK = Math.Clamp(topK, 1, n - 1);
         using var scope = torch.NewDisposeScope();
-        var heads = LensTarget.AllHeads(arch);
-        var dsl = lens.ComputeEmbeddings(overlaidPixels, heads, null, cancellationToken);            // [B, N, P]
-        var overlayRef = vit.Forward(overlayReferencePixels);                                        // [1|B, P]
-        var scores = EmbeddingSimilarity.Cosine(dsl, overlayRef.unsqueeze(1)).mean(new long[] { 0 }).cpu().data<double>().ToArray();
-        var ranked = HeadScore.RankAll(scores, arch.NumHeads);
-        var top = ranked.Take(topK).ToArray();
+        var direction = Direction(vit, calibration);
+        if (direction.norm().item<float>() < 1e-8f)
+            throw new ArgumentException("the overlay does not change the output embedding of the calibration images (d = 0); nothing to remove.", nameof(calibration));
+        var ranked = HeadScore.RankAll(HeadScores(lens, calibration, direction, cancellationToken), arch.NumHeads);
+        var top = ranked.Take(topK).Select(h => h.Layer * arch.NumHeads + h.Head).OrderBy(i => i).ToArray();
 
-        var cleanBase = vit.Forward(basePixels);
-        var before = vit.Forward(overlaidPixels);
-        var masks = new List<float[]> { Mask(n, top.Select(h => h.Layer * arch.NumHeads + h.Head)) };
-        foreach (var seed in randomSeeds)
-        {
-            var order = Enumerable.Range(0, n).ToArray();
-            new Random(seed).Shuffle(order);
-            masks.Add(Mask(n, order.Take(topK)));
-        }
-        var maskTensor = torch.tensor(masks.SelectMany(m => m).ToArray()).view(masks.Count, arch.NumLayers, arch.NumHeads);
-        var after = HeadAblation.Run(vit, overlaidPixels, maskTensor, cancellationToken: cancellationToken); // [R, B, P]
-
-        double Mean(torch.Tensor a, torch.Tensor b) => EmbeddingSimilarity.Cosine(a, b).mean().item<double>();
-        var afterTop = after[0];
-        double randomAfter = randomSeeds.Count == 0 ? double.NaN
-            : Enumerable.Range(1, randomSeeds.Count).Average(i => Mean(after[i], overlayRef));
-        return new OverlayStudyResult(top,
-            Mean(before, overlayRef), Mean(afterTop, overlayRef),
-            Mean(before, cleanBase), Mean(afterTop, cleanBase), randomAfter);
+        var (subsets, exhaustive) = Subsets(n, topK, maxSubsets, seed);
+        var all = new List<int[]> { Array.Empty<int>(), top };
+        all.AddRange(subsets);
+        var (presence, clean) = Measure(vit, evaluation, direction, all, n, cancellationToken);
+        double chosen = presence[1];
+        var randomPresence = presence.Skip(2).ToArray();
+        int atMost = randomPresence.Count(p => p <= chosen + 1e-12);
+        double pValue = exhaustive ? atMost / (double)randomPresence.Length : (1.0 + atMost) / (1.0 + randomPresence.Length);
+        return new OverlayStudyResult(ranked.Take(topK).ToArray(), presence[0], chosen, randomPresence.Average(),
+            randomPresence.Count(p => p > chosen + 1e-12) / (double)randomPresence.Length, pValue, randomPresence.Length, exhaustive,
+            clean[1], clean.Skip(2).Average(), (int)calibration.Base.shape[0], (int)evaluation.Base.shape[0]);
     }
 
-    private static float[] Mask(int n, IEnumerable<int> ablated)
+    /// <summary>Presence along d̂ (relative to ‖d‖) and clean-image similarity for each ablated head set.</summary>
+    private static (double[] Presence, double[] Clean) Measure(IHookedVit vit, OverlayPair images, torch.Tensor direction, IReadOnlyList<int[]> sets,
+        int n, CancellationToken ct)
     {
-        var m = Enumerable.Repeat(1f, n).ToArray();
-        foreach (var i in ablated) m[i] = 0f;
-        return m;
+        var arch = vit.Architecture;
+        var presence = new double[sets.Count];
+        var clean = new double[sets.Count];
+        using var scope = torch.NewDisposeScope();
+        var norm = direction.norm();
+        var unit = direction / norm;
+        var both = torch.cat(new[] { images.Base, images.Overlaid }, 0);
+        long b = images.Base.shape[0];
+        var cleanBase = vit.Forward(images.Base);
+        const int setsPerCall = 256;
+        for (int start = 0; start < sets.Count; start += setsPerCall)
+        {
+            using var inner = torch.NewDisposeScope();
+            int count = Math.Min(setsPerCall, sets.Count - start);
+            var m = new float[count * n];
+            Array.Fill(m, 1f);
+            for (int s = 0; s < count; s++)
+                foreach (var h in sets[start + s]) m[s * n + h] = 0f;
+            var masks = torch.tensor(m).view(count, arch.NumLayers, arch.NumHeads);
+            var outputs = HeadAblation.Run(vit, both, masks, maxRowsPerForward: 1024, cancellationToken: ct);  // [R, 2B, P]
+            var baseOut = outputs.narrow(1, 0, b);
+            var overOut = outputs.narrow(1, b, b);
+            var p = (((overOut - baseOut) * unit).sum(-1) / norm).mean(new long[] { 1 }).to(torch.float64).cpu();
+            var c = EmbeddingSimilarity.Cosine(baseOut, cleanBase.unsqueeze(0)).mean(new long[] { 1 }).cpu();
+            p.data<double>().ToArray().CopyTo(presence, start);
+            c.data<double>().ToArray().CopyTo(clean, start);
+        }
+        return (presence, clean);
+    }
+
+    /// <summary>Every k-subset of n heads when there are at most <paramref name="max"/>, else that many random ones (seeded).</summary>
+    internal static (List<int[]> Subsets, bool Exhaustive) Subsets(int n, int k, int max, int seed)
+    {
+        double count = 1;
+        for (int i = 0; i < k; i++) count = count * (n - i) / (i + 1);
+        var list = new List<int[]>();
+        if (count <= max)
+        {
+            var c = Enumerable.Range(0, k).ToArray();
+            while (true)
+            {
+                list.Add((int[])c.Clone());
+                int i = k - 1;
+                while (i >= 0 && c[i] == n - k + i) i--;
+                if (i < 0) break;
+                c[i]++;
+                for (int j = i + 1; j < k; j++) c[j] = c[j - 1] + 1;
+            }
+            return (list, true);
+        }
+        var rng = new Random(seed);
+        var all = Enumerable.Range(0, n).ToArray();
+        for (int s = 0; s < max; s++)
+        {
+            rng.Shuffle(all);
+            list.Add(all.Take(k).OrderBy(i => i).ToArray());
+        }
+        return (list, false);
     }
 }

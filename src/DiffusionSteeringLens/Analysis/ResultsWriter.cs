@@ -15,6 +15,7 @@ public static class ResultsWriter
         WriteIndented = true,
         PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
         NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) }, // "embedding", "zero": readable without the source
     };
 
     /// <summary>Writes any serialisable value as JSON.</summary>

@@ -12,33 +12,38 @@ public static class SpearmanCorrelation
     }
 
     /// <summary>
-    /// Mean ρ over several paired samples (e.g. one pair per image) and a two-sided permutation p-value for that mean:
-    /// each permutation shuffles y within every sample independently. p = (1 + #{|ρ̄_perm| ≥ |ρ̄|}) / (1 + permutations).
+    /// Mean ρ over several paired samples (one pair per image, the same heads in every image) and a two-sided permutation
+    /// p-value for that mean. The heads are shared by all images, so the exchangeable unit is the head label: each
+    /// permutation relabels the heads of y once and applies that relabelling to every image. (Shuffling each image
+    /// independently treats the images as independent evidence and gives p-values far too small.)
+    /// p = (1 + #{|ρ̄_perm| ≥ |ρ̄|}) / (1 + permutations).
     /// </summary>
     public static CorrelationResult MeanRho(IReadOnlyList<IReadOnlyList<double>> xs, IReadOnlyList<IReadOnlyList<double>> ys,
         int permutations = 1000, int seed = 0)
     {
         if (xs.Count != ys.Count || xs.Count == 0) throw new ArgumentException("need the same, non-zero number of x and y samples.");
+        int n = xs[0].Count;
+        if (xs.Concat(ys).Any(v => v.Count != n)) throw new ArgumentException($"every sample must have the same {n} heads.");
         var rx = xs.Select(Ranks).ToArray();
         var ry = ys.Select(Ranks).ToArray();
         var perSample = rx.Select((r, i) => Pearson(r, ry[i])).ToArray();
-        var valid = perSample.Where(v => !double.IsNaN(v)).ToArray();
-        double observed = valid.Length == 0 ? double.NaN : valid.Average();
+        var validIdx = Enumerable.Range(0, perSample.Length).Where(i => !double.IsNaN(perSample[i])).ToArray();
+        double observed = validIdx.Length == 0 ? double.NaN : validIdx.Average(i => perSample[i]);
         if (double.IsNaN(observed)) return new CorrelationResult(double.NaN, 1.0, perSample, permutations);
         var rng = new Random(seed);
+        var labels = Enumerable.Range(0, n).ToArray();
+        var shuffled = new double[n];
         int extreme = 0;
         for (int p = 0; p < permutations; p++)
         {
-            double sum = 0; int n = 0;
-            for (int i = 0; i < rx.Length; i++)
+            rng.Shuffle(labels);
+            double sum = 0;
+            foreach (int i in validIdx)
             {
-                if (double.IsNaN(perSample[i])) continue;
-                var shuffled = ry[i].ToArray();
-                rng.Shuffle(shuffled);
+                for (int h = 0; h < n; h++) shuffled[h] = ry[i][labels[h]];
                 sum += Pearson(rx[i], shuffled);
-                n++;
             }
-            if (Math.Abs(sum / n) >= Math.Abs(observed) - 1e-12) extreme++;
+            if (Math.Abs(sum / validIdx.Length) >= Math.Abs(observed) - 1e-12) extreme++;
         }
         return new CorrelationResult(observed, (1.0 + extreme) / (1.0 + permutations), perSample, permutations);
     }
@@ -59,7 +64,8 @@ public static class SpearmanCorrelation
         return ranks;
     }
 
-    private static double Pearson(IReadOnlyList<double> a, IReadOnlyList<double> b)
+    /// <summary>Pearson correlation; NaN when either sample is constant.</summary>
+    internal static double Pearson(IReadOnlyList<double> a, IReadOnlyList<double> b)
     {
         double ma = a.Average(), mb = b.Average(), sab = 0, saa = 0, sbb = 0;
         for (int i = 0; i < a.Count; i++)

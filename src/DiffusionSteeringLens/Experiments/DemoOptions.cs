@@ -8,14 +8,17 @@ public sealed record DemoOptions
     /// <summary>DSL settings (steering function, scope, patching).</summary>
     public SteeringOptions Steering { get; init; } = new();
 
-    /// <summary>Heads ablated along each trajectory; null = every head, at most 32 (the greedy order costs about steps × heads forwards).</summary>
-    public int? TrajectorySteps { get; init; }
+    /// <summary>
+    /// Validation protocol settings (ablation kind, trajectories, permutations, bootstrap, seed). The demo's default
+    /// scores trajectories over the first 4 ablations on 4 evaluation images to stay within its time budget.
+    /// </summary>
+    public ValidationSettings Validation { get; init; } = new() { TrajectorySteps = 4, TrajectoryImages = 4 };
 
-    /// <summary>Seeds of the random-order trajectories and random-k overlay baselines.</summary>
-    public IReadOnlyList<int> RandomSeeds { get; init; } = new[] { 1, 2, 3 };
+    /// <summary>Evaluation images of the overlay study.</summary>
+    public int OverlayImages { get; init; } = 8;
 
-    /// <summary>Permutations of the correlation p-value.</summary>
-    public int Permutations { get; init; } = 1000;
+    /// <summary>Head subsets the overlay heads are compared with (exact enumeration when there are no more than this).</summary>
+    public int OverlaySubsets { get; init; } = 500;
 
     /// <summary>Heads ablated by the overlay study; null = a quarter of all heads (at least 1).</summary>
     public int? OverlayTopK { get; init; }

@@ -1,7 +1,5 @@
 using System.Diagnostics;
-using DiffusionSteeringLens.Models.Vit.ClipVision;
 using DiffusionSteeringLens.Analysis;
-using TorchSharp;
 
 namespace DiffusionSteeringLens.Experiments;
 
@@ -11,20 +9,15 @@ namespace DiffusionSteeringLens.Experiments;
 /// </summary>
 public static class DemoPipeline
 {
-    /// <summary>Runs every stage on <paramref name="context"/>'s input and returns the records and pictures.</summary>
-    /// <param name="context">Encoder, input, decoding, progress.</param>
-    /// <param name="processor">Preprocesses the overlay study's inputs.</param>
-    /// <param name="overlayInputs">
-    /// The overlay study's inputs; null composes <see cref="DemoImages.Stripes"/> into the bottom-right quadrant of the
-    /// context's first input picture.
-    /// </param>
+    /// <summary>Runs every stage and returns the records and pictures.</summary>
+    /// <param name="context">Encoder, the input whose read-outs are shown, decoding, progress.</param>
+    /// <param name="images">Calibration / evaluation / reference sets of the validation and overlay studies.</param>
     /// <param name="options">Settings.</param>
     /// <param name="cancellationToken">Cancels between stages and decode batches.</param>
-    public static DemoOutcome Run(StudyContext context, ClipImageProcessor processor, OverlayInputs? overlayInputs = null, DemoOptions? options = null,
-        CancellationToken cancellationToken = default)
+    public static DemoOutcome Run(StudyContext context, StudyImages images, DemoOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(context);
-        ArgumentNullException.ThrowIfNull(processor);
+        ArgumentNullException.ThrowIfNull(images);
         options ??= new DemoOptions();
         var arch = context.Encoder.Architecture;
         int n = arch.NumLayers * arch.NumHeads;
@@ -41,13 +34,12 @@ public static class DemoPipeline
             Lap("layer sweep");
             ranking = LensStudy.RankHeads(context, options.Steering, cancellationToken);
             Lap("head ranking");
-            var (validation, rows) = LensStudy.Validate(context, ranking.Rows, options.TrajectorySteps ?? Math.Min(32, n), options.RandomSeeds,
-                options.Permutations, AblationKind.Zero, cancellationToken);
-            ranking = ranking with { Rows = rows };
+            var validation = LensStudy.Validate(context.Encoder, images, options.Steering, options.Validation, context.Progress, cancellationToken);
             Lap("validation");
             if (options.RunOverlay)
             {
-                overlay = RunOverlay(context, processor, overlayInputs, options, n, cancellationToken);
+                overlay = LensStudy.Overlay(context, images, options.Steering, options.OverlayTopK ?? Math.Max(1, n / 4), options.Validation.Seed,
+                    options.OverlayImages, options.OverlaySubsets, cancellationToken);
                 Lap("overlay study");
             }
             var results = new StudyResults
@@ -59,6 +51,8 @@ public static class DemoPipeline
                 Heads = ranking.Rows,
                 Validation = validation,
                 Overlay = overlay?.Result,
+                OverlayVerdict = overlay?.Verdict,
+                Images = images.Description,
                 TimingsSeconds = timings,
             };
             return new DemoOutcome(results, layers, ranking, overlay);
@@ -70,16 +64,5 @@ public static class DemoPipeline
             overlay?.Dispose();
             throw;
         }
-    }
-
-    private static OverlayOutcome RunOverlay(StudyContext context, ClipImageProcessor processor, OverlayInputs? given, DemoOptions options,
-        int heads, CancellationToken ct)
-    {
-        using var first = context.Input.Pictures.select(0, 0);
-        using var baseRgb = Imaging.ImageIO.ToUint8Hwc(first);
-        using var made = given is null ? OverlayInputs.Create(processor, baseRgb) : null;
-        var inputs = given ?? made!;
-        int topK = options.OverlayTopK ?? Math.Max(1, heads / 4);
-        return LensStudy.Overlay(context, inputs.Base, inputs.Overlaid, inputs.Overlay, options.Steering, topK, options.RandomSeeds, ct);
     }
 }

@@ -11,8 +11,10 @@ namespace DiffusionSteeringLens.Experiments;
 /// <param name="DslImageScore">Image-space DSL score (decoded picture vs input); null without decoding.</param>
 /// <param name="DlImageScore">Image-space DL-on-heads score; null without decoding.</param>
 /// <param name="Importance">Ablation importance (1 − cosine of the ablated output with the clean one); null when not computed.</param>
+/// <param name="OutputNorm">Output-norm baseline (norm of the head's CLS write); null when not computed.</param>
+/// <param name="Silent">The head writes (almost) nothing and was left out of the correlations.</param>
 public sealed record HeadScoreRow(string Head, int Layer, int HeadIndex, double DslScore, int DslRank, double DlScore, int DlRank,
-    double? DslImageScore = null, double? DlImageScore = null, double? Importance = null)
+    double? DslImageScore = null, double? DlImageScore = null, double? Importance = null, double? OutputNorm = null, bool Silent = false)
 {
     /// <summary>The DSL score ranking uses: image-space when decoded, else embedding-space.</summary>
     public double DslPrimary => DslImageScore ?? DslScore;

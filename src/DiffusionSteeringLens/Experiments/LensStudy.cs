@@ -19,7 +19,8 @@ public static class LensStudy
 
     /// <summary>
     /// Applies a lens to targets: embedding-space similarity to the clean embedding (mean over the batch) and, when the
-    /// context decodes, the pictures of the batch's first image and their similarity to its input picture.
+    /// context decodes, every image's pictures and their similarity to its input picture (mean over the batch); the
+    /// pictures of the first image are returned.
     /// </summary>
     /// <param name="context">Encoder, input, decoding.</param>
     /// <param name="lens">The lens.</param>
@@ -42,9 +43,20 @@ public static class LensStudy
         torch.Tensor? pictures = null;
         if (context.Pictures is { } sweep)
         {
+            // Every image is decoded and scored, so image scores are batch means like the embedding scores; the
+            // first image's pictures are returned for the grids.
             var labels = targets.Select(t => t.Label).ToArray();
-            pictures = sweep.Run(sweepName, labels, e.select(0, 0), context.Progress, cancellationToken);
-            imgSim = context.ImageSimilarity!.Similarity(pictures, context.Input.Pictures.narrow(0, 0, 1));
+            long batch = e.shape[0];
+            var sums = new double[targets.Count];
+            for (int b = 0; b < batch; b++)
+            {
+                var decoded = sweep.Run(batch == 1 ? sweepName : $"{sweepName}-image{b}", labels, e.select(0, b), context.Progress, cancellationToken);
+                var sim = context.ImageSimilarity!.Similarity(decoded, context.Input.Pictures.narrow(0, b, 1));
+                for (int i = 0; i < sums.Length; i++) sums[i] += sim[i];
+                if (b == 0) pictures = decoded;
+                else decoded.Dispose();
+            }
+            imgSim = sums.Select(v => v / batch).ToArray();
         }
         var records = targets.Select((t, i) => new TargetReadout(lens.Name, t.Label, t.Layer, embSim[i], imgSim?[i])).ToArray();
         return new ReadoutSweep(records, pictures?.MoveToOuterDisposeScope());
@@ -62,8 +74,8 @@ public static class LensStudy
             using var dl = Readouts(context, new DiffusionLens(context.Encoder), heads, "dl-heads", cancellationToken);
             var dslPrimary = dsl.Readouts.Select(r => r.ImageSimilarity ?? r.EmbeddingSimilarity).ToArray();
             var dlPrimary = dl.Readouts.Select(r => r.ImageSimilarity ?? r.EmbeddingSimilarity).ToArray();
-            var dslRank = Ranks(dslPrimary);
-            var dlRank = Ranks(dlPrimary);
+            var dslRank = HeadScore.RanksOf(dslPrimary);
+            var dlRank = HeadScore.RanksOf(dlPrimary);
             var rows = heads.Select((h, i) => new HeadScoreRow(h.Label, h.Layer, h.Head,
                 dsl.Readouts[i].EmbeddingSimilarity, dslRank[i], dl.Readouts[i].EmbeddingSimilarity, dlRank[i],
                 dsl.Readouts[i].ImageSimilarity, dl.Readouts[i].ImageSimilarity)).ToArray();
@@ -78,85 +90,145 @@ public static class LensStudy
     }
 
     /// <summary>
-    /// Ablation importance of every head, its Spearman correlation with the DSL and DL-on-heads scores (permutation p),
-    /// and cumulative-ablation trajectories (DSL order, greedy, random seeds). Returns the rows with importance filled in.
+    /// Ranks every head by its DSL and DL-on-heads embedding scores averaged over the evaluation images (no ablation),
+    /// keeping the per-image scores and the output-norm baseline.
     /// </summary>
-    /// <param name="context">Encoder and input.</param>
-    /// <param name="rows">Head rows from <see cref="RankHeads"/>.</param>
-    /// <param name="trajectorySteps">Heads ablated along each trajectory.</param>
-    /// <param name="randomSeeds">Seeds of the random-order trajectories.</param>
-    /// <param name="permutations">Permutations of the p-value.</param>
-    /// <param name="kind">Zero or mean ablation.</param>
-    /// <param name="cancellationToken">Cancels between forwards.</param>
-    public static (ValidationResult Validation, IReadOnlyList<HeadScoreRow> Rows) Validate(StudyContext context, IReadOnlyList<HeadScoreRow> rows,
-        int trajectorySteps, IReadOnlyList<int> randomSeeds, int permutations = 1000, AblationKind kind = AblationKind.Zero,
+    public static ImageSetRanking RankOnImages(Models.Vit.IHookedVit encoder, StudyImages images, SteeringOptions steering,
         CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(context);
-        ArgumentNullException.ThrowIfNull(rows);
-        var vit = context.Encoder;
-        var pixels = context.Input.Pixels;
-        context.Progress?.Report(new StudyProgress("ablation importance", 0, 1));
-        var importance = AblationImportance.Compute(vit, pixels, kind, cancellationToken: cancellationToken);   // [B][N]
-        context.Progress?.Report(new StudyProgress("ablation importance", 1, 1));
-        bool image = rows.All(r => r.DslImageScore.HasValue && r.DlImageScore.HasValue);
-        // Image scores exist for the first image only; embedding scores are batch means — correlate like with like.
-        IReadOnlyList<IReadOnlyList<double>> imp = image ? new[] { importance[0] } : new[] { MeanColumns(importance) };
-        var dslScores = rows.Select(r => r.DslPrimary).ToArray();
-        var dlScores = rows.Select(r => r.DlPrimary).ToArray();
-        var dslCorr = SpearmanCorrelation.MeanRho(new[] { dslScores }, imp, permutations);
-        var dlCorr = SpearmanCorrelation.MeanRho(new[] { dlScores }, imp, permutations);
-        context.Progress?.Report(new StudyProgress("ablation trajectories", 0, 1));
-        var trajectories = AblationTrajectories.Study(vit, pixels, dslScores, trajectorySteps, randomSeeds, kind, cancellationToken);
-        context.Progress?.Report(new StudyProgress("ablation trajectories", 1, 1));
-        var meanImp = MeanColumns(importance);
-        var filled = rows.Select((r, i) => r with { Importance = meanImp[i] }).ToArray();
-        return (new ValidationResult(image ? "image" : "embedding", dslCorr, dlCorr, trajectories), filled);
+        ArgumentNullException.ThrowIfNull(encoder);
+        ArgumentNullException.ThrowIfNull(images);
+        var eval = images.Evaluation.Pixels;
+        var dsl = HeadScoring.EmbeddingScores(new SteeringLens(encoder, steering), eval, cancellationToken: cancellationToken);
+        var dl = HeadScoring.EmbeddingScores(new DiffusionLens(encoder), eval, cancellationToken: cancellationToken);
+        var norms = HeadOutputNorm.Compute(encoder, eval, cancellationToken);
+        var silent = HeadOutputNorm.SilentHeads(norms);
+        var meanDsl = ColumnMeans(dsl);
+        var meanDl = ColumnMeans(dl);
+        var meanNorm = ColumnMeans(norms);
+        var dslRank = HeadScore.RanksOf(meanDsl.Select((v, i) => silent.Contains(i) ? double.NegativeInfinity : v).ToArray());
+        var dlRank = HeadScore.RanksOf(meanDl);
+        var rows = LensTarget.AllHeads(encoder.Architecture).Select((h, i) => new HeadScoreRow(h.Label, h.Layer, h.Head, meanDsl[i], dslRank[i],
+            meanDl[i], dlRank[i], OutputNorm: meanNorm[i], Silent: silent.Contains(i))).ToArray();
+        var perImage = Enumerable.Range(0, dsl.Length).Select(i => new ImageHeadScores(i, dsl[i], dl[i], norms[i], null)).ToArray();
+        return new ImageSetRanking(images.Description, rows, perImage);
     }
 
     /// <summary>
-    /// Overlay removal: rank heads by how much their DSL read-out of the overlaid input resembles the overlay, ablate
-    /// the top-k, and measure similarity to the overlay and to the clean base before and after (decoding both outputs
-    /// when the context decodes).
+    /// The validation protocol on fixed image sets: per-image DSL, DL-on-heads and output-norm scores and ablation
+    /// importance on the evaluation images; head-level ρ of each (and of a random baseline) with permutation p and
+    /// two-way bootstrap CI; paired Δρ DSL − DL; cumulative-ablation trajectories (DSL order from calibration scores vs
+    /// random orders and a calibration-fitted greedy order). Heads that write (almost) nothing are left out of the
+    /// correlations and listed.
     /// </summary>
-    /// <param name="context">Encoder, decoding; its input is ignored.</param>
-    /// <param name="baseInput">The clean base image.</param>
-    /// <param name="overlaidInput">The base with the overlay composed in.</param>
-    /// <param name="overlayReference">The overlay on its own.</param>
+    /// <param name="encoder">Encoder.</param>
+    /// <param name="images">Calibration, evaluation and reference sets.</param>
+    /// <param name="steering">DSL steering.</param>
+    /// <param name="settings">Protocol settings.</param>
+    /// <param name="progress">Progress sink.</param>
+    /// <param name="cancellationToken">Cancels between forwards.</param>
+    public static ValidationResult Validate(Models.Vit.IHookedVit encoder, StudyImages images, SteeringOptions steering, ValidationSettings? settings = null,
+        IProgress<StudyProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(encoder);
+        ArgumentNullException.ThrowIfNull(images);
+        settings ??= new ValidationSettings();
+        var arch = encoder.Architecture;
+        int n = arch.NumLayers * arch.NumHeads;
+        var eval = images.Evaluation.Pixels;
+        var reference = settings.Ablation == AblationKind.Mean ? AblationImportance.RequireReference(images.Reference?.Pixels) : null;
+        void Report(string stage, int done) => progress?.Report(new StudyProgress(stage, done, 1));
+
+        Report("validation scores", 0);
+        var dslLens = new SteeringLens(encoder, steering);
+        var ranking = RankOnImages(encoder, images, steering, cancellationToken);
+        double[][] Matrix(Func<ImageHeadScores, IReadOnlyList<double>> pick) => ranking.PerImage.Select(r => pick(r).ToArray()).ToArray();
+        var dsl = Matrix(r => r.Dsl);
+        var dl = Matrix(r => r.Dl);
+        var norms = Matrix(r => r.OutputNorm);
+        Report("validation scores", 1);
+        Report("ablation importance", 0);
+        var importance = AblationImportance.Compute(encoder, eval, settings.Ablation, reference, cancellationToken);
+        Report("ablation importance", 1);
+
+        var silent = ranking.Heads.Where(h => h.Silent).Select(h => h.Layer * arch.NumHeads + h.HeadIndex).ToArray();
+        var kept = Enumerable.Range(0, n).Except(silent).ToArray();
+        double[][] Keep(double[][] m) => m.Select(r => kept.Select(h => r[h]).ToArray()).ToArray();
+        var rng = new Random(settings.Seed);
+        var randomHeadScores = Enumerable.Range(0, kept.Length).Select(_ => rng.NextDouble()).ToArray();
+        var random = Enumerable.Range(0, dsl.Length).Select(_ => randomHeadScores).ToArray(); // one random ranking, the same on every image
+        var imp = Keep(importance);
+        HeadCorrelationResult Corr(double[][] scores) => HeadCorrelation.Compute(scores, imp, settings.Permutations, settings.Bootstrap, settings.Seed);
+        var lenses = new List<LensCorrelation>();
+        void Add(string name, double[][] scores) { var c = Corr(scores); lenses.Add(new LensCorrelation(name, c, Verdicts.Correlation(name, c))); }
+        Add("DSL", Keep(dsl));
+        Add("DL-on-heads", Keep(dl));
+        Add("output-norm", Keep(norms));
+        Add("random", random);
+        var delta = HeadCorrelation.Difference(Keep(dsl), Keep(dl), imp, settings.Bootstrap, settings.Seed);
+
+        Report("ablation trajectories", 0);
+        var calibrationScores = HeadScoring.EmbeddingScores(dslLens, images.Calibration.Pixels, cancellationToken: cancellationToken);
+        var order = ColumnMeans(calibrationScores);
+        foreach (var h in silent) order[h] = double.NegativeInfinity; // a silent head is ablated last
+        int steps = settings.TrajectorySteps ?? Math.Min(16, Math.Max(1, n / 2));
+        int trajectoryImages = (int)Math.Min(eval.shape[0], Math.Max(1, settings.TrajectoryImages));
+        using var trajectoryPixels = eval.narrow(0, 0, trajectoryImages);
+        var trajectories = AblationTrajectories.Study(encoder, images.Calibration.Pixels, trajectoryPixels, order, steps,
+            settings.RandomOrders, settings.Seed, settings.Ablation, reference, cancellationToken);
+        Report("ablation trajectories", 1);
+
+        // The ranking's rows and per-image records, with importance added.
+        var meanImp = ColumnMeans(importance);
+        var rows = ranking.Heads.Select((h, i) => h with { Importance = meanImp[i] }).ToArray();
+        var perImage = ranking.PerImage.Select(r => r with { Importance = importance[r.Image] }).ToArray();
+        var heads = LensTarget.AllHeads(arch);
+        return new ValidationResult(ScoreSpace.Embedding, settings.Ablation, images.Description,
+            "ρ > 0: the lens scores heads that matter more (larger ablation importance) higher", lenses, delta,
+            Verdicts.Difference("DSL", "DL-on-heads", delta), trajectories, Verdicts.Trajectory(trajectories),
+            silent.Select(i => heads[i].Label).ToArray(), Verdicts.Warnings(kept.Length, (int)eval.shape[0]), rows, perImage);
+    }
+
+    /// <summary>
+    /// Overlay removal on fixed image sets: the overlay direction and DSL's top-k heads are chosen on the calibration
+    /// images; presence along the direction is measured on the evaluation images and compared with every (or many
+    /// random) k-head subsets. When the context decodes, the first evaluation image's output is decoded before and
+    /// after ablating the chosen heads.
+    /// </summary>
+    /// <param name="context">Encoder, decoding, progress (its input is not used).</param>
+    /// <param name="images">Calibration and evaluation sets (the overlay is composed into both).</param>
     /// <param name="steering">DSL steering.</param>
     /// <param name="topK">Heads ablated.</param>
-    /// <param name="randomSeeds">Seeds of random-k baselines.</param>
+    /// <param name="seed">Seed of the random subsets (when there are too many to enumerate).</param>
+    /// <param name="maxImages">Evaluation images used (the first ones): each subset costs two forwards per image.</param>
+    /// <param name="maxSubsets">Exact enumeration up to this many subsets, else this many random ones.</param>
     /// <param name="cancellationToken">Cancels between forwards.</param>
-    public static OverlayOutcome Overlay(StudyContext context, PreparedInput baseInput, PreparedInput overlaidInput, PreparedInput overlayReference,
-        SteeringOptions steering, int topK, IReadOnlyList<int> randomSeeds, CancellationToken cancellationToken = default)
+    public static OverlayOutcome Overlay(StudyContext context, StudyImages images, SteeringOptions steering, int topK, int seed = 0,
+        int maxImages = 16, int maxSubsets = OverlayStudy.DefaultMaxSubsets, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(images);
         var vit = context.Encoder;
         var arch = vit.Architecture;
         context.Progress?.Report(new StudyProgress("overlay study", 0, 1));
-        var result = OverlayStudy.Run(new SteeringLens(vit, steering), baseInput.Pixels, overlaidInput.Pixels, overlayReference.Pixels,
-            topK, randomSeeds, cancellationToken);
-        context.Progress?.Report(new StudyProgress("overlay study", 1, 1));
-        if (context.Pictures is not { } sweep) return new OverlayOutcome(result, null);
         using var scope = torch.NewDisposeScope();
+        var calibration = images.OverlayPair(images.Calibration);
+        var all = images.OverlayPair(images.Evaluation);
+        long count = Math.Min(all.Base.shape[0], Math.Max(1, maxImages));
+        var evaluation = new OverlayPair(all.Base.narrow(0, 0, count), all.Overlaid.narrow(0, 0, count));
+        var result = OverlayStudy.Run(new SteeringLens(vit, steering), calibration, evaluation, topK, maxSubsets, seed, cancellationToken);
+        context.Progress?.Report(new StudyProgress("overlay study", 1, 1));
+        if (context.Pictures is not { } sweep) return new OverlayOutcome(result, Verdicts.Overlay(result), null);
         var keep = Enumerable.Repeat(1f, arch.NumLayers * arch.NumHeads).ToArray();
         foreach (var h in result.TopHeads) keep[h.Layer * arch.NumHeads + h.Head] = 0f;
-        var first = overlaidInput.Pixels.narrow(0, 0, 1);
+        var first = evaluation.Overlaid.narrow(0, 0, 1);
         var before = vit.Forward(first);                                                                   // [1, P]
         var after = HeadAblation.Run(vit, first, torch.tensor(keep).view(1, arch.NumLayers, arch.NumHeads),
             cancellationToken: cancellationToken).select(0, 0);                                            // [1, P]
         var pictures = sweep.Run("overlay", new[] { "before", "after" }, torch.cat(new[] { before, after }, 0), context.Progress, cancellationToken);
-        return new OverlayOutcome(result, pictures.MoveToOuterDisposeScope());
+        return new OverlayOutcome(result, Verdicts.Overlay(result), pictures.MoveToOuterDisposeScope());
     }
 
-    private static int[] Ranks(IReadOnlyList<double> scores)
-    {
-        var ranks = new int[scores.Count];
-        var order = Enumerable.Range(0, scores.Count).OrderByDescending(i => scores[i]).ThenBy(i => i).ToArray();
-        for (int r = 0; r < order.Length; r++) ranks[order[r]] = r + 1;
-        return ranks;
-    }
-
-    private static double[] MeanColumns(double[][] perImage) =>
+    private static double[] ColumnMeans(double[][] perImage) =>
         Enumerable.Range(0, perImage[0].Length).Select(i => perImage.Average(row => row[i])).ToArray();
 }

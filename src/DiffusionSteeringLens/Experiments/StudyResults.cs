@@ -36,11 +36,20 @@ public sealed record StudyResults
     /// <summary>Scores of every head.</summary>
     public IReadOnlyList<HeadScoreRow>? Heads { get; init; }
 
+    /// <summary>Heads ranked over the evaluation images of an image set (<c>rank --images</c> / <c>--synthetic</c>).</summary>
+    public ImageSetRanking? ImageRanking { get; init; }
+
     /// <summary>Importance correlation and trajectories.</summary>
     public ValidationResult? Validation { get; init; }
 
     /// <summary>Overlay-removal study.</summary>
     public OverlayStudyResult? Overlay { get; init; }
+
+    /// <summary>Plain-words verdict of the overlay study.</summary>
+    public string? OverlayVerdict { get; init; }
+
+    /// <summary>The image sets the studies ran on.</summary>
+    public string? Images { get; init; }
 
     /// <summary>Wall time of each stage in seconds.</summary>
     public IReadOnlyDictionary<string, double>? TimingsSeconds { get; init; }

@@ -2,9 +2,74 @@ using DiffusionSteeringLens.Analysis;
 
 namespace DiffusionSteeringLens.Experiments;
 
-/// <summary>How well lens scores predict causal head importance.</summary>
-/// <param name="ScoreSpace"><c>image</c> or <c>embedding</c>: which lens scores were correlated.</param>
-/// <param name="Dsl">Spearman ρ (and permutation p) between DSL scores and ablation importance.</param>
-/// <param name="Dl">The same for DL-on-heads scores.</param>
-/// <param name="Trajectories">Cumulative ablation in DSL, greedy and random orders.</param>
-public sealed record ValidationResult(string ScoreSpace, CorrelationResult Dsl, CorrelationResult Dl, TrajectoryStudy Trajectories);
+/// <summary>Which space lens scores and importance are measured in.</summary>
+public enum ScoreSpace
+{
+    /// <summary>The encoder's output embedding (cosine): no decoding, the same space as ablation importance.</summary>
+    Embedding,
+    /// <summary>Decoded pictures compared with the input picture.</summary>
+    Image,
+}
+
+/// <summary>One lens (or baseline) correlated with ablation importance, with its verdict.</summary>
+/// <param name="Lens">Lens name: <c>DSL</c>, <c>DL-on-heads</c>, <c>output-norm</c> (baseline), <c>random</c> (baseline).</param>
+/// <param name="Correlation">Head-level ρ, p and CI.</param>
+/// <param name="Verdict">Plain-words verdict.</param>
+public sealed record LensCorrelation(string Lens, HeadCorrelationResult Correlation, string Verdict);
+
+/// <summary>Scores of one evaluation image (layer-major per head), so per-image results survive in results.json.</summary>
+/// <param name="Image">Index within the evaluation set.</param>
+/// <param name="Dsl">DSL scores.</param>
+/// <param name="Dl">DL-on-heads scores.</param>
+/// <param name="OutputNorm">Output-norm baseline.</param>
+/// <param name="Importance">Ablation importance; null when not computed (ranking only).</param>
+public sealed record ImageHeadScores(int Image, IReadOnlyList<double> Dsl, IReadOnlyList<double> Dl, IReadOnlyList<double> OutputNorm, IReadOnlyList<double>? Importance);
+
+/// <summary>Heads ranked by their scores averaged over the evaluation images of an image set (embedding space).</summary>
+/// <param name="Images">Description of the image sets.</param>
+/// <param name="Heads">Image-averaged scores and ranks (layer-major).</param>
+/// <param name="PerImage">Per-image scores.</param>
+public sealed record ImageSetRanking(string Images, IReadOnlyList<HeadScoreRow> Heads, IReadOnlyList<ImageHeadScores> PerImage);
+
+/// <summary>How well lens scores predict causal head importance on the evaluation images (see docs/validation.md).</summary>
+/// <param name="ScoreSpace">Space of the correlated scores.</param>
+/// <param name="Ablation">Zero or mean ablation.</param>
+/// <param name="Images">Description of the image sets.</param>
+/// <param name="SuccessDirection">Which direction counts as success, in words.</param>
+/// <param name="Lenses">DSL, DL-on-heads and the two baselines.</param>
+/// <param name="DslVsDl">Paired ρ_DSL − ρ_DL with its CI (one-sided in the paper's direction).</param>
+/// <param name="DslVsDlVerdict">Verdict of the paired comparison.</param>
+/// <param name="Trajectories">Cumulative ablation: DSL order vs random orders and the calibration-fitted greedy order.</param>
+/// <param name="TrajectoryVerdict">Verdict of the trajectory study.</param>
+/// <param name="SilentHeads">Heads left out because they write (almost) nothing (labels).</param>
+/// <param name="Warnings">Warnings about power and sample size.</param>
+/// <param name="Heads">Image-averaged scores and importance of every head (evaluation images).</param>
+/// <param name="PerImage">Per-image scores and importance.</param>
+public sealed record ValidationResult(ScoreSpace ScoreSpace, AblationKind Ablation, string Images, string SuccessDirection,
+    IReadOnlyList<LensCorrelation> Lenses, RhoDifference DslVsDl, string DslVsDlVerdict, TrajectoryStudy Trajectories, string TrajectoryVerdict,
+    IReadOnlyList<string> SilentHeads, IReadOnlyList<string> Warnings, IReadOnlyList<HeadScoreRow> Heads, IReadOnlyList<ImageHeadScores> PerImage);
+
+/// <summary>Settings of the validation protocol.</summary>
+public sealed record ValidationSettings
+{
+    /// <summary>Zero or mean ablation (mean needs the image sets' reference set).</summary>
+    public AblationKind Ablation { get; init; } = AblationKind.Zero;
+
+    /// <summary>Heads ablated along each trajectory; null = half of all heads, at most 16.</summary>
+    public int? TrajectorySteps { get; init; }
+
+    /// <summary>Random orders the DSL order is compared with.</summary>
+    public int RandomOrders { get; init; } = AblationTrajectories.DefaultRandomOrders;
+
+    /// <summary>Evaluation images the trajectories are scored on (the first ones; the random orders cost steps × orders forwards each).</summary>
+    public int TrajectoryImages { get; init; } = 8;
+
+    /// <summary>Head-label permutations of the p-values.</summary>
+    public int Permutations { get; init; } = HeadCorrelation.DefaultPermutations;
+
+    /// <summary>Two-way bootstrap resamples of the CIs.</summary>
+    public int Bootstrap { get; init; } = HeadCorrelation.DefaultBootstrap;
+
+    /// <summary>Seed of permutations, bootstrap, random orders and subsets.</summary>
+    public int Seed { get; init; }
+}

@@ -24,27 +24,56 @@ public static class ScoreTable
             if (h.DlImageScore is { } li) yield return new("heads", h.Head, "dl_image", li);
             if (h.Importance is { } imp) yield return new("heads", h.Head, "importance", imp);
         }
+        foreach (var h in results.ImageRanking?.Heads ?? Array.Empty<HeadScoreRow>())
+        {
+            yield return new("image_ranking", h.Head, "dsl_embedding", h.DslScore);
+            yield return new("image_ranking", h.Head, "dsl_rank", h.DslRank);
+            yield return new("image_ranking", h.Head, "dl_embedding", h.DlScore);
+            if (h.OutputNorm is { } norm) yield return new("image_ranking", h.Head, "output_norm", norm);
+        }
         if (results.Validation is { } v)
         {
-            yield return new("validation", "dsl", "spearman_rho", v.Dsl.Rho);
-            yield return new("validation", "dsl", "permutation_p", v.Dsl.PValue);
-            yield return new("validation", "dl_heads", "spearman_rho", v.Dl.Rho);
-            yield return new("validation", "dl_heads", "permutation_p", v.Dl.PValue);
-            yield return new("validation", "trajectories", "normalized_auc", v.Trajectories.NormalizedAuc);
-            foreach (var t in new[] { v.Trajectories.Dsl, v.Trajectories.Greedy }.Concat(v.Trajectories.Random))
+            foreach (var l in v.Lenses)
             {
-                yield return new("validation", "trajectory:" + t.Order, "auc", t.Auc);
-                for (int k = 0; k < t.Similarity.Count; k++)
-                    yield return new("validation", "trajectory:" + t.Order, $"similarity@{k}", t.Similarity[k]);
+                var c = l.Correlation;
+                yield return new("validation", l.Lens, "spearman_rho", c.Rho);
+                yield return new("validation", l.Lens, "ci_low", c.CiLow);
+                yield return new("validation", l.Lens, "ci_high", c.CiHigh);
+                yield return new("validation", l.Lens, "p_one_sided", c.PValueOneSided);
+                yield return new("validation", l.Lens, "p_two_sided", c.PValueTwoSided);
+            }
+            yield return new("validation", "dsl_minus_dl", "delta_rho", v.DslVsDl.Delta);
+            yield return new("validation", "dsl_minus_dl", "ci_low", v.DslVsDl.CiLow);
+            yield return new("validation", "dsl_minus_dl", "ci_high", v.DslVsDl.CiHigh);
+            yield return new("validation", "dsl_minus_dl", "p_one_sided", v.DslVsDl.PValueOneSided);
+            var t = v.Trajectories;
+            yield return new("validation", "trajectories", "normalized_auc", t.NormalizedAuc);
+            yield return new("validation", "trajectories", "dsl_percentile", t.DslPercentile);
+            yield return new("validation", "trajectories", "p_value", t.PValue);
+            yield return new("validation", "trajectories", "random_auc_mean", t.RandomAucs.Average());
+            foreach (var tr in new[] { t.Dsl, t.Greedy, new Trajectory("random-mean", Array.Empty<int>(), t.RandomMeanSimilarity) })
+            {
+                yield return new("validation", "trajectory:" + tr.Order, "auc", tr.Auc);
+                for (int k = 0; k < tr.Similarity.Count; k++)
+                    yield return new("validation", "trajectory:" + tr.Order, $"similarity@{k}", tr.Similarity[k]);
+            }
+            foreach (var h in v.Heads)
+            {
+                yield return new("validation_heads", h.Head, "dsl_embedding", h.DslScore);
+                yield return new("validation_heads", h.Head, "dl_embedding", h.DlScore);
+                if (h.OutputNorm is { } norm) yield return new("validation_heads", h.Head, "output_norm", norm);
+                if (h.Importance is { } imp) yield return new("validation_heads", h.Head, "importance", imp);
             }
         }
         if (results.Overlay is { } o)
         {
-            yield return new("overlay", "overlay", "similarity_before", o.OverlaySimilarityBefore);
-            yield return new("overlay", "overlay", "similarity_after", o.OverlaySimilarityAfter);
-            yield return new("overlay", "overlay", "random_similarity_after", o.RandomOverlaySimilarityAfter);
-            yield return new("overlay", "base", "similarity_before", o.BaseSimilarityBefore);
-            yield return new("overlay", "base", "similarity_after", o.BaseSimilarityAfter);
+            yield return new("overlay", "chosen", "presence_before", o.PresenceBefore);
+            yield return new("overlay", "chosen", "presence_after", o.PresenceAfter);
+            yield return new("overlay", "random_subsets", "presence_after_mean", o.RandomPresenceMean);
+            yield return new("overlay", "chosen", "percentile", o.Percentile);
+            yield return new("overlay", "chosen", "p_value", o.PValue);
+            yield return new("overlay", "chosen", "clean_similarity_after", o.CleanSimilarityAfter);
+            yield return new("overlay", "random_subsets", "clean_similarity_after_mean", o.RandomCleanSimilarityAfter);
             foreach (var h in o.TopHeads) yield return new("overlay", h.Label, "overlay_score", h.Score);
         }
         foreach (var (stage, seconds) in results.TimingsSeconds ?? new Dictionary<string, double>())

@@ -45,15 +45,18 @@ public static class StudyReport
         if (results.LayerSweep is { Count: > 0 } sweep) LayerSection(report, sweep);
         if (results.Targets is { Count: > 0 } targets) TargetSection(report, targets);
         if (results.Heads is { Count: > 0 } heads) HeadSection(report, heads, results, topK);
-        if (results.Validation is { } v) ValidationSection(report, v, results.Heads);
+        if (results.Validation is { } v) ValidationSection(report, v);
         if (results.Overlay is { } o)
         {
             report.Heading("Overlay removal");
-            report.Paragraph($"Ablating the {o.TopHeads.Count} heads whose DSL read-outs most resemble the overlay ({string.Join(", ", o.TopHeads.Select(h => h.Label))}).");
-            report.Table(new[] { "similarity of the output to", "before", "after top-k ablation", "after random-k ablation" }, new[]
+            if (results.OverlayVerdict is { } verdict) report.Paragraph(verdict);
+            report.Paragraph($"Heads chosen by DSL on {o.CalibrationImages} calibration images; presence measured on {o.EvaluationImages} evaluation images "
+                + "along the overlay direction d = mean(e_overlaid − e_base): 1 = the overlay is as present as in the clean model, 0 = gone.");
+            report.Table(new[] { "ablated", "overlay presence", "cos(ablated, clean) on clean images" }, new[]
             {
-                new[] { "overlay", F(o.OverlaySimilarityBefore), F(o.OverlaySimilarityAfter), F(o.RandomOverlaySimilarityAfter) },
-                (IReadOnlyList<string>)new[] { "clean base", F(o.BaseSimilarityBefore), F(o.BaseSimilarityAfter), "" },
+                new[] { "nothing", F(o.PresenceBefore), "1.0000" },
+                new[] { "DSL's heads (" + string.Join(", ", o.TopHeads.Select(h => h.Label)) + ")", F(o.PresenceAfter), F(o.CleanSimilarityAfter) },
+                (IReadOnlyList<string>)new[] { $"mean of {o.SubsetsCompared} {(o.Exhaustive ? "(all)" : "random")} subsets of {o.TopHeads.Count}", F(o.RandomPresenceMean), F(o.RandomCleanSimilarityAfter) },
             });
         }
         return report;
@@ -100,31 +103,32 @@ public static class StudyReport
             }));
     }
 
-    private static void ValidationSection(HtmlReport report, ValidationResult v, IReadOnlyList<HeadScoreRow>? heads)
+    private static void ValidationSection(HtmlReport report, ValidationResult v)
     {
         report.Heading("Validation against ablation");
-        report.Table(new[] { "lens", "Spearman ρ vs importance", "permutation p", "score space" }, new[]
-        {
-            new[] { "DSL", F(v.Dsl.Rho), F(v.Dsl.PValue), v.ScoreSpace },
-            (IReadOnlyList<string>)new[] { "DL on heads", F(v.Dl.Rho), F(v.Dl.PValue), v.ScoreSpace },
-        });
-        if (heads is { Count: > 0 } && heads.All(h => h.Importance.HasValue))
-        {
-            report.Svg(SvgScatterPlot.Render("Lens score vs ablation importance", "lens score", "importance", new (string, IReadOnlyList<(double, double, string)>)[]
+        report.Paragraph($"{v.Ablation} ablation, {v.ScoreSpace} space; images: {v.Images}. Success direction: {v.SuccessDirection}.");
+        foreach (var w in v.Warnings) report.Paragraph("Warning: " + w);
+        if (v.SilentHeads.Count > 0) report.Paragraph($"Left out as silent (they write almost nothing): {string.Join(", ", v.SilentHeads)}.");
+        report.Table(new[] { "lens", "head-level ρ", "95 % CI", "one-sided p", "verdict" },
+            v.Lenses.Select(l => (IReadOnlyList<string>)new[]
             {
-                ("DSL", heads.Select(h => (h.DslPrimary, h.Importance!.Value, h.Head)).ToArray()),
-                ("DL on heads", heads.Select(h => (h.DlPrimary, h.Importance!.Value, h.Head)).ToArray()),
-            }));
-        }
+                l.Lens, F(l.Correlation.Rho), $"[{F(l.Correlation.CiLow)}, {F(l.Correlation.CiHigh)}]", F(l.Correlation.PValueOneSided), l.Verdict,
+            }), numeric: false);
+        report.Paragraph(v.DslVsDlVerdict);
+        var heads = v.Heads;
+        report.Svg(SvgScatterPlot.Render("Lens score vs ablation importance (evaluation means)", "lens score", "importance", new (string, IReadOnlyList<(double, double, string)>)[]
+        {
+            ("DSL", heads.Select(h => (h.DslScore, h.Importance ?? double.NaN, h.Head)).ToArray()),
+            ("DL on heads", heads.Select(h => (h.DlScore, h.Importance ?? double.NaN, h.Head)).ToArray()),
+        }));
         var t = v.Trajectories;
         var series = new List<ChartSeries>
         {
             new("DSL order", Curve(t.Dsl.Similarity)),
-            new("greedy", Curve(t.Greedy.Similarity)),
+            new("greedy (fitted on calibration)", Curve(t.Greedy.Similarity)),
+            new($"mean of {t.RandomAucs.Count} random orders", Curve(t.RandomMeanSimilarity), "#999999", Dashed: true),
         };
-        series.AddRange(t.Random.Select((r, i) => new ChartSeries(i == 0 ? "random" : $"random {i + 1}", Curve(r.Similarity), "#999999", Dashed: true)));
-        report.Svg(SvgLineChart.Render("Ablation trajectories", "heads ablated", "cosine to clean output", series),
-            $"Normalised AUC (AUC_random − AUC_DSL)/(AUC_random − AUC_greedy) = {F(t.NormalizedAuc)}; 1 = as good as greedy, 0 = random.");
+        report.Svg(SvgLineChart.Render("Ablation trajectories (evaluation images)", "heads ablated", "cosine to clean output", series), v.TrajectoryVerdict);
     }
 
     private static (double, double)[] Curve(IReadOnlyList<double> ys) => ys.Select((y, i) => ((double)i, y)).ToArray();

@@ -51,9 +51,10 @@ public sealed class HeadRankingTests
         using (torch.no_grad())
         using (var slice = vit.state_dict()["vision_model.encoder.layers.1.self_attn.out_proj.weight"].narrow(1, 3 * arch.HeadDim, arch.HeadDim))
             slice.zero_();
+        using var reference = GoldenClip.RandomPixels(4, seed: 8);
         foreach (var kind in new[] { AblationKind.Zero, AblationKind.Mean })
         {
-            var importance = AblationImportance.Compute(vit, pixels, kind);
+            var importance = AblationImportance.Compute(vit, pixels, kind, reference);
             Assert.Equal(2, importance.Length);
             foreach (var perImage in importance)
             {
@@ -81,45 +82,87 @@ public sealed class HeadRankingTests
     }
 
     [Fact]
-    public void TrajectoriesStartAtCleanAndGreedyIsNoWorseThanRandom()
+    public void MeanAblationNeedsASeparateReferenceSet()
     {
         using var vit = GoldenClip.Load();
         using var pixels = GoldenClip.Pixels();
-        var arch = vit.Architecture;
-        var dsl = new SteeringLens(vit, new SteeringOptions { Steering = new RelativeSteering(1) });
-        var scores = HeadScoring.EmbeddingScores(dsl, pixels);
-        var mean = Enumerable.Range(0, scores[0].Length).Select(i => scores.Average(s => s[i])).ToArray();
-        var study = AblationTrajectories.Study(vit, pixels, mean, steps: 5, randomSeeds: new[] { 1, 2, 3 });
-        Assert.Equal(6, study.Dsl.Similarity.Count);
-        Assert.Equal(1.0, study.Dsl.Similarity[0], 5);
-        Assert.Equal(1.0, study.Greedy.Similarity[0], 5);
-        Assert.True(study.Greedy.Auc <= study.Random.Average(r => r.Auc) + 1e-9);
-        Assert.True(study.Greedy.Similarity[1] <= study.Dsl.Similarity[1] + 1e-9, "greedy's first removal is the most damaging single head");
-        Assert.Equal(5, study.Greedy.Heads.Distinct().Count());
-        _out.WriteLine($"AUC dsl {study.Dsl.Auc:F4} greedy {study.Greedy.Auc:F4} random {study.Random.Average(r => r.Auc):F4} normalised {study.NormalizedAuc:F3}");
+        using var one = pixels.narrow(0, 0, 1);
+        var ex = Assert.Throws<ArgumentException>(() => AblationImportance.Compute(vit, one, AblationKind.Mean));
+        Assert.Contains("reference", ex.Message);
+        // One evaluated image against a separate reference set: real, finite importances (its own mean would give ~0 everywhere).
+        using var reference = GoldenClip.RandomPixels(6, seed: 9);
+        var importance = AblationImportance.Compute(vit, one, AblationKind.Mean, reference)[0];
+        Assert.All(importance, v => Assert.True(double.IsFinite(v)));
+        Assert.True(importance.Max() > 1e-4, $"max importance {importance.Max():E2}");
+        var scores = importance.Select((v, i) => v + 0.01 * i).ToArray();
+        Assert.False(double.IsNaN(SpearmanCorrelation.Rho(scores, importance)));
     }
 
     [Fact]
-    public void OverlayStudyAblatesTheTopHeadsAndReportsBeforeAfter()
+    public void TrajectoriesUseCalibrationForGreedyAndManyRandomOrdersOnEvaluation()
     {
         using var vit = GoldenClip.Load();
-        using var basePictures = torch.rand(new long[] { 3, 3, 16, 16 }, generator: new torch.Generator(3));
+        using var calibration = GoldenClip.RandomPixels(3, seed: 21);
+        using var evaluation = GoldenClip.RandomPixels(3, seed: 22);
+        var dsl = new SteeringLens(vit, new SteeringOptions { Steering = new RelativeSteering(1) });
+        var scores = HeadScoring.EmbeddingScores(dsl, calibration);
+        var mean = Enumerable.Range(0, scores[0].Length).Select(i => scores.Average(s => s[i])).ToArray();
+        var study = AblationTrajectories.Study(vit, calibration, evaluation, mean, steps: 5, randomOrders: 300, seed: 1);
+        Assert.Equal(6, study.Dsl.Similarity.Count);
+        Assert.Equal(1.0, study.Dsl.Similarity[0], 5);
+        Assert.Equal(300, study.RandomAucs.Count);
+        Assert.Equal((3, 3), (study.CalibrationImages, study.EvaluationImages));
+        // Greedy is fitted on calibration: its order is the calibration greedy's, its curve is measured on evaluation.
+        var fitted = AblationTrajectories.Greedy(vit, calibration, 5);
+        Assert.Equal(fitted.Heads, study.Greedy.Heads);
+        var onEvaluation = AblationTrajectories.ForOrder(vit, evaluation, "greedy", fitted.Heads, 5);
+        Assert.Equal(onEvaluation.Similarity, study.Greedy.Similarity);
+        // Percentile and p partition the random orders.
+        Assert.Equal(study.RandomAucs.Count(a => a > study.Dsl.Auc) / 300.0, study.DslPercentile, 12);
+        Assert.Equal((1.0 + study.RandomAucs.Count(a => a <= study.Dsl.Auc)) / 301.0, study.PValue, 12);
+        _out.WriteLine($"AUC dsl {study.Dsl.Auc:F4} greedy {study.Greedy.Auc:F4} random {study.RandomAucs.Average():F4}; DSL beats {study.DslPercentile:P1}");
+    }
+
+    [Fact]
+    public void OverlayPresenceIsMeasuredAlongTheOverlayDirectionAgainstEverySubset()
+    {
+        using var vit = GoldenClip.Load();
+        using var basePictures = torch.rand(new long[] { 4, 3, 16, 16 }, generator: new torch.Generator(3));
         using var mask = torch.zeros(16, 16);
         using (var patch = mask.narrow(0, 10, 5).narrow(1, 10, 5)) patch.fill_(1);
         using var overlay = torch.ones(3, 16, 16);
         using var overlaid = OverlayStudy.Compose(basePictures, overlay, mask);
-        using var grey = torch.full(new long[] { 1, 3, 16, 16 }, 0.5f);
-        using var overlayOnly = OverlayStudy.Compose(grey, overlay, mask);
-        var sim = new EncoderImageSimilarity(vit);
         using var basePixels = Normalise(basePictures);
         using var overlaidPixels = Normalise(overlaid);
-        using var refPixels = Normalise(overlayOnly);
-        var result = OverlayStudy.Run(new SteeringLens(vit), basePixels, overlaidPixels, refPixels, topK: 3, randomSeeds: new[] { 1, 2 });
+        var pair = new OverlayPair(basePixels, overlaidPixels);
+        var result = OverlayStudy.Run(new SteeringLens(vit), pair, pair, topK: 3);
         Assert.Equal(3, result.TopHeads.Count);
-        Assert.All(new[] { result.OverlaySimilarityBefore, result.OverlaySimilarityAfter, result.BaseSimilarityBefore, result.BaseSimilarityAfter, result.RandomOverlaySimilarityAfter },
-            v => Assert.InRange(v, -1.0, 1.0));
-        Assert.NotEqual(result.OverlaySimilarityBefore, result.OverlaySimilarityAfter);
-        Assert.Equal(1.0, sim.Similarity(basePictures, basePictures).Min(), 6);
+        // d is the mean overlay shift of these very images, so the clean presence is exactly 1.
+        Assert.Equal(1.0, result.PresenceBefore, 5);
+        Assert.True(result.Exhaustive);
+        Assert.Equal(56, result.SubsetsCompared);                                  // C(8, 3)
+        Assert.Equal(1.0, result.Percentile + result.PValue, 12);                  // the chosen subset is one of them
+        Assert.InRange(result.CleanSimilarityAfter, -1.0, 1.0);
+    }
+
+    [Fact]
+    public void SilentHeadIsFlaggedAndRankedLast()
+    {
+        using var vit = GoldenClip.Load();
+        var arch = vit.Architecture;
+        using (torch.no_grad())
+        using (var slice = vit.state_dict()["vision_model.encoder.layers.1.self_attn.out_proj.weight"].narrow(1, 3 * arch.HeadDim, arch.HeadDim))
+            slice.zero_();
+        var processor = DiffusionSteeringLens.Models.Vit.ClipVision.ClipImageProcessor.Load(GoldenClip.Folder);
+        using var images = DiffusionSteeringLens.Experiments.StudyImages.Synthetic(processor, evaluationCount: 5, seed: 3, calibrationCount: 3, referenceCount: 0);
+        var settings = new DiffusionSteeringLens.Experiments.ValidationSettings { Permutations = 100, Bootstrap = 50, RandomOrders = 20, TrajectorySteps = 3 };
+        var v = DiffusionSteeringLens.Experiments.LensStudy.Validate(vit, images, new SteeringOptions { Steering = new ScaleSteering(8) }, settings);
+        var silent = v.Heads.Single(h => h.Head == "L1H3");
+        _out.WriteLine($"silent head: DSL score {silent.DslScore:F4}, rank {silent.DslRank}; silent list {string.Join(",", v.SilentHeads)}");
+        Assert.Equal(new[] { "L1H3" }, v.SilentHeads);
+        Assert.True(silent.Silent);
+        Assert.Equal(8, silent.DslRank);
+        Assert.All(v.Lenses, l => Assert.Equal(7, l.Correlation.Heads));          // left out of every correlation
     }
 
     private static torch.Tensor Normalise(torch.Tensor pictures)

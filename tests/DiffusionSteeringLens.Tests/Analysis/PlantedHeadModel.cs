@@ -11,6 +11,42 @@ namespace DiffusionSteeringLens.Tests.Analysis;
 /// </summary>
 internal static class PlantedHeadModel
 {
+    /// <summary>
+    /// Plants several heads that write the same fixed direction (scale <paramref name="directionScale"/> each; a
+    /// redundant set) and shrinks every other head's out-projection by <paramref name="othersScale"/>.
+    /// </summary>
+    public static ClipVisionModelWithProjection BuildShared(IReadOnlyList<(int Layer, int Head)> planted, double directionScale, int seed, double othersScale = 1e-3)
+    {
+        var vit = GoldenClip.Load();
+        var arch = vit.Architecture;
+        int d = arch.HeadDim;
+        var sd = vit.state_dict();
+        using var g = new torch.Generator((ulong)seed);
+        using var _ = torch.no_grad();
+        using var u = torch.randn(new long[] { d }, generator: g);
+        using var dir = torch.randn(new long[] { arch.ModelDim }, generator: g);
+        using var direction = dir / dir.norm() * directionScale;
+        for (int l = 0; l < arch.NumLayers; l++)
+        {
+            var p = $"vision_model.encoder.layers.{l}.self_attn.";
+            for (int h = 0; h < arch.NumHeads; h++)
+            {
+                if (!planted.Contains((l, h)))
+                {
+                    using var slice = sd[p + "out_proj.weight"].narrow(1, h * d, d);
+                    slice.mul_(othersScale);
+                    continue;
+                }
+                using (var vw = sd[p + "v_proj.weight"].narrow(0, h * d, d)) vw.zero_();
+                using (var vb = sd[p + "v_proj.bias"].narrow(0, h * d, d)) vb.copy_(u);
+                using (var woSlice = sd[p + "out_proj.weight"].narrow(1, h * d, d))
+                using (var outer = torch.outer(direction, u) / u.dot(u))
+                    woSlice.copy_(outer);
+            }
+        }
+        return vit;
+    }
+
     public static ClipVisionModelWithProjection Build(int plantedLayer, int plantedHead, double directionScale, int seed, double othersScale = 1e-3)
     {
         var vit = GoldenClip.Load();

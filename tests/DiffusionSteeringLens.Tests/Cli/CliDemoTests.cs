@@ -1,4 +1,6 @@
 using System.Text.Json;
+using DiffusionSteeringLens.Experiments;
+using DiffusionSteeringLens.Imaging;
 using System.Text.RegularExpressions;
 using DiffusionSteeringLens.Tests.TestSupport;
 
@@ -12,7 +14,7 @@ public sealed class CliDemoTests
     {
         var dir = Fixtures.TempFolder();
         var renderer = new FakeRenderer(24);
-        var run = await CliRun.WithHost(new[] { "demo", "--encoder", CliRun.GoldenEncoder, "--out", dir, "--permutations", "200" }, renderer);
+        var run = await CliRun.WithHost(new[] { "demo", "--encoder", CliRun.GoldenEncoder, "--out", dir, "--permutations", "200", "--synthetic", "12", "--random-orders", "100", "--bootstrap", "100" }, renderer);
         Assert.True(run.ExitCode == 0, run.Error);
         Assert.Equal("", run.Error);
         foreach (var f in new[] { "input.png", "grid-layer-sweep.png", "grid-top-heads.png", "grid-overlay.png", "results.json", "results.csv", "report.html" })
@@ -25,18 +27,28 @@ public sealed class CliDemoTests
         Assert.Equal(2, root.GetProperty("layerSweep").GetArrayLength());
         Assert.Equal(8, root.GetProperty("heads").GetArrayLength());
         Assert.True(root.GetProperty("heads")[0].GetProperty("dslImageScore").ValueKind == JsonValueKind.Number);
-        Assert.True(root.GetProperty("validation").GetProperty("dsl").TryGetProperty("rho", out _));
-        Assert.True(root.GetProperty("overlay").TryGetProperty("overlaySimilarityAfter", out _));
+        var validation = root.GetProperty("validation");
+        Assert.Equal("embedding", validation.GetProperty("scoreSpace").GetString());
+        Assert.Equal("zero", validation.GetProperty("ablation").GetString());
+        Assert.Equal(new[] { "DSL", "DL-on-heads", "output-norm", "random" },
+            validation.GetProperty("lenses").EnumerateArray().Select(l => l.GetProperty("lens").GetString()).ToArray());
+        Assert.All(validation.GetProperty("lenses").EnumerateArray(), l => Assert.Contains("ρ = ", l.GetProperty("verdict").GetString()));
+        Assert.Equal(12, validation.GetProperty("perImage").GetArrayLength());
+        Assert.Equal(100, validation.GetProperty("trajectories").GetProperty("randomAucs").GetArrayLength());
+        Assert.True(root.GetProperty("overlay").TryGetProperty("presenceAfter", out _));
+        Assert.Contains("Only 8 heads", run.Out);                                   // the power warning is printed
 
         var csv = File.ReadAllLines(Path.Combine(dir, "results.csv"));
         Assert.Equal("Section,Target,Metric,Value", csv[0]);
-        Assert.Contains(csv, l => l.StartsWith("heads,L1H3,importance,", StringComparison.Ordinal));
-        Assert.Contains(csv, l => l.StartsWith("validation,dsl,spearman_rho,", StringComparison.Ordinal));
+        Assert.Contains(csv, l => l.StartsWith("validation_heads,L1H3,importance,", StringComparison.Ordinal));
+        Assert.Contains(csv, l => l.StartsWith("validation,DSL,spearman_rho,", StringComparison.Ordinal));
+        Assert.Contains(csv, l => l.StartsWith("validation,dsl_minus_dl,delta_rho,", StringComparison.Ordinal));
 
         var html = File.ReadAllText(Path.Combine(dir, "report.html"));
         Assert.Equal(4, Regex.Matches(html, "src=\"data:image/png;base64,").Count);
         Assert.Contains("Similarity to the input per layer", html);          // per-layer curve
-        Assert.Equal(3 * 8, Regex.Matches(html, "class=\"cell\"").Count);     // DSL, DL, importance heat maps (2 × 4)
+        Assert.Equal(2 * 8, Regex.Matches(html, "class=\"cell\"").Count);     // DSL, DL heat maps of the input (2 × 4)
+        Assert.Contains("Success direction", html);
         Assert.Contains("Lens score vs ablation importance", html);          // scatter
         Assert.Contains("Ablation trajectories", html);
         Assert.DoesNotMatch("(src|href)=\"(https?:|//)", html);               // nothing loaded from outside
@@ -52,19 +64,47 @@ public sealed class CliDemoTests
             new[] { "lens", "--targets", "resid_mid:1,L1H2" },
             new[] { "steer", "--targets", "L0-1,mlp:1" },
             new[] { "rank", "--top-k", "3" },
-            new[] { "validate", "--trajectory-steps", "4", "--permutations", "100" },
-            new[] { "overlay", "--top-k", "2" },
+            new[] { "rank", "--top-k", "3", "--synthetic", "5" },
+            new[] { "validate", "--trajectory-steps", "4", "--permutations", "100", "--synthetic", "6", "--random-orders", "50", "--bootstrap", "50" },
+            new[] { "overlay", "--top-k", "2", "--synthetic", "6" },
         })
         {
-            var outDir = Path.Combine(dir, string.Join("_", args.Take(2)).Replace("-", ""));
+            var outDir = Path.Combine(dir, string.Join("_", args.Where(a => a.StartsWith("--", StringComparison.Ordinal) || args[0] == a).Take(3)).Replace("-", ""));
             var run = await CliRun.Public(args.Concat(new[] { "--encoder", CliRun.GoldenEncoder, "--pixels", CliRun.GoldenPixels, "--out", outDir }).ToArray());
             Assert.True(run.ExitCode == 0, $"{args[0]}: {run.Error}");
             Assert.Contains("no decoder", run.Out);
             Assert.True(File.Exists(Path.Combine(outDir, "report.html")), args[0]);
             Assert.True(File.Exists(Path.Combine(outDir, "results.json")), args[0]);
         }
+        using var ranked = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "rank_topk", "results.json")));
+        Assert.Equal(JsonValueKind.Null, ranked.RootElement.GetProperty("imageRanking").ValueKind);
+        using var rankedOnImages = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "rank_topk_synthetic", "results.json")));
+        Assert.Equal(5, rankedOnImages.RootElement.GetProperty("imageRanking").GetProperty("perImage").GetArrayLength());
         using var steer = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "steer_targets", "results.json")));
         Assert.Equal(2 * 9, steer.RootElement.GetProperty("targets").GetArrayLength()); // 8 heads + 1 MLP, DSL and DL
+    }
+
+    [Fact]
+    public async Task StudiesRunOnAFolderOfImagesSplitIntoCalibrationAndEvaluation()
+    {
+        var dir = Fixtures.TempFolder();
+        var images = Path.Combine(dir, "images");
+        Directory.CreateDirectory(images);
+        var drawn = new[] { DemoImages.Disc(20), DemoImages.Square(20), DemoImages.Disc(24), DemoImages.Square(24), DemoImages.Disc(28), DemoImages.Square(28) };
+        for (int i = 0; i < drawn.Length; i++)
+            using (drawn[i])
+            using (var chw = ImageIO.ToFloatChw(drawn[i]))
+                ImageIO.SavePng(chw, Path.Combine(images, $"img{i}.png"));
+        var outDir = Path.Combine(dir, "out");
+        var run = await CliRun.Public("validate", "--encoder", CliRun.GoldenEncoder, "--images", images, "--out", outDir,
+            "--permutations", "100", "--bootstrap", "50", "--random-orders", "30", "--trajectory-steps", "3");
+        Assert.True(run.ExitCode == 0, run.Error);
+        using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, "results.json")));
+        var v = json.RootElement.GetProperty("validation");
+        Assert.Equal(4, v.GetProperty("perImage").GetArrayLength());                       // 6 images: 2 calibrate, 4 are evaluated
+        Assert.Equal(2, v.GetProperty("trajectories").GetProperty("calibrationImages").GetInt32());
+        Assert.Contains("2 calibration, 4 evaluation images", v.GetProperty("images").GetString());
+        Assert.Contains("Only 4 evaluation image(s)", run.Out);
     }
 
     [Fact]

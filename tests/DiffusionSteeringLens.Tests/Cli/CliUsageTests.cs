@@ -24,7 +24,9 @@ public sealed class CliUsageTests
         yield return new object[] { "bad device", new[] { "lens", "--encoder", enc, "--device", "tpu" }, "tpu" };
         yield return new object[] { "bad steps", new[] { "lens", "--encoder", enc, "--steps", "0" }, "--steps" };
         yield return new object[] { "non-numeric option", new[] { "lens", "--encoder", enc, "--steps", "many" }, "many" };
-        yield return new object[] { "bad overlay region", new[] { "overlay", "--encoder", enc, "--overlay-region", "0.5,0.5" }, "--overlay-region" };
+        yield return new object[] { "missing image folder", new[] { "overlay", "--encoder", enc, "--images", "/no/such/folder" }, "/no/such/folder" };
+        yield return new object[] { "mean ablation without reference", new[] { "validate", "--encoder", enc, "--images", enc, "--ablation", "mean" }, "--reference-images" };
+        yield return new object[] { "too few random orders", new[] { "validate", "--encoder", enc, "--random-orders", "0" }, "--random-orders" };
         yield return new object[] { "bad ablation", new[] { "validate", "--encoder", enc, "--ablation", "half" }, "half" };
         yield return new object[] { "inspect missing path", new[] { "inspect", "/no/such/file.safetensors" }, "/no/such/file.safetensors" };
         yield return new object[] { "image that is not an image", new[] { "lens", "--encoder", enc, "--image", Path.Combine(enc, "config.json") }, "config.json" };

@@ -20,15 +20,23 @@ public sealed class DemoPipelineTests
         var renderer = new FakeRenderer(24);
         var sweep = new PictureSweep(Fixtures.TempFolder(), renderer.Render, "test", batchSize: 3);
         var context = new StudyContext(vit, input, sweep);
-        using var demo = DemoPipeline.Run(context, processor, null, new DemoOptions { Permutations = 100, TrajectorySteps = 5 });
+        using var images = StudyImages.Synthetic(processor, evaluationCount: 6, seed: 1, calibrationCount: 4, referenceCount: 5);
+        var settings = new ValidationSettings { Permutations = 100, Bootstrap = 50, RandomOrders = 40, TrajectorySteps = 5, Ablation = DiffusionSteeringLens.Analysis.AblationKind.Mean };
+        using var demo = DemoPipeline.Run(context, images, new DemoOptions { Validation = settings });
 
         var r = demo.Results;
         Assert.Equal(2, r.LayerSweep!.Count);
         Assert.Equal(8, r.Heads!.Count);
-        Assert.All(r.Heads, h => Assert.True(h.Importance.HasValue && h.DslImageScore.HasValue));
+        Assert.All(r.Heads, h => Assert.True(h.DslImageScore.HasValue));
         Assert.Equal(Enumerable.Range(1, 8), r.Heads.Select(h => h.DslRank).OrderBy(x => x));
-        Assert.Equal("image", r.Validation!.ScoreSpace);
-        Assert.Equal(6, r.Validation.Trajectories.Dsl.Similarity.Count);
+        var v = r.Validation!;
+        Assert.Equal(ScoreSpace.Embedding, v.ScoreSpace);
+        Assert.Equal(DiffusionSteeringLens.Analysis.AblationKind.Mean, v.Ablation);                     // the demo's ablation is the option's, not hard-coded
+        Assert.All(v.Heads, h => Assert.True(h.Importance.HasValue && h.OutputNorm.HasValue));
+        Assert.Equal(6, v.PerImage.Count);
+        Assert.Equal(6, v.Trajectories.Dsl.Similarity.Count);
+        Assert.Equal(40, v.Trajectories.RandomAucs.Count);
+        Assert.Equal((4, 6), (v.Trajectories.CalibrationImages, v.Lenses[0].Correlation.Images));
         Assert.Equal(2, r.Overlay!.TopHeads.Count);
         Assert.Equal(new long[] { 2, 3, 16, 16 }, demo.LayerSweep.Pictures!.shape);
         Assert.Equal(new long[] { 8, 3, 16, 16 }, demo.Ranking.DslPictures!.shape);
@@ -36,6 +44,34 @@ public sealed class DemoPipelineTests
         Assert.Equal(2 + 8 + 8 + 2, renderer.Rendered);
         // The last resid_post read-out is the model output itself.
         Assert.Equal(1.0, r.LayerSweep[^1].EmbeddingSimilarity, 6);
+    }
+
+    [Fact]
+    public void ImageScoresAverageEveryImageOfTheBatch()
+    {
+        using var vit = GoldenClip.Load();
+        var processor = ClipImageProcessor.Load(GoldenClip.Folder);
+        using var disc = DemoImages.Disc(64);
+        using var square = DemoImages.Square(64);
+        using var input = PreparedInput.FromRgb(processor, new[] { disc, square });
+        var heads = DiffusionSteeringLens.Lenses.LensTarget.AllHeads(vit.Architecture);
+        var renderer = new FakeRenderer(24);
+        ReadoutSweep Read(PreparedInput x) =>
+            LensStudy.Readouts(new StudyContext(vit, x, new PictureSweep(Fixtures.TempFolder(), renderer.Render, "test", batchSize: 4)),
+                new DiffusionSteeringLens.Lenses.DiffusionLens(vit), heads, "heads");
+        using var both = Read(input);
+        Assert.Equal(2 * heads.Count, renderer.Rendered);                          // every image is decoded, not only the first
+        double[] Alone(int i)
+        {
+            using var one = new PreparedInput(input.Pixels.narrow(0, i, 1).clone(), input.Pictures.narrow(0, i, 1).clone());
+            using var r = Read(one);
+            return r.Readouts.Select(x => x.ImageSimilarity!.Value).ToArray();
+        }
+        var first = Alone(0);
+        var second = Alone(1);
+        for (int i = 0; i < heads.Count; i++)
+            Assert.Equal((first[i] + second[i]) / 2, both.Readouts[i].ImageSimilarity!.Value, 6);
+        Assert.NotEqual(first, second);
     }
 
     [Fact]

@@ -34,20 +34,30 @@ public sealed class HtmlReportTests
     {
         var rows = Enumerable.Range(0, 6).Select(i => new HeadScoreRow($"L{i / 3}H{i % 3}", i / 3, i % 3, i * 0.1, 6 - i, 0.5 - i * 0.05, i + 1, Importance: i * 0.02)).ToArray();
         var traj = new TrajectoryStudy(new Trajectory("dsl", new[] { 5, 4 }, new[] { 1.0, 0.8, 0.5 }), new Trajectory("greedy", new[] { 5, 3 }, new[] { 1.0, 0.6, 0.3 }),
-            new[] { new Trajectory("random:1", new[] { 0, 1 }, new[] { 1.0, 0.95, 0.9 }) }, 0.5);
+            new[] { 0.9, 0.95 }, new[] { 1.0, 0.95, 0.9 }, 1.0, 0.33, 0.5, 4, 6);
+        var corr = new HeadCorrelationResult(0.8, 0.01, 0.02, 0.5, 0.95, 6, 6, 100, 100);
+        var validation = new ValidationResult(ScoreSpace.Embedding, AblationKind.Zero, "test images", "ρ > 0",
+            new[] { new LensCorrelation("DSL", corr, "DSL tracked ablation importance") }, new RhoDifference(0.2, -0.1, 0.5, 0.2, 6, 6, 100),
+            "DSL was not shown to track importance better", traj, "trajectory verdict", Array.Empty<string>(), new[] { "Only 6 heads" }, rows,
+            Array.Empty<ImageHeadScores>());
         var results = new StudyResults
         {
             Command = "demo",
             LayerSweep = new[] { new TargetReadout("DL", "resid_post:0", 0, 0.3, 0.2), new TargetReadout("DL", "resid_post:1", 1, 1.0, 0.9) },
             Heads = rows,
-            Validation = new ValidationResult("embedding", new CorrelationResult(0.8, 0.01, new[] { 0.8 }, 100), new CorrelationResult(0.1, 0.7, new[] { 0.1 }, 100), traj),
-            Overlay = new OverlayStudyResult(new[] { new HeadScore(1, 2, 0.9, 1) }, 0.8, 0.3, 0.7, 0.65, 0.75),
+            Validation = validation,
+            Overlay = new OverlayStudyResult(new[] { new HeadScore(1, 2, 0.9, 1) }, 0.98, 0.3, 0.7, 0.9, 0.1, 6, true, 0.95, 0.9, 4, 6),
+            OverlayVerdict = "overlay verdict",
         };
         var html = StudyReport.Build(results, Array.Empty<ReportFigure>()).Render();
         Assert.Equal(3 * 6, Regex.Matches(html, "class=\"cell\"").Count);
         Assert.Equal(2 * 6, Regex.Matches(html, "class=\"point\"").Count);
         Assert.True(Regex.Matches(html, "class=\"series\"").Count >= 2 + 3);
         Assert.Contains("Overlay removal", html);
+        Assert.Contains("overlay verdict", html);
+        Assert.Contains("trajectory verdict", html);
+        Assert.Contains("Warning: Only 6 heads", html);
+        Assert.Contains("[0.5000, 0.9500]", html);                             // the CI next to ρ
         Assert.Contains("0.8000", html);
     }
 

@@ -1,0 +1,38 @@
+using DiffusionSteeringLens.Hooks;
+using DiffusionSteeringLens.Models.Vit;
+using TorchSharp;
+
+namespace DiffusionSteeringLens.Analysis;
+
+/// <summary>
+/// The output-norm baseline: the norm of each head's write into the residual stream at the CLS position (what the
+/// output embedding is read from). On small models ablation importance is largely output norm, so every lens is
+/// reported next to this lens-free baseline.
+/// </summary>
+public static class HeadOutputNorm
+{
+    /// <summary>Norms [B][L·H] (layer-major) of every head's CLS write for each image.</summary>
+    public static double[][] Compute(IHookedVit vit, torch.Tensor pixels, CancellationToken cancellationToken = default)
+    {
+        var arch = vit.Architecture;
+        cancellationToken.ThrowIfCancellationRequested();
+        using var scope = torch.NewDisposeScope();
+        var names = Enumerable.Range(0, arch.NumLayers).Select(HookNames.Result).ToArray();
+        using var run = vit.RunWithCache(pixels, CacheRequest.ForNames(names, new[] { 0 }));
+        var norms = torch.cat(names.Select(n => run.Cache[n].select(1, 0).norm(-1)).ToArray(), 1).to(torch.float64).cpu(); // [B, L·H]
+        return Enumerable.Range(0, (int)norms.shape[0]).Select(b => norms[b].data<double>().ToArray()).ToArray();
+    }
+
+    /// <summary>
+    /// Heads whose mean CLS write is below <paramref name="relativeThreshold"/> × the median head's: they write
+    /// (almost) nothing, so a lens that scores "the read-out still looks like the input" would call them faithful.
+    /// </summary>
+    public static IReadOnlyList<int> SilentHeads(double[][] norms, double relativeThreshold = 1e-3)
+    {
+        int n = norms[0].Length;
+        var mean = Enumerable.Range(0, n).Select(h => norms.Average(r => r[h])).ToArray();
+        var sorted = mean.OrderBy(v => v).ToArray();
+        double median = sorted[n / 2];
+        return Enumerable.Range(0, n).Where(h => mean[h] < relativeThreshold * median).ToArray();
+    }
+}

@@ -1,0 +1,77 @@
+using DiffusionSteeringLens.Analysis;
+
+namespace DiffusionSteeringLens.Experiments;
+
+/// <summary>Plain-words verdicts next to each study: what was measured, on how much data, which direction counts as success.</summary>
+internal static class Verdicts
+{
+    /// <summary>Heads below which a head-level Spearman test has little power (a true ρ = 0.3 is found &lt; 80 % of the time below ≈ 85).</summary>
+    public const int FewHeads = 30;
+
+    /// <summary>Evaluation images below which the averaged scores say little about the domain.</summary>
+    public const int FewImages = 10;
+
+    public static string Correlation(string lens, HeadCorrelationResult r)
+    {
+        string stats = $"ρ = {F(r.Rho)}, 95 % CI [{F(r.CiLow)}, {F(r.CiHigh)}], one-sided p = {P(r.PValueOneSided)} ({r.Heads} heads, {r.Images} images)";
+        if (r.CiLow > 0 && r.PValueOneSided < 0.05) return $"{lens} tracked ablation importance: {stats}.";
+        if (r.CiHigh < 0) return $"{lens} ranked heads opposite to ablation importance (success needs ρ > 0): {stats}.";
+        return $"{lens} did not detectably track ablation importance (success needs ρ > 0 with a CI above 0): {stats}.";
+    }
+
+    public static string Difference(string a, string b, RhoDifference d)
+    {
+        string stats = $"Δρ = {F(d.Delta)}, 95 % CI [{F(d.CiLow)}, {F(d.CiHigh)}], one-sided p = {P(d.PValueOneSided)}";
+        return d.CiLow > 0
+            ? $"{a} tracked importance better than {b}: {stats}."
+            : $"{a} was not shown to track importance better than {b} (success needs Δρ > 0 with a CI above 0): {stats}.";
+    }
+
+    public static string Trajectory(TrajectoryStudy t) =>
+        $"Ablating heads in DSL order damaged the output faster than {t.DslPercentile:P1} of {t.RandomAucs.Count} random orders "
+        + $"(AUC {F(t.Dsl.Auc)} vs random mean {F(t.RandomAucs.Average())}, greedy {F(t.Greedy.Auc)}; one-sided p = {P(t.PValue)}; "
+        + $"{t.EvaluationImages} evaluation images, greedy fitted on {t.CalibrationImages} calibration images). "
+        + (t.PValue < 0.05 ? "DSL's order beats random." : "DSL's order is not shown to beat random.");
+
+    public static string Overlay(OverlayStudyResult o)
+    {
+        int k = o.TopHeads.Count;
+        string heads = k == 1 ? "the head" : $"the {k} heads";
+        string text = $"Ablating {heads} DSL chose on {o.CalibrationImages} calibration images ({string.Join(", ", o.TopHeads.Select(h => h.Label))}) "
+            + $"left {F(o.PresenceAfter)} of the overlay (presence along the overlay direction; clean = {F(o.PresenceBefore)}) on {o.EvaluationImages} evaluation images; "
+            + $"{o.Percentile:P1} of {o.SubsetsCompared} {(o.Exhaustive ? "(all)" : "random")} {k}-head subsets leave more (p = {P(o.PValue)}). "
+            + (o.PValue < 0.05 ? "DSL's heads remove more overlay than chance." : "DSL's heads are not shown to remove more overlay than chance.");
+        // With few subsets even the best choice cannot reach p < 0.05: say so rather than call it a failure.
+        if (o.Exhaustive && 1.0 / o.SubsetsCompared > 0.05)
+            text += $" With only {o.SubsetsCompared} possible subsets the smallest attainable p is {P(1.0 / o.SubsetsCompared)}, so this design cannot reach p < 0.05"
+                + (o.Percentile >= 1 - 1.0 / o.SubsetsCompared - 1e-12 ? "; DSL's choice removes the most overlay of them all." : ".");
+        if (o.PresenceAfter > 0.5) text += " Most of the overlay remains.";
+        return text;
+    }
+
+    public static IReadOnlyList<string> Warnings(int heads, int images)
+    {
+        var list = new List<string>();
+        if (heads < FewHeads)
+            list.Add($"Only {heads} heads: a true head-level ρ of 0.3 is detected about {Power(heads, 0.3):P0} of the time (α = 0.05, one-sided); "
+                + "a non-significant result here does not show the lens lacks skill.");
+        if (images < FewImages)
+            list.Add($"Only {images} evaluation image(s): too few to conclude anything about the domain.");
+        return list;
+    }
+
+    /// <summary>Fisher-z approximation of the one-sided power of a Spearman test (the tests check it by simulation).</summary>
+    public static double Power(int heads, double rho) =>
+        heads <= 3 ? 0.05 : NormalCdf(Math.Atanh(rho) * Math.Sqrt((heads - 3) / 1.06) - 1.6448536);
+
+    private static double NormalCdf(double z)
+    {
+        // Abramowitz–Stegun 7.1.26 erf.
+        double x = Math.Abs(z) / Math.Sqrt(2), t = 1 / (1 + 0.3275911 * x);
+        double erf = 1 - (((((1.061405429 * t - 1.453152027) * t) + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.Exp(-x * x);
+        return z >= 0 ? 0.5 * (1 + erf) : 0.5 * (1 - erf);
+    }
+
+    private static string F(double v) => v.ToString("0.000", System.Globalization.CultureInfo.InvariantCulture);
+    private static string P(double v) => v < 0.001 ? v.ToString("0.0e0", System.Globalization.CultureInfo.InvariantCulture) : v.ToString("0.000", System.Globalization.CultureInfo.InvariantCulture);
+}
