@@ -16,8 +16,9 @@ foreach (var phase in options.Phases)
         case "encoder": EncoderTraining.Run(options, configs.Encoder); break;
         case "decoder": DecoderTraining.Run(options, configs.UNet, configs.Scheduler); break;
         case "distil": DistilTraining.Run(options, configs.Encoder); break;
+        case "marked-images": ImageFolderExport.Run(options); break;
         case "evaluate": Evaluation.Run(options); break;
-        default: throw new ArgumentException($"unknown phase '{phase}' (encoder, decoder, distil, evaluate).");
+        default: throw new ArgumentException($"unknown phase '{phase}' (encoder, decoder, distil, marked-images, evaluate).");
     }
     Log.Line($"phase {phase} done in {(DateTime.UtcNow - start).TotalMinutes:F1} min");
 }

@@ -43,6 +43,9 @@ internal sealed record TrainOptions
     public int CheckpointSteps { get; init; } = 100;
     /// <summary>Decoder folder for evaluation; default OUTPUT/decoder (the testbed uses the shipped decoder).</summary>
     public string? DecoderFolder { get; init; }
+    /// <summary>Phase "marked-images": how many images, from which seed.</summary>
+    public int ImageCount { get; init; } = 150;
+    public int ImageSeed { get; init; } = 8_000_000;
 
     public static TrainOptions Parse(string[] args)
     {
@@ -87,6 +90,8 @@ internal sealed record TrainOptions
                 "--distil-weight" => o with { DistilWeight = D() },
                 "--checkpoint-steps" => o with { CheckpointSteps = I() },
                 "--decoder-folder" => o with { DecoderFolder = v },
+                "--image-count" => o with { ImageCount = I() },
+                "--image-seed" => o with { ImageSeed = I() },
                 _ => throw new ArgumentException($"unknown option {args[i]}."),
             };
         }
