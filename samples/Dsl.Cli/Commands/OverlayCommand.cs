@@ -21,7 +21,7 @@ internal static class OverlayCommand
             r =>
             {
                 var file = r.GetValue(overlay);
-                if (file is not null && !File.Exists(file)) throw new CliUsageException($"overlay file not found: {Path.GetFullPath(file)}");
+                CommonOptions.RequireFile("--overlay", "overlay", file);
                 var box = ParseRegion(r.GetValue(region) ?? "");
                 bool regionGiven = r.GetResult(region) is { Implicit: false };
                 var seedList = ParseSeeds(r.GetValue(seeds) ?? "");
@@ -60,6 +60,7 @@ internal static class OverlayCommand
         for (int i = 0; i < parts.Length; i++)
             if (!int.TryParse(parts[i], NumberStyles.Integer, CultureInfo.InvariantCulture, out seeds[i]))
                 throw new CliUsageException($"--random-seeds must be comma-separated integers (got '{text}').");
+        if (seeds.Length == 0) throw new CliUsageException("--random-seeds must list at least one seed.");
         return seeds;
     }
 }

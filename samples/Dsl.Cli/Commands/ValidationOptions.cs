@@ -32,6 +32,7 @@ internal sealed class ValidationOptions
         }
         catch (FormatException) { throw new CliUsageException($"--random-seeds must be comma-separated integers (got '{r.GetValue(RandomSeeds)}')."); }
         catch (OverflowException) { throw new CliUsageException($"--random-seeds must be comma-separated integers (got '{r.GetValue(RandomSeeds)}')."); }
+        if (seeds.Length == 0) throw new CliUsageException("--random-seeds must list at least one seed.");
         int perms = r.GetValue(Permutations);
         if (perms < 1) throw new CliUsageException($"--permutations must be at least 1 (got {perms}).");
         var kind = (r.GetValue(Ablation) ?? "zero").Trim().ToLowerInvariant() switch

@@ -165,7 +165,8 @@ public sealed class SafetensorsFile : ITensorSource
         if (!e.TryGetProperty("data_offsets", out var off) || off.ValueKind != JsonValueKind.Array || off.GetArrayLength() != 2)
             throw new SafetensorsFormatException(path, $"tensor '{name}': 'data_offsets' must be [begin, end].");
         var offsets = off.EnumerateArray().ToArray();
-        if (!offsets[0].TryGetInt64(out long begin) || !offsets[1].TryGetInt64(out long end) || begin < 0 || end < begin)
+        if (offsets[0].ValueKind != JsonValueKind.Number || offsets[1].ValueKind != JsonValueKind.Number
+            || !offsets[0].TryGetInt64(out long begin) || !offsets[1].TryGetInt64(out long end) || begin < 0 || end < begin)
             throw new SafetensorsFormatException(path, $"tensor '{name}': data_offsets must be integers with 0 <= begin <= end.");
         if (end > dataLength)
             throw new SafetensorsFormatException(path,
