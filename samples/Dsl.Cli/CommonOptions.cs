@@ -77,8 +77,8 @@ internal sealed class CommonOptions
             Threads = V(r, Threads, d.Threads),
         };
         if (s.Image is not null && s.Pixels is not null) throw new CliUsageException("give either --image or --pixels, not both.");
-        RequireFile("--image", "image", s.Image);
-        RequireFile("--pixels", "pixels", s.Pixels);
+        RequireFile("--image", "an image", s.Image);
+        RequireFile("--pixels", "a pixels", s.Pixels);
         if (_added.Contains(Out) && string.IsNullOrWhiteSpace(s.Out)) throw new CliUsageException("--out must name a folder (got an empty string).");
         if (_added.Contains(Out) && File.Exists(s.Out)) throw new CliUsageException($"--out must be a folder; {Path.GetFullPath(s.Out)} is a file.");
         if (s.Steps < 1) throw new CliUsageException($"--steps must be at least 1 (got {s.Steps}).");
@@ -95,8 +95,8 @@ internal sealed class CommonOptions
     {
         if (path is null) return;
         if (string.IsNullOrWhiteSpace(path)) throw new CliUsageException($"{option} must name a file (got an empty string).");
-        if (Directory.Exists(path)) throw new CliUsageException($"{option}: {Path.GetFullPath(path)} is a folder; give an {what} file.");
-        if (!File.Exists(path)) throw new CliUsageException($"{what} file not found: {Path.GetFullPath(path)}");
+        if (Directory.Exists(path)) throw new CliUsageException($"{option}: {Path.GetFullPath(path)} is a folder, not {what} file.");
+        if (!File.Exists(path)) throw new CliUsageException($"{option} file not found: {Path.GetFullPath(path)}");
     }
 
     public static SteeringFunction ParseSteering(string text)

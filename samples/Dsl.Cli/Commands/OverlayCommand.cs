@@ -21,7 +21,7 @@ internal static class OverlayCommand
             r =>
             {
                 var file = r.GetValue(overlay);
-                CommonOptions.RequireFile("--overlay", "overlay", file);
+                CommonOptions.RequireFile("--overlay", "an overlay", file);
                 var box = ParseRegion(r.GetValue(region) ?? "");
                 bool regionGiven = r.GetResult(region) is { Implicit: false };
                 var seedList = ParseSeeds(r.GetValue(seeds) ?? "");

@@ -7,17 +7,23 @@ using Xunit.Abstractions;
 namespace DiffusionSteeringLens.Tests.Reliability;
 
 /// <summary>
-/// Leak check of issue #12: 1,000 lens calls on the shipped model (Diffusion Lens read-out of every layer, decoded by the
-/// shipped decoder) keep the process's resident memory within 5 % of its size after warm-up.
+/// Leak check of issue #12: repeated lens calls on the shipped model (Diffusion Lens read-out of every layer, decoded by
+/// the shipped decoder) keep the process's resident memory within 5 % of its size after warm-up. CI runs
+/// <see cref="DefaultCalls"/> calls (≈30 s); <c>DSL_LEAK_CALLS=1000</c> runs the 1,000 calls docs/reliability.md reports.
 /// </summary>
 public sealed class LensLeakTests(ITestOutputHelper output)
 {
     private const int WarmUpCalls = 50;
-    private const int Calls = 1_000;
+    private const int DefaultCalls = 250;
+    private const string CallsVariable = "DSL_LEAK_CALLS";
 
     [Fact]
-    public void AThousandLensCallsKeepResidentMemoryWithinFivePercent()
+    public void RepeatedLensCallsKeepResidentMemoryWithinFivePercent()
     {
+        int calls = Environment.GetEnvironmentVariable(CallsVariable) is { Length: > 0 } text
+            ? int.Parse(text, System.Globalization.CultureInfo.InvariantCulture)
+            : DefaultCalls;
+        Assert.True(calls >= 100, $"{CallsVariable}={calls}: at least 100 calls are needed to see a leak.");
         var folder = ShippedShapesModel.Locate() ?? throw new DirectoryNotFoundException("samples/models/shapes32 not found above " + AppContext.BaseDirectory);
         using var encoder = ShippedShapesModel.LoadEncoder(folder);
         using var decoder = ShippedShapesModel.LoadDecoder(folder);
@@ -26,8 +32,8 @@ public sealed class LensLeakTests(ITestOutputHelper output)
         using var images = ShapeDomain.Render(ShapeDomain.Sample(1, seed: 5));
         using var pixels = ShippedShapesModel.Preprocess(images);
         using var zero = encoder.ZeroImageEmbedding();
-        // Two denoising steps: every decoder code path runs (guidance, scheduler, clipping) at a cost the suite can afford.
-        var options = ShippedShapesModel.DecodeOptions with { NumInferenceSteps = 2, Seed = 11 };
+        // One guided denoising step: the decoder's code paths (guidance, scheduler, clipping) at a cost the suite can afford.
+        var options = ShippedShapesModel.DecodeOptions with { NumInferenceSteps = 1, Seed = 11 };
 
         void Call()
         {
@@ -41,7 +47,7 @@ public sealed class LensLeakTests(ITestOutputHelper output)
         long liveBefore = torch.Tensor.TotalCount;
         var watch = Stopwatch.StartNew();
         long peak = rssBefore;
-        for (int i = 0; i < Calls; i++)
+        for (int i = 0; i < calls; i++)
         {
             Call();
             if (i % 100 == 99) peak = Math.Max(peak, Rss());
@@ -49,12 +55,12 @@ public sealed class LensLeakTests(ITestOutputHelper output)
         long rssAfter = Rss();
         long liveAfter = torch.Tensor.TotalCount;
         double growth = (rssAfter - rssBefore) / (double)rssBefore;
-        output.WriteLine($"{Calls} lens calls ({targets.Count} read-outs decoded each) in {watch.Elapsed.TotalSeconds:0.0} s; " +
+        output.WriteLine($"{calls} lens calls ({targets.Count} read-outs decoded each) in {watch.Elapsed.TotalSeconds:0.0} s; " +
                          $"RSS after warm-up {rssBefore / 1048576.0:0.0} MiB → {rssAfter / 1048576.0:0.0} MiB ({growth:+0.00%;-0.00%}), " +
                          $"peak {peak / 1048576.0:0.0} MiB; live tensors {liveBefore} → {liveAfter}");
 
-        Assert.True(liveAfter <= liveBefore, $"live tensors grew from {liveBefore} to {liveAfter} over {Calls} calls");
-        Assert.True(growth < 0.05, $"RSS grew {growth:P2} over {Calls} lens calls ({rssBefore} → {rssAfter} bytes)");
+        Assert.True(liveAfter <= liveBefore, $"live tensors grew from {liveBefore} to {liveAfter} over {calls} calls");
+        Assert.True(growth < 0.05, $"RSS grew {growth:P2} over {calls} lens calls ({rssBefore} → {rssAfter} bytes)");
     }
 
     private static long Rss()
