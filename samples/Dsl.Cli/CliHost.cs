@@ -21,6 +21,9 @@ internal sealed class CliHost
     /// <summary>Test seam: sees every progress report (on the worker thread).</summary>
     public Action<StudyProgress>? ProgressObserver { get; init; }
 
+    /// <summary>Bytes of memory available for a decode (test seam; the memory guard compares its estimate with this).</summary>
+    public Func<long> MemoryProbe { get; init; } = AvailableMemory.Bytes;
+
     /// <summary>Folder the shipped model is looked for in (<c>models/shapes32</c> under it).</summary>
     public string BaseDirectory { get; init; } = AppContext.BaseDirectory;
 }

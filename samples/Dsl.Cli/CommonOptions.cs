@@ -77,8 +77,9 @@ internal sealed class CommonOptions
             Threads = V(r, Threads, d.Threads),
         };
         if (s.Image is not null && s.Pixels is not null) throw new CliUsageException("give either --image or --pixels, not both.");
-        if (s.Image is not null && !File.Exists(s.Image)) throw new CliUsageException($"image file not found: {Path.GetFullPath(s.Image)}");
-        if (s.Pixels is not null && !File.Exists(s.Pixels)) throw new CliUsageException($"pixels file not found: {Path.GetFullPath(s.Pixels)}");
+        RequireFile("--image", "an image", s.Image);
+        RequireFile("--pixels", "a pixels", s.Pixels);
+        if (_added.Contains(Out) && string.IsNullOrWhiteSpace(s.Out)) throw new CliUsageException("--out must name a folder (got an empty string).");
         if (_added.Contains(Out) && File.Exists(s.Out)) throw new CliUsageException($"--out must be a folder; {Path.GetFullPath(s.Out)} is a file.");
         if (s.Steps < 1) throw new CliUsageException($"--steps must be at least 1 (got {s.Steps}).");
         if (!double.IsFinite(s.Guidance)) throw new CliUsageException("--guidance must be a finite number.");
@@ -87,6 +88,15 @@ internal sealed class CommonOptions
         if (s.TopK < 1) throw new CliUsageException($"--top-k must be at least 1 (got {s.TopK}).");
         if (s.Threads < 1) throw new CliUsageException($"--threads must be at least 1 (got {s.Threads}).");
         return s;
+    }
+
+    /// <summary>A named input file must be a file: not empty, not a folder, present.</summary>
+    public static void RequireFile(string option, string what, string? path)
+    {
+        if (path is null) return;
+        if (string.IsNullOrWhiteSpace(path)) throw new CliUsageException($"{option} must name a file (got an empty string).");
+        if (Directory.Exists(path)) throw new CliUsageException($"{option}: {Path.GetFullPath(path)} is a folder, not {what} file.");
+        if (!File.Exists(path)) throw new CliUsageException($"{option} file not found: {Path.GetFullPath(path)}");
     }
 
     public static SteeringFunction ParseSteering(string text)

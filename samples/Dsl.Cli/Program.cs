@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using DiffusionSteeringLens.Cli;
 
 using var cts = new CancellationTokenSource();
@@ -8,4 +9,12 @@ Console.CancelKeyPress += (_, e) =>
     e.Cancel = true;
     cts.Cancel();
 };
+// SIGTERM (kill, a container or job scheduler stopping the run) is treated like Ctrl-C: cancel cooperatively, keep
+// finished results, exit as Ctrl-C does. A second SIGTERM falls through to the default: the process ends at once.
+using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
+{
+    if (cts.IsCancellationRequested) return;
+    context.Cancel = true;
+    cts.Cancel();
+});
 return await DslCli.RunAsync(args, Console.Out, Console.Error, cts.Token);

@@ -123,6 +123,11 @@ internal sealed class Session : IDisposable
             var folder = ModelFolders.ResolveDecoder(s.Decoder, s.Encoder is null, Host);
             if (folder is null) return;
             int size = s.Size ?? Encoder.Architecture.ImageSize;
+            // From the configs alone, before any decoder weights are read or pictures allocated.
+            var plan = DecodePlan.Read(folder);
+            plan.CheckSize(size);
+            plan.CheckSteps(s.Steps);
+            plan.CheckMemory(size, s.BatchSize, s.Guidance > 1, s.DType, Host.MemoryProbe());
             var decoder = DecoderSupport.Load(folder, loadOptions, Encoder, size, s, DecoderProgress);
             _owned.Add(decoder.Owner);
             renderer = decoder.Renderer;

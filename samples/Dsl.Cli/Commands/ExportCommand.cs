@@ -20,6 +20,7 @@ internal static class ExportCommand
         {
             var settings = options.Bind(r) with { NoDecode = true };
             var file = r.GetValue(output)!;
+            if (string.IsNullOrWhiteSpace(file)) throw new CliUsageException("--out must name the .safetensors file to write (got an empty string).");
             if (Directory.Exists(file)) throw new CliUsageException($"--out must be a file path (the .safetensors to write); {file} is a folder.");
             var display = new ProgressDisplay(host);
             using var session = Session.Open(settings, host, decode: false, display);

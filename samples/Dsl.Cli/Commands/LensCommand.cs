@@ -19,6 +19,7 @@ internal static class LensCommand
             r =>
             {
                 var text = r.GetValue(targets);
+                if (text is not null) TargetListText.RequireEntries(text);
                 return async (session, display, outputs, ct) =>
                 {
                     IReadOnlyList<LensTarget>? list = null;

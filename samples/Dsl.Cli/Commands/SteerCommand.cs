@@ -20,6 +20,7 @@ internal static class SteerCommand
             r =>
             {
                 var text = r.GetValue(targets)!;
+                TargetListText.RequireEntries(text);
                 return async (session, display, outputs, ct) =>
                 {
                     IReadOnlyList<LensTarget> list;

@@ -52,8 +52,8 @@ internal sealed class ValidationOptions
         int count = r.GetValue(Synthetic);
         int seed = r.GetValue(ImageSeed);
         if (count < 1) throw new CliUsageException($"--synthetic must be at least 1 (got {count}).");
-        if (folder is not null && !Directory.Exists(folder)) throw new CliUsageException($"image folder not found: {Path.GetFullPath(folder)}");
-        if (reference is not null && !Directory.Exists(reference)) throw new CliUsageException($"reference folder not found: {Path.GetFullPath(reference)}");
+        RequireFolder("--images", folder);
+        RequireFolder("--reference-images", reference);
         return processor =>
         {
             if (folder is null) return StudyImages.Synthetic(processor, count, seed);
@@ -86,5 +86,13 @@ internal sealed class ValidationOptions
             Bootstrap = r.GetValue(Bootstrap),
             Seed = r.GetValue(ImageSeed),
         };
+    }
+
+    private static void RequireFolder(string option, string? folder)
+    {
+        if (folder is null || Directory.Exists(folder)) return;
+        throw new CliUsageException(File.Exists(folder)
+            ? $"{option} must be a folder of images; {Path.GetFullPath(folder)} is a file."
+            : $"{option}: folder not found: {Path.GetFullPath(folder)}");
     }
 }

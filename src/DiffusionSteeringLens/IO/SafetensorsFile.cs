@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Text.Unicode;
 using System.Text.Json;
 using TorchSharp;
 
@@ -59,6 +60,7 @@ public sealed class SafetensorsFile : ITensorSource
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         path = Path.GetFullPath(path);
+        if (Directory.Exists(path)) throw new SafetensorsFormatException(path, "is a folder, not a safetensors file.");
         if (!File.Exists(path)) throw new FileNotFoundException($"Safetensors file not found: {path}", path);
         using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
         long length = stream.Length;
@@ -69,14 +71,23 @@ public sealed class SafetensorsFile : ITensorSource
         if (got < 8)
             throw new SafetensorsFormatException(path, $"file is {length} bytes; a safetensors file starts with an 8-byte header length.");
         ulong headerLength = BinaryPrimitives.ReadUInt64LittleEndian(prefix);
+        // A file whose length prefix does not fit, or whose header does not open with '{', is some other kind of file
+        // (a picture, a text file…): say so rather than report its first 8 bytes as an absurd header length.
         if (headerLength > (ulong)(length - 8))
-            throw new SafetensorsFormatException(path, $"header length {headerLength} exceeds the {length - 8} bytes after the length prefix.");
+            throw new SafetensorsFormatException(path,
+                $"not a safetensors file: its 8-byte length prefix declares a {headerLength}-byte header, which exceeds the {length - 8} bytes after the prefix.");
+        if (got == 9 && prefix[8] != (byte)'{')
+            throw new SafetensorsFormatException(path,
+                $"not a safetensors file: byte 8 is 0x{prefix[8]:X2}, but the header must be a JSON object starting with '{{'.");
         if (headerLength > MaxHeaderBytes)
             throw new SafetensorsFormatException(path, $"header length {headerLength} exceeds the {MaxHeaderBytes}-byte limit.");
         if (headerLength < 2)
             throw new SafetensorsFormatException(path, $"header length {headerLength} is too small for a JSON object.");
         var header = new byte[headerLength];
         stream.ReadExactly(header);
+        // System.Text.Json checks UTF-8 only when a string is read; check it up front so bad bytes are a format error.
+        if (!Utf8.IsValid(header))
+            throw new SafetensorsFormatException(path, "header is not valid UTF-8 text.");
         long dataStart = 8 + (long)headerLength;
         var (tensors, metadata) = ParseHeader(path, header, length - dataStart);
         return new SafetensorsFile(path, length, dataStart, tensors, metadata);
@@ -87,7 +98,8 @@ public sealed class SafetensorsFile : ITensorSource
         JsonDocument doc;
         try
         {
-            doc = JsonDocument.Parse(header);
+            // Duplicate tensor names are ambiguous (which entry holds the data?): refuse them while parsing.
+            doc = JsonDocument.Parse(header, new JsonDocumentOptions { AllowDuplicateProperties = false });
         }
         catch (JsonException e)
         {
@@ -97,6 +109,8 @@ public sealed class SafetensorsFile : ITensorSource
         {
             if (doc.RootElement.ValueKind != JsonValueKind.Object)
                 throw new SafetensorsFormatException(path, $"header must be a JSON object, found {doc.RootElement.ValueKind}.");
+            if (JsonStringCheck.FirstUndecodable(doc.RootElement) is { } undecodable)
+                throw new SafetensorsFormatException(path, $"header: {undecodable}.");
             var tensors = new List<SafetensorsTensorInfo>();
             var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
             foreach (var prop in doc.RootElement.EnumerateObject())
@@ -151,7 +165,8 @@ public sealed class SafetensorsFile : ITensorSource
         if (!e.TryGetProperty("data_offsets", out var off) || off.ValueKind != JsonValueKind.Array || off.GetArrayLength() != 2)
             throw new SafetensorsFormatException(path, $"tensor '{name}': 'data_offsets' must be [begin, end].");
         var offsets = off.EnumerateArray().ToArray();
-        if (!offsets[0].TryGetInt64(out long begin) || !offsets[1].TryGetInt64(out long end) || begin < 0 || end < begin)
+        if (offsets[0].ValueKind != JsonValueKind.Number || offsets[1].ValueKind != JsonValueKind.Number
+            || !offsets[0].TryGetInt64(out long begin) || !offsets[1].TryGetInt64(out long end) || begin < 0 || end < begin)
             throw new SafetensorsFormatException(path, $"tensor '{name}': data_offsets must be integers with 0 <= begin <= end.");
         if (end > dataLength)
             throw new SafetensorsFormatException(path,
@@ -159,9 +174,12 @@ public sealed class SafetensorsFile : ITensorSource
         long count;
         try { count = shape.Aggregate(1L, (a, b) => checked(a * b)); }
         catch (OverflowException) { throw new SafetensorsFormatException(path, $"tensor '{name}': shape element count overflows."); }
-        if (count * elementSize != end - begin)
+        long bytes;
+        try { bytes = checked(count * elementSize); }
+        catch (OverflowException) { throw new SafetensorsFormatException(path, $"tensor '{name}': shape byte size overflows."); }
+        if (bytes != end - begin)
             throw new SafetensorsFormatException(path,
-                $"tensor '{name}': shape [{string.Join(", ", shape)}] × {elementSize} bytes ({dtype}) = {count * elementSize} bytes, " +
+                $"tensor '{name}': shape [{string.Join(", ", shape)}] × {elementSize} bytes ({dtype}) = {bytes} bytes, " +
                 $"but data_offsets span {end - begin} bytes.");
         return new SafetensorsTensorInfo(name, dtype, scalar, shape, begin, end);
     }

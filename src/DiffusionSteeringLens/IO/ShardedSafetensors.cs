@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Unicode;
 using TorchSharp;
 
 namespace DiffusionSteeringLens.IO;
@@ -35,9 +36,14 @@ public sealed class ShardedSafetensors : ITensorSource
         Dictionary<string, string> weightMap;
         try
         {
-            using var doc = JsonDocument.Parse(File.ReadAllBytes(indexPath));
-            if (!doc.RootElement.TryGetProperty("weight_map", out var wm) || wm.ValueKind != JsonValueKind.Object)
+            var bytes = File.ReadAllBytes(indexPath);
+            if (!Utf8.IsValid(bytes)) throw new SafetensorsFormatException(indexPath, "index is not valid UTF-8 text.");
+            using var doc = JsonDocument.Parse(bytes, new JsonDocumentOptions { AllowDuplicateProperties = false });
+            if (doc.RootElement.ValueKind != JsonValueKind.Object
+                || !doc.RootElement.TryGetProperty("weight_map", out var wm) || wm.ValueKind != JsonValueKind.Object)
                 throw new SafetensorsFormatException(indexPath, "index has no 'weight_map' object.");
+            if (JsonStringCheck.FirstUndecodable(wm) is { } undecodable)
+                throw new SafetensorsFormatException(indexPath, $"weight_map: {undecodable}.");
             weightMap = new Dictionary<string, string>(StringComparer.Ordinal);
             foreach (var p in wm.EnumerateObject())
             {

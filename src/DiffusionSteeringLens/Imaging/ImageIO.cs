@@ -25,6 +25,7 @@ public static class ImageIO
     public static torch.Tensor LoadRgb(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
+        if (Directory.Exists(path)) throw new ImageDecodeException(path, "is a folder, not an image file.");
         if (!File.Exists(path)) throw new FileNotFoundException($"Image file not found: {path}", path);
         byte[] data;
         try { data = File.ReadAllBytes(path); }
@@ -62,6 +63,7 @@ public static class ImageIO
         width = codec.Info.Width;
         height = codec.Info.Height;
         if (width <= 0 || height <= 0) throw new ImageDecodeException(sourceName, $"invalid image size {width}x{height}.");
+        ThrowIfBomb(sourceName, width, height, encoded.Length);
         // No colour space: Skia then decodes without any colour/gamma transform, as Pillow does.
         var info = new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
         var pixels = new byte[(long)width * height * 4];
@@ -74,6 +76,35 @@ public static class ImageIO
                 ? "the image data is truncated."
                 : $"decoding failed ({result}).");
         return pixels;
+    }
+
+    /// <summary>Pillow's decompression-bomb limit (2 × <c>Image.MAX_IMAGE_PIXELS</c>, where Pillow raises rather than warns).</summary>
+    internal const long MaxPixels = 178_956_970;
+
+    /// <summary>Decoded bytes any image may have regardless of its file size (a 2048×2048 RGBA picture).</summary>
+    internal const long FreeDecodedBytes = 16L * 1024 * 1024;
+
+    /// <summary>
+    /// Decoded bytes allowed per encoded byte beyond <see cref="FreeDecodedBytes"/>. Deflate (PNG) cannot expand more
+    /// than 1032:1 and a baseline JPEG stays under ~700:1 even for a flat picture, so 4096:1 refuses only headers that
+    /// declare far more pixels than the file could hold.
+    /// </summary>
+    internal const long MaxExpansion = 4096;
+
+    /// <summary>
+    /// Refuses a header whose declared size the file cannot justify (a decompression bomb, or a corrupted size field),
+    /// before the pixel buffer is allocated.
+    /// </summary>
+    private static void ThrowIfBomb(string sourceName, int width, int height, long encodedBytes)
+    {
+        long pixels = (long)width * height;
+        if (pixels > MaxPixels)
+            throw new ImageDecodeException(sourceName, $"declares {width}x{height} = {pixels} pixels, over the {MaxPixels}-pixel limit (a decompression bomb?).");
+        long decoded = pixels * 4;
+        long allowed = Math.Max(FreeDecodedBytes, encodedBytes * MaxExpansion);
+        if (decoded > allowed)
+            throw new ImageDecodeException(sourceName,
+                $"declares {width}x{height} pixels ({decoded} bytes decoded), more than its {encodedBytes} bytes can hold (a decompression bomb or a corrupt header).");
     }
 
     /// <summary>RGB uint8 <c>[H, W, 3]</c> → float32 <c>[3, H, W]</c> in [0, 1] (value / 255).</summary>

@@ -31,9 +31,9 @@ internal sealed record CliRun(int ExitCode, string Out, string Error)
         return new CliRun(code, o.ToString(), e.ToString());
     }
 
-    /// <summary>With test seams: a stand-in renderer, a progress observer, a cancellation token, a base directory.</summary>
+    /// <summary>With test seams: a stand-in renderer, a progress observer, a cancellation token, a base directory, the available memory.</summary>
     public static async Task<CliRun> WithHost(string[] args, FakeRenderer? renderer = null, Action<StudyProgress>? observer = null,
-        CancellationToken ct = default, string? baseDirectory = null)
+        CancellationToken ct = default, string? baseDirectory = null, long? memory = null)
     {
         using var o = new StringWriter();
         using var e = new StringWriter();
@@ -44,6 +44,7 @@ internal sealed record CliRun(int ExitCode, string Out, string Error)
             RendererOverride = renderer is null ? null : (IHookedVit _) => (renderer.Render, "fake renderer"),
             ProgressObserver = observer,
             BaseDirectory = baseDirectory ?? AppContext.BaseDirectory,
+            MemoryProbe = memory is { } bytes ? () => bytes : AvailableMemory.Bytes,
         };
         int code = await DslCli.RunAsync(args, host, ct);
         return new CliRun(code, o.ToString(), e.ToString());

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Unicode;
 
 namespace DiffusionSteeringLens.IO.Configs;
 
@@ -9,6 +10,11 @@ namespace DiffusionSteeringLens.IO.Configs;
 /// </summary>
 public sealed class JsonConfig
 {
+    /// <summary>Upper bound on a config file's size; real configs are a few kilobytes.</summary>
+    internal const long MaxConfigBytes = 16L * 1024 * 1024;
+
+    private static ReadOnlySpan<byte> Utf8Bom => [0xEF, 0xBB, 0xBF];
+
     private readonly JsonElement _root;
 
     private JsonConfig(string filePath, JsonElement root)
@@ -25,13 +31,27 @@ public sealed class JsonConfig
     /// <exception cref="ConfigException">Not well-formed JSON, or not a JSON object.</exception>
     public static JsonConfig Load(string path)
     {
+        ArgumentException.ThrowIfNullOrEmpty(path);
         path = Path.GetFullPath(path);
+        if (Directory.Exists(path)) throw new ConfigException(path, null, "is a folder, not a config file.");
         if (!File.Exists(path)) throw new FileNotFoundException($"Config file not found: {path}", path);
+        long length = new FileInfo(path).Length;
+        if (length > MaxConfigBytes)
+            throw new ConfigException(path, null, $"is {length} bytes; a config file is at most {MaxConfigBytes} bytes.");
+        ReadOnlyMemory<byte> bytes = File.ReadAllBytes(path);
+        // Editors on Windows may save with a UTF-8 byte order mark; it carries no content, so it is skipped.
+        if (bytes.Span.StartsWith(Utf8Bom)) bytes = bytes[Utf8Bom.Length..];
+        // System.Text.Json checks UTF-8 only when a string is read; check it up front so bad bytes are a config error.
+        if (!Utf8.IsValid(bytes.Span)) throw new ConfigException(path, null, "is not valid UTF-8 text.");
         try
         {
-            using var doc = JsonDocument.Parse(File.ReadAllBytes(path), new JsonDocumentOptions { AllowTrailingCommas = true });
+            // Duplicate keys are refused: Python's json keeps the last one, so any choice here could differ silently.
+            var options = new JsonDocumentOptions { AllowTrailingCommas = true, AllowDuplicateProperties = false };
+            using var doc = JsonDocument.Parse(bytes, options);
             if (doc.RootElement.ValueKind != JsonValueKind.Object)
                 throw new ConfigException(path, null, $"expected a JSON object, found {doc.RootElement.ValueKind}.");
+            if (JsonStringCheck.FirstUndecodable(doc.RootElement) is { } undecodable)
+                throw new ConfigException(path, null, $"{undecodable}.");
             return new JsonConfig(path, doc.RootElement.Clone());
         }
         catch (JsonException e)

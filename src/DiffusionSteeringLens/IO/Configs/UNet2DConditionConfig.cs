@@ -96,6 +96,12 @@ public sealed record UNet2DConditionConfig
     /// </summary>
     public int NumImageTextEmbeds { get; init; } = 32;
 
+    /// <summary>Most resolution levels a config may list (the spatial multiple 2^(levels − 1) must fit an int).</summary>
+    internal const int MaxLevels = 16;
+
+    /// <summary>Sample height and width must be multiples of this (one halving per down-sampling level): what a caller checks a requested size against before decoding.</summary>
+    public int SpatialMultiple => 1 << (BlockOutChannels.Length - 1);
+
     /// <summary>Width of the time embedding the blocks receive.</summary>
     public int TimeEmbedDim => TimeEmbeddingDim ?? 4 * BlockOutChannels[0];
 
@@ -184,6 +190,8 @@ public sealed record UNet2DConditionConfig
     {
         int n = BlockOutChannels.Length;
         if (n == 0) throw fail("block_out_channels", "must not be empty.");
+        // Each level halves the sample; beyond MaxLevels 2^(levels − 1) would overflow an int and no real model comes close.
+        if (n > MaxLevels) throw fail("block_out_channels", $"lists {n} levels; at most {MaxLevels} are supported.");
         if (DownBlockTypes.Length != n)
             throw fail("down_block_types", $"has {DownBlockTypes.Length} entries but block_out_channels has {n}.");
         if (UpBlockTypes.Length != n)

@@ -50,6 +50,9 @@ public sealed record VqModelConfig
     /// <summary>The codebook vector width actually used.</summary>
     public int EffectiveVqEmbedDim => VqEmbedDim ?? LatentChannels;
 
+    /// <summary>Most resolution levels a config may list (the scale factor 2^(levels − 1) must fit an int).</summary>
+    internal const int MaxLevels = 16;
+
     /// <summary>Image pixels per latent pixel: 2^(levels − 1).</summary>
     public int ScaleFactor => 1 << (BlockOutChannels.Count - 1);
 
@@ -70,6 +73,8 @@ public sealed record VqModelConfig
 
         var blockOut = j.GetIntArray("block_out_channels", new[] { 64 }, min: 1);
         if (blockOut.Length == 0) throw j.Error("block_out_channels", "must list at least one level.");
+        // Each level doubles the scale factor; beyond MaxLevels it would overflow an int and no real model comes close.
+        if (blockOut.Length > MaxLevels) throw j.Error("block_out_channels", $"lists {blockOut.Length} levels; at most {MaxLevels} are supported.");
         var down = j.GetStringArray("down_block_types", new[] { "DownEncoderBlock2D" });
         var up = j.GetStringArray("up_block_types", new[] { "UpDecoderBlock2D" });
         CheckBlocks(j, "down_block_types", down, SupportedDownBlockTypes, blockOut.Length);
