@@ -126,11 +126,14 @@ public sealed class KandinskyV22Decoder : IEmbeddingDecoder
         {
             for (int picture = 0; picture < total; picture++)
                 pictures.Add(DecodePicture(imageEmbeds, negativeImageEmbeds, picture, total, guided, options, noise, progress, cancellationToken));
-            return pictures.Count == 1 ? pictures[0] : cat(pictures, 0);
+            var result = total == 1 ? pictures[0] : cat(pictures, 0);
+            if (total == 1) pictures.Clear(); // handed to the caller, not disposed below
+            return result;
         }
         finally
         {
-            if (pictures.Count > 1) foreach (var p in pictures) p.Dispose();
+            // The per-picture tensors, also when a later picture failed or was cancelled.
+            foreach (var p in pictures) p.Dispose();
             ownedNoise?.Dispose();
         }
     }
