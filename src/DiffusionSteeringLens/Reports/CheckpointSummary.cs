@@ -13,7 +13,7 @@ namespace DiffusionSteeringLens.Reports;
 /// </summary>
 /// <param name="Path">The file or folder inspected.</param>
 /// <param name="Kind"><c>weights</c>, <c>config</c> or <c>folder</c>.</param>
-/// <param name="Family"><c>clip_vision</c>, <c>unet</c>, <c>movq</c>, <c>scheduler</c> or <c>unknown</c>.</param>
+/// <param name="Family"><c>clip_vision</c>, <c>vit</c>, <c>dinov2</c>, <c>unet</c>, <c>movq</c>, <c>scheduler</c> or <c>unknown</c>.</param>
 /// <param name="Component">Finer description, e.g. <c>image processor config</c>; may be null.</param>
 /// <param name="Tensors">Tensors of the weights (empty for a config without weights next to it).</param>
 /// <param name="Parameters">Number of weight elements; null when unknown (config only and no way to build the model).</param>
@@ -143,6 +143,7 @@ public sealed record CheckpointSummary(string Path, string Kind, string Family, 
             bool clipArch = root.TryGetProperty("architectures", out var arch) && arch.ValueKind == JsonValueKind.Array
                 && arch.EnumerateArray().Any(a => a.ValueKind == JsonValueKind.String && a.GetString()!.StartsWith("CLIPVision", StringComparison.Ordinal));
             if (modelType == "clip_vision_model" || clipArch) return ("clip_vision", "model config", facts);
+            if (modelType is "vit" or "dinov2") return (modelType, "model config", facts);
             if (root.TryGetProperty("image_processor_type", out _) || (root.TryGetProperty("crop_size", out _) && root.TryGetProperty("image_mean", out _)))
                 return ("clip_vision", "image processor config", facts);
             if (cls == "UNet2DConditionModel") return ("unet", "model config", facts);
@@ -155,6 +156,8 @@ public sealed record CheckpointSummary(string Path, string Kind, string Family, 
     private static string FamilyFromNames(IReadOnlyList<string> names)
     {
         if (names.Any(n => n.StartsWith("vision_model.", StringComparison.Ordinal))) return "clip_vision";
+        if (names.Any(n => n.StartsWith("vit.encoder.layer.", StringComparison.Ordinal))) return "vit";
+        if (names.Contains("embeddings.mask_token") && names.Any(n => n.StartsWith("encoder.layer.", StringComparison.Ordinal))) return "dinov2";
         if (names.Contains("conv_in.weight") && names.Any(n => n.StartsWith("time_embedding.", StringComparison.Ordinal))) return "unet";
         if (names.Any(n => n.StartsWith("quantize.", StringComparison.Ordinal) || n.StartsWith("post_quant_conv.", StringComparison.Ordinal))) return "movq";
         return "unknown";

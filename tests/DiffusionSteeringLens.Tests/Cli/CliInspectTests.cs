@@ -33,6 +33,8 @@ public sealed class CliInspectTests
     [InlineData("golden/unet", "unet", null)]
     [InlineData("golden/movq", "movq", null)]
     [InlineData("golden/scheduler", "scheduler", "0")]
+    [InlineData("golden/vit", "vit", null)]
+    [InlineData("golden/dinov2", "dinov2", null)]
     public async Task InspectFolders(string relative, string family, string? parameters)
     {
         var run = await CliRun.Public("inspect", Path.Combine(Fixtures.Root, relative));
@@ -78,6 +80,8 @@ public sealed class CliInspectTests
         return parts[1] switch
         {
             "clip_vision" => "clip_vision",
+            // Their preprocessor configs are CLIP-style image processor files, which inspect files under clip_vision.
+            "vit" or "dinov2" => name == "preprocessor_config.json" ? "clip_vision" : parts[1],
             "unet" => "unet",
             "movq" => "movq",
             "scheduler" => "scheduler",
