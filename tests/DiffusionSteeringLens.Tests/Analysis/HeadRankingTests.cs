@@ -113,6 +113,9 @@ public sealed class HeadRankingTests
         Assert.Equal(300, study.RandomAucs.Count);
         Assert.Equal((3, 3), (study.CalibrationImages, study.EvaluationImages));
         // Greedy is fitted on calibration: its order is the calibration greedy's, its curve is measured on evaluation.
+        // (The former bounds "greedy AUC ≤ mean random AUC" and "greedy's first removal is the most damaging" held only
+        // because greedy was fitted on the very images it was scored on; on held-out images neither is guaranteed, so
+        // they were replaced by the checks below, not loosened.)
         var fitted = AblationTrajectories.Greedy(vit, calibration, 5);
         Assert.Equal(fitted.Heads, study.Greedy.Heads);
         var onEvaluation = AblationTrajectories.ForOrder(vit, evaluation, "greedy", fitted.Heads, 5);

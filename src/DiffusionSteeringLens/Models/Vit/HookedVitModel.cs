@@ -1,4 +1,5 @@
 using DiffusionSteeringLens.Hooks;
+using DiffusionSteeringLens.IO;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -153,6 +154,26 @@ public abstract class HookedVitModel : nn.Module<Tensor, Tensor>, IHookedVit
             ArgumentNullException.ThrowIfNull(h, nameof(hooks));
             if (!_hookNameSet.Contains(h.HookName))
                 throw new ArgumentException($"Unknown hook point '{h.HookName}'. See HookPointNames for the {_hookNames.Length} valid names.", nameof(hooks));
+        }
+    }
+
+    /// <summary>
+    /// Loads a freshly built model's weights strictly from <paramref name="folder"/> (every family's <c>FromPretrained</c>),
+    /// switches it to eval mode and returns it; disposes it when loading fails.
+    /// </summary>
+    protected static TModel LoadWeights<TModel>(TModel model, string folder, StateDictLoadOptions loadOptions) where TModel : HookedVitModel
+    {
+        try
+        {
+            using var source = CheckpointLocator.Open(folder, "model");
+            StateDictLoader.Load(model, source, loadOptions);
+            model.eval();
+            return model;
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
         }
     }
 }

@@ -55,22 +55,11 @@ public sealed class ClipVisionModelWithProjection : HookedVitModel
         options ??= ModelLoadOptions.Default;
         var config = ClipVisionConfig.Load(folder);
         var model = new ClipVisionModelWithProjection(config, options.Device, options.DType);
-        try
-        {
-            using var source = CheckpointLocator.Open(folder, "model");
-            StateDictLoader.Load(model, source, new StateDictLoadOptions
+        return LoadWeights(model, folder, new StateDictLoadOptions
             {
                 IgnoreUnexpected = new[] { "vision_model.embeddings.position_ids" },
                 ModuleName = "CLIPVisionModelWithProjection",
             });
-            model.eval();
-            return model;
-        }
-        catch
-        {
-            model.Dispose();
-            throw;
-        }
     }
 
     /// <summary>The config the model was built from.</summary>

@@ -72,18 +72,7 @@ public sealed class Dinov2Model : HookedVitModel
         ArgumentException.ThrowIfNullOrEmpty(folder);
         options ??= ModelLoadOptions.Default;
         var model = new Dinov2Model(Dinov2Config.Load(folder), options.Device, options.DType, inputSize);
-        try
-        {
-            using var source = CheckpointLocator.Open(folder, "model");
-            StateDictLoader.Load(model, source, new StateDictLoadOptions { ModuleName = "Dinov2Model" });
-            model.eval();
-            return model;
-        }
-        catch
-        {
-            model.Dispose();
-            throw;
-        }
+        return LoadWeights(model, folder, new StateDictLoadOptions { ModuleName = "Dinov2Model" });
     }
 
     /// <summary>The config the model was built from.</summary>

@@ -53,18 +53,7 @@ public sealed class ViTForImageClassification : HookedVitModel
         ArgumentException.ThrowIfNullOrEmpty(folder);
         options ??= ModelLoadOptions.Default;
         var model = new ViTForImageClassification(VitConfig.Load(folder), options.Device, options.DType);
-        try
-        {
-            using var source = CheckpointLocator.Open(folder, "model");
-            StateDictLoader.Load(model, source, new StateDictLoadOptions { ModuleName = "ViTForImageClassification" });
-            model.eval();
-            return model;
-        }
-        catch
-        {
-            model.Dispose();
-            throw;
-        }
+        return LoadWeights(model, folder, new StateDictLoadOptions { ModuleName = "ViTForImageClassification" });
     }
 
     /// <summary>The config the model was built from.</summary>
