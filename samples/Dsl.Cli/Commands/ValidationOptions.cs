@@ -2,6 +2,7 @@ using System.CommandLine;
 using DiffusionSteeringLens.Analysis;
 using DiffusionSteeringLens.Experiments;
 using DiffusionSteeringLens.Models.Vit.ClipVision;
+using DiffusionSteeringLens.Synthetic;
 
 namespace DiffusionSteeringLens.Cli.Commands;
 
@@ -15,6 +16,8 @@ internal sealed class ValidationOptions
     public Option<string?> Images { get; } = new("--images") { Description = "Folder of study images (png/jpg/bmp); a seeded third calibrates, the rest is evaluated. Default: the synthetic shapes domain.", HelpName = "DIR" };
     public Option<int> Synthetic { get; } = new("--synthetic") { Description = "Evaluation images drawn from the synthetic shapes domain (with 20 calibration and 200 reference images).", DefaultValueFactory = _ => StudyImages.DefaultEvaluationCount, HelpName = "N" };
     public Option<int> ImageSeed { get; } = new("--image-seed") { Description = "Seed of the synthetic draw / folder split, and of permutations, bootstrap and random orders.", DefaultValueFactory = _ => 0, HelpName = "SEED" };
+    public Option<string> Domain { get; } = new("--domain") { Description = "Synthetic domain of the image sets: shapes (the shipped shapes32 domain) or marked (the 96-head testbed's marked-shapes domain).", DefaultValueFactory = _ => "shapes", HelpName = "shapes|marked" };
+    public Option<string?> OverlayKind { get; } = new("--overlay-kind") { Description = "Overlay of the overlay study: stripes (default) or, with --domain marked, any mark: stripes, dots, cross, bar (removed from the study images, composed in for the overlaid copy).", HelpName = "KIND" };
     public Option<string?> ReferenceImages { get; } = new("--reference-images") { Description = "Folder of mean-ablation reference images (needed for --ablation mean with --images).", HelpName = "DIR" };
     public Option<int?> TrajectorySteps { get; } = new("--trajectory-steps") { Description = "Heads ablated along each trajectory. Default: half the heads, at most 16.", HelpName = "N" };
     public Option<int> RandomOrders { get; } = new("--random-orders") { Description = "Random ablation orders the DSL order is compared with.", DefaultValueFactory = _ => AblationTrajectories.DefaultRandomOrders, HelpName = "N" };
@@ -29,6 +32,8 @@ internal sealed class ValidationOptions
         c.Add(Images);
         c.Add(Synthetic);
         c.Add(ImageSeed);
+        c.Add(Domain);
+        c.Add(OverlayKind);
         c.Add(ReferenceImages);
     }
 
@@ -54,8 +59,23 @@ internal sealed class ValidationOptions
         if (count < 1) throw new CliUsageException($"--synthetic must be at least 1 (got {count}).");
         RequireFolder("--images", folder);
         RequireFolder("--reference-images", reference);
+        bool marked = (r.GetValue(Domain) ?? "shapes").Trim().ToLowerInvariant() switch
+        {
+            "shapes" => false,
+            "marked" => true,
+            var other => throw new CliUsageException($"--domain must be shapes or marked (got '{other}')."),
+        };
+        var kindText = r.GetValue(OverlayKind);
+        MarkKind? mark = kindText is null ? null
+            : Enum.TryParse<MarkKind>(kindText.Trim(), ignoreCase: true, out var k) && Enum.IsDefined(k) && !int.TryParse(kindText, out _) ? k
+            : throw new CliUsageException($"--overlay-kind must be stripes, dots, cross or bar (got '{kindText}').");
+        if (folder is not null && (marked || mark is not null))
+            throw new CliUsageException("--domain and --overlay-kind choose synthetic image sets; they cannot be combined with --images.");
+        if (!marked && mark is not null and not MarkKind.Stripes)
+            throw new CliUsageException($"--overlay-kind {kindText} needs --domain marked (the shapes domain has only the stripes overlay).");
         return processor =>
         {
+            if (folder is null && marked) return StudyImages.SyntheticMarked(processor, mark ?? MarkKind.Stripes, count, seed);
             if (folder is null) return StudyImages.Synthetic(processor, count, seed);
             try { return StudyImages.FromFolder(processor, folder, seed, reference); }
             catch (ArgumentException e) { throw new CliUsageException(e.Message); }

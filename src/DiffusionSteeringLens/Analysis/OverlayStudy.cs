@@ -22,9 +22,22 @@ namespace DiffusionSteeringLens.Analysis;
 /// <param name="RandomCleanSimilarityAfter">The same, mean over the compared subsets.</param>
 /// <param name="CalibrationImages">Images the direction and the heads were chosen on.</param>
 /// <param name="EvaluationImages">Disjoint images presence was measured on.</param>
+/// <param name="RemovedImages">Evaluation images whose overlay the chosen heads removed: presence after ablation below
+/// half of that image's clean presence (threshold fixed before any run).</param>
+/// <param name="RandomRemovalRate">The same share, mean over the compared subsets.</param>
 public sealed record OverlayStudyResult(IReadOnlyList<HeadScore> TopHeads, double PresenceBefore, double PresenceAfter, double RandomPresenceMean,
     double Percentile, double PValue, int SubsetsCompared, bool Exhaustive, double CleanSimilarityAfter, double RandomCleanSimilarityAfter,
-    int CalibrationImages, int EvaluationImages);
+    int CalibrationImages, int EvaluationImages, int RemovedImages = 0, double RandomRemovalRate = 0)
+{
+    /// <summary>Threshold of <see cref="RemovedImages"/>: an image's overlay counts as removed below this share of its clean presence.</summary>
+    public const double RemovalThreshold = 0.5;
+
+    /// <summary>Share of evaluation images whose overlay was removed.</summary>
+    public double RemovalRate => EvaluationImages == 0 ? 0 : RemovedImages / (double)EvaluationImages;
+
+    /// <summary>95 % Wilson interval of <see cref="RemovalRate"/>.</summary>
+    public (double Low, double High) RemovalInterval => WilsonInterval.Compute(RemovedImages, Math.Max(1, EvaluationImages));
+}
 
 /// <summary>Base images and the same images with the overlay composed in, preprocessed: [B, C, S, S] each.</summary>
 /// <param name="Base">Clean images.</param>
@@ -104,23 +117,30 @@ public static class OverlayStudy
         var (subsets, exhaustive) = Subsets(n, topK, maxSubsets, seed);
         var all = new List<int[]> { Array.Empty<int>(), top };
         all.AddRange(subsets);
-        var (presence, clean) = Measure(vit, evaluation, direction, all, n, cancellationToken);
+        var (presence, clean, removed) = Measure(vit, evaluation, direction, all, n, cancellationToken);
         double chosen = presence[1];
         var randomPresence = presence.Skip(2).ToArray();
         int atMost = randomPresence.Count(p => p <= chosen + 1e-12);
         double pValue = exhaustive ? atMost / (double)randomPresence.Length : (1.0 + atMost) / (1.0 + randomPresence.Length);
         return new OverlayStudyResult(ranked.Take(topK).ToArray(), presence[0], chosen, randomPresence.Average(),
             randomPresence.Count(p => p > chosen + 1e-12) / (double)randomPresence.Length, pValue, randomPresence.Length, exhaustive,
-            clean[1], clean.Skip(2).Average(), (int)calibration.Base.shape[0], (int)evaluation.Base.shape[0]);
+            clean[1], clean.Skip(2).Average(), (int)calibration.Base.shape[0], (int)evaluation.Base.shape[0],
+            removed[1], removed.Skip(2).Average() / evaluation.Base.shape[0]);
     }
 
-    /// <summary>Presence along d̂ (relative to ‖d‖) and clean-image similarity for each ablated head set.</summary>
-    private static (double[] Presence, double[] Clean) Measure(IHookedVit vit, OverlayPair images, torch.Tensor direction, IReadOnlyList<int[]> sets,
+    /// <summary>
+    /// Mean presence along d̂ (relative to ‖d‖), clean-image similarity, and the number of images whose overlay was
+    /// removed (presence below <see cref="OverlayStudyResult.RemovalThreshold"/> of the image's own clean presence), for
+    /// each ablated head set; sets[0] must be the empty set (the clean model).
+    /// </summary>
+    private static (double[] Presence, double[] Clean, int[] Removed) Measure(IHookedVit vit, OverlayPair images, torch.Tensor direction, IReadOnlyList<int[]> sets,
         int n, CancellationToken ct)
     {
         var arch = vit.Architecture;
         var presence = new double[sets.Count];
         var clean = new double[sets.Count];
+        var removed = new int[sets.Count];
+        double[]? cleanPresence = null;
         using var scope = torch.NewDisposeScope();
         var norm = direction.norm();
         var unit = direction / norm;
@@ -140,12 +160,17 @@ public static class OverlayStudy
             var outputs = HeadAblation.Run(vit, both, masks, maxRowsPerForward: 1024, cancellationToken: ct);  // [R, 2B, P]
             var baseOut = outputs.narrow(1, 0, b);
             var overOut = outputs.narrow(1, b, b);
-            var p = (((overOut - baseOut) * unit).sum(-1) / norm).mean(new long[] { 1 }).to(torch.float64).cpu();
+            var perImage = (((overOut - baseOut) * unit).sum(-1) / norm).to(torch.float64).cpu();             // [R, B]
             var c = EmbeddingSimilarity.Cosine(baseOut, cleanBase.unsqueeze(0)).mean(new long[] { 1 }).cpu();
-            p.data<double>().ToArray().CopyTo(presence, start);
+            perImage.mean(new long[] { 1 }).data<double>().ToArray().CopyTo(presence, start);
             c.data<double>().ToArray().CopyTo(clean, start);
+            var rows = perImage.data<double>().ToArray();
+            cleanPresence ??= rows.Take((int)b).ToArray(); // the first chunk starts with the empty set
+            for (int s = 0; s < count; s++)
+                for (int i = 0; i < b; i++)
+                    if (rows[s * b + i] < OverlayStudyResult.RemovalThreshold * cleanPresence[i]) removed[start + s]++;
         }
-        return (presence, clean);
+        return (presence, clean, removed);
     }
 
     /// <summary>Every k-subset of n heads when there are at most <paramref name="max"/>, else that many random ones (seeded).</summary>

@@ -82,6 +82,52 @@ public sealed class StudyImages : IDisposable
     }
 
     /// <summary>
+    /// Images from the <see cref="MarkedShapeDomain"/> (the 96-head testbed's domain), drawn by count and seed like
+    /// <see cref="Synthetic"/> (evaluation from <paramref name="seed"/>, calibration from seed + 1,000, reference from
+    /// seed + 2,000). The other marks and the tick count appear as the domain draws them; the study's own mark
+    /// <paramref name="overlay"/> is removed from every image, so the overlay study composes it into images that lack it.
+    /// </summary>
+    public static StudyImages SyntheticMarked(ClipImageProcessor processor, MarkKind overlay, int evaluationCount = DefaultEvaluationCount,
+        int seed = 0, int calibrationCount = DefaultCalibrationCount, int referenceCount = DefaultReferenceCount)
+    {
+        ArgumentNullException.ThrowIfNull(processor);
+        if (!Enum.IsDefined(overlay)) throw new ArgumentOutOfRangeException(nameof(overlay), overlay, "unknown mark kind.");
+        if (evaluationCount < 1 || calibrationCount < 1 || referenceCount < 0)
+            throw new ArgumentOutOfRangeException(nameof(evaluationCount), $"need ≥ 1 evaluation and calibration images and ≥ 0 reference images (got {evaluationCount}, {calibrationCount}, {referenceCount}).");
+        PreparedInput Draw(int count, int s)
+        {
+            var records = MarkedShapeDomain.Sample(count, s).Select(a => Without(a, overlay)).ToList();
+            using var pictures = MarkedShapeDomain.Render(records);
+            return Prepare(processor, pictures);
+        }
+        PreparedInput? cal = null, eval = null;
+        try
+        {
+            cal = Draw(calibrationCount, seed + 1000);
+            eval = Draw(evaluationCount, seed);
+            var reference = referenceCount == 0 ? null : Draw(referenceCount, seed + 2000);
+            string name = overlay.ToString().ToLowerInvariant();
+            return new StudyImages(cal, eval, reference,
+                $"marked shapes domain without the {name} mark, seed {seed}: {calibrationCount} calibration, {evaluationCount} evaluation, {referenceCount} reference images; overlay: {name}",
+                processor, pictures => MarkedShapeDomain.ComposeMark(pictures.cpu(), overlay));
+        }
+        catch
+        {
+            cal?.Dispose(); eval?.Dispose();
+            throw;
+        }
+    }
+
+    private static MarkedShapeAttributes Without(MarkedShapeAttributes a, MarkKind kind) => kind switch
+    {
+        MarkKind.Stripes => a with { Base = a.Base with { Overlay = false } },
+        MarkKind.Dots => a with { Dots = false },
+        MarkKind.Cross => a with { Cross = false },
+        MarkKind.Bar => a with { Bar = false },
+        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
+    };
+
+    /// <summary>
     /// Images of a folder (png/jpg/jpeg/bmp, sorted by name, then shuffled with <paramref name="seed"/>): the first third
     /// calibrates, the rest is evaluated. Reference images for mean ablation come from a separate folder.
     /// The overlay study composes the default stripes into the bottom-right quadrant.

@@ -74,6 +74,10 @@ public static class ScoreTable
             yield return new("overlay", "chosen", "p_value", o.PValue);
             yield return new("overlay", "chosen", "clean_similarity_after", o.CleanSimilarityAfter);
             yield return new("overlay", "random_subsets", "clean_similarity_after_mean", o.RandomCleanSimilarityAfter);
+            yield return new("overlay", "chosen", "removal_rate", o.RemovalRate);
+            yield return new("overlay", "chosen", "removal_rate_ci_low", o.RemovalInterval.Low);
+            yield return new("overlay", "chosen", "removal_rate_ci_high", o.RemovalInterval.High);
+            yield return new("overlay", "random_subsets", "removal_rate_mean", o.RandomRemovalRate);
             foreach (var h in o.TopHeads) yield return new("overlay", h.Label, "overlay_score", h.Score);
         }
         foreach (var (stage, seconds) in results.TimingsSeconds ?? new Dictionary<string, double>())

@@ -52,11 +52,13 @@ public static class StudyReport
             if (results.OverlayVerdict is { } verdict) report.Paragraph(verdict);
             report.Paragraph($"Heads chosen by DSL on {o.CalibrationImages} calibration images; presence measured on {o.EvaluationImages} evaluation images "
                 + "along the overlay direction d = mean(e_overlaid − e_base): 1 = the overlay is as present as in the clean model, 0 = gone.");
-            report.Table(new[] { "ablated", "overlay presence", "cos(ablated, clean) on clean images" }, new[]
+            report.Table(new[] { "ablated", "overlay presence", "images with the overlay removed (< ½ of clean presence)", "cos(ablated, clean) on clean images" }, new[]
             {
-                new[] { "nothing", F(o.PresenceBefore), "1.0000" },
-                new[] { "DSL's heads (" + string.Join(", ", o.TopHeads.Select(h => h.Label)) + ")", F(o.PresenceAfter), F(o.CleanSimilarityAfter) },
-                (IReadOnlyList<string>)new[] { $"mean of {o.SubsetsCompared} {(o.Exhaustive ? "(all)" : "random")} subsets of {o.TopHeads.Count}", F(o.RandomPresenceMean), F(o.RandomCleanSimilarityAfter) },
+                new[] { "nothing", F(o.PresenceBefore), "0", "1.0000" },
+                new[] { "DSL's heads (" + string.Join(", ", o.TopHeads.Select(h => h.Label)) + ")", F(o.PresenceAfter),
+                    $"{o.RemovedImages} of {o.EvaluationImages} ({o.RemovalRate:P0}; 95 % Wilson CI {o.RemovalInterval.Low:P0}–{o.RemovalInterval.High:P0})", F(o.CleanSimilarityAfter) },
+                (IReadOnlyList<string>)new[] { $"mean of {o.SubsetsCompared} {(o.Exhaustive ? "(all)" : "random")} subsets of {o.TopHeads.Count}", F(o.RandomPresenceMean),
+                    $"{o.RandomRemovalRate:P0}", F(o.RandomCleanSimilarityAfter) },
             });
         }
         return report;

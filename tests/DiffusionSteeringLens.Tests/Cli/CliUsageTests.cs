@@ -28,6 +28,11 @@ public sealed class CliUsageTests
         yield return new object[] { "mean ablation without reference", new[] { "validate", "--encoder", enc, "--images", enc, "--ablation", "mean" }, "--reference-images" };
         yield return new object[] { "too few random orders", new[] { "validate", "--encoder", enc, "--random-orders", "0" }, "--random-orders" };
         yield return new object[] { "bad ablation", new[] { "validate", "--encoder", enc, "--ablation", "half" }, "half" };
+        yield return new object[] { "bad domain", new[] { "overlay", "--encoder", enc, "--domain", "faces" }, "faces" };
+        yield return new object[] { "bad overlay kind", new[] { "overlay", "--encoder", enc, "--domain", "marked", "--overlay-kind", "stars" }, "stars" };
+        yield return new object[] { "numeric overlay kind", new[] { "overlay", "--encoder", enc, "--domain", "marked", "--overlay-kind", "2" }, "--overlay-kind" };
+        yield return new object[] { "mark without the marked domain", new[] { "overlay", "--encoder", enc, "--overlay-kind", "dots" }, "--domain marked" };
+        yield return new object[] { "marked domain with a folder", new[] { "overlay", "--encoder", enc, "--images", enc, "--domain", "marked" }, "--images" };
         yield return new object[] { "inspect missing path", new[] { "inspect", "/no/such/file.safetensors" }, "/no/such/file.safetensors" };
         yield return new object[] { "image that is not an image", new[] { "lens", "--encoder", enc, "--image", Path.Combine(enc, "config.json") }, "config.json" };
         yield return new object[] { "pixels that are not safetensors", new[] { "lens", "--encoder", enc, "--pixels", Path.Combine(enc, "image_53x40.png") }, "image_53x40.png" };
