@@ -72,5 +72,6 @@ public static class DslCli
         InspectCommand.Create(host),
         ExportCommand.Create(host),
         PerfCommand.Create(host),
+        PoolCommand.Create(host),
     };
 }

@@ -25,9 +25,11 @@ namespace DiffusionSteeringLens.Analysis;
 /// <param name="RemovedImages">Evaluation images whose overlay the chosen heads removed: presence after ablation below
 /// half of that image's clean presence (threshold fixed before any run).</param>
 /// <param name="RandomRemovalRate">The same share, mean over the compared subsets.</param>
+/// <param name="CleanShiftAlongDirection">Specificity along the overlay direction: mean ⟨A(base) − e(base), d̂⟩ / ‖d‖ on the
+/// evaluation images without the overlay (0 = the ablation neither fakes nor hides the overlay on clean images).</param>
 public sealed record OverlayStudyResult(IReadOnlyList<HeadScore> TopHeads, double PresenceBefore, double PresenceAfter, double RandomPresenceMean,
     double Percentile, double PValue, int SubsetsCompared, bool Exhaustive, double CleanSimilarityAfter, double RandomCleanSimilarityAfter,
-    int CalibrationImages, int EvaluationImages, int RemovedImages = 0, double RandomRemovalRate = 0)
+    int CalibrationImages, int EvaluationImages, int RemovedImages = 0, double RandomRemovalRate = 0, double CleanShiftAlongDirection = 0)
 {
     /// <summary>Threshold of <see cref="RemovedImages"/>: an image's overlay counts as removed below this share of its clean presence.</summary>
     public const double RemovalThreshold = 0.5;
@@ -117,7 +119,7 @@ public static class OverlayStudy
         var (subsets, exhaustive) = Subsets(n, topK, maxSubsets, seed);
         var all = new List<int[]> { Array.Empty<int>(), top };
         all.AddRange(subsets);
-        var (presence, clean, removed) = Measure(vit, evaluation, direction, all, n, cancellationToken);
+        var (presence, clean, removed, shift) = Measure(vit, evaluation, direction, all, n, cancellationToken);
         double chosen = presence[1];
         var randomPresence = presence.Skip(2).ToArray();
         int atMost = randomPresence.Count(p => p <= chosen + 1e-12);
@@ -125,7 +127,7 @@ public static class OverlayStudy
         return new OverlayStudyResult(ranked.Take(topK).ToArray(), presence[0], chosen, randomPresence.Average(),
             randomPresence.Count(p => p > chosen + 1e-12) / (double)randomPresence.Length, pValue, randomPresence.Length, exhaustive,
             clean[1], clean.Skip(2).Average(), (int)calibration.Base.shape[0], (int)evaluation.Base.shape[0],
-            removed[1], removed.Skip(2).Average() / evaluation.Base.shape[0]);
+            removed[1], removed.Skip(2).Average() / evaluation.Base.shape[0], shift[1]);
     }
 
     /// <summary>
@@ -133,13 +135,14 @@ public static class OverlayStudy
     /// removed (presence below <see cref="OverlayStudyResult.RemovalThreshold"/> of the image's own clean presence), for
     /// each ablated head set; sets[0] must be the empty set (the clean model).
     /// </summary>
-    private static (double[] Presence, double[] Clean, int[] Removed) Measure(IHookedVit vit, OverlayPair images, torch.Tensor direction, IReadOnlyList<int[]> sets,
+    private static (double[] Presence, double[] Clean, int[] Removed, double[] Shift) Measure(IHookedVit vit, OverlayPair images, torch.Tensor direction, IReadOnlyList<int[]> sets,
         int n, CancellationToken ct)
     {
         var arch = vit.Architecture;
         var presence = new double[sets.Count];
         var clean = new double[sets.Count];
         var removed = new int[sets.Count];
+        var shift = new double[sets.Count];
         double[]? cleanPresence = null;
         using var scope = torch.NewDisposeScope();
         var norm = direction.norm();
@@ -164,13 +167,15 @@ public static class OverlayStudy
             var c = EmbeddingSimilarity.Cosine(baseOut, cleanBase.unsqueeze(0)).mean(new long[] { 1 }).cpu();
             perImage.mean(new long[] { 1 }).data<double>().ToArray().CopyTo(presence, start);
             c.data<double>().ToArray().CopyTo(clean, start);
+            var sh = (((baseOut - cleanBase.unsqueeze(0)) * unit).sum(-1) / norm).mean(new long[] { 1 }).to(torch.float64).cpu();
+            sh.data<double>().ToArray().CopyTo(shift, start);
             var rows = perImage.data<double>().ToArray();
             cleanPresence ??= rows.Take((int)b).ToArray(); // the first chunk starts with the empty set
             for (int s = 0; s < count; s++)
                 for (int i = 0; i < b; i++)
                     if (rows[s * b + i] < OverlayStudyResult.RemovalThreshold * cleanPresence[i]) removed[start + s]++;
         }
-        return (presence, clean, removed);
+        return (presence, clean, removed, shift);
     }
 
     /// <summary>Every k-subset of n heads when there are at most <paramref name="max"/>, else that many random ones (seeded).</summary>

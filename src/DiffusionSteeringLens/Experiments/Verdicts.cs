@@ -39,7 +39,7 @@ internal static class Verdicts
         string heads = k == 1 ? "the head" : $"the {k} heads";
         string text = $"Ablating {heads} DSL chose on {o.CalibrationImages} calibration images ({string.Join(", ", o.TopHeads.Select(h => h.Label))}) "
             + $"left {F(o.PresenceAfter)} of the overlay (presence along the overlay direction; clean = {F(o.PresenceBefore)}) on {o.EvaluationImages} evaluation images; "
-            + $"removed on {o.RemovedImages} of {o.EvaluationImages} images ({o.RemovalRate:P0}, 95 % CI {o.RemovalInterval.Low:P0}–{o.RemovalInterval.High:P0}; random subsets {o.RandomRemovalRate:P0}); "
+            + $"removed on {o.RemovedImages} of {o.EvaluationImages} images ({o.RemovalRate:P0}, 95 % CI {o.RemovalInterval.Low:P0}–{o.RemovalInterval.High:P0}; random subsets {o.RandomRemovalRate:P0}; on images without the overlay the ablation moves the output {F(o.CleanShiftAlongDirection)} along it); "
             + $"{o.Percentile:P1} of {o.SubsetsCompared} {(o.Exhaustive ? "(all)" : "random")} {k}-head subsets leave more (p = {P(o.PValue)}). "
             + (o.PValue < 0.05 ? "DSL's heads remove more overlay than chance." : "DSL's heads are not shown to remove more overlay than chance.");
         // With few subsets even the best choice cannot reach p < 0.05: say so rather than call it a failure.

@@ -78,6 +78,7 @@ public static class ScoreTable
             yield return new("overlay", "chosen", "removal_rate_ci_low", o.RemovalInterval.Low);
             yield return new("overlay", "chosen", "removal_rate_ci_high", o.RemovalInterval.High);
             yield return new("overlay", "random_subsets", "removal_rate_mean", o.RandomRemovalRate);
+            yield return new("overlay", "chosen", "clean_shift_along_direction", o.CleanShiftAlongDirection);
             foreach (var h in o.TopHeads) yield return new("overlay", h.Label, "overlay_score", h.Score);
         }
         foreach (var (stage, seconds) in results.TimingsSeconds ?? new Dictionary<string, double>())
