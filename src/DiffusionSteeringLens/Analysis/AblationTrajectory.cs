@@ -1,3 +1,4 @@
+using DiffusionSteeringLens.Lenses;
 using DiffusionSteeringLens.Models.Vit;
 using TorchSharp;
 
@@ -5,9 +6,9 @@ namespace DiffusionSteeringLens.Analysis;
 
 /// <summary>Similarity of the output to the clean output as heads are ablated cumulatively in some order.</summary>
 /// <param name="Order">Name of the order (<c>dsl</c>, <c>greedy</c>, …).</param>
-/// <param name="Heads">Layer-major indices of the heads, in ablation order.</param>
+/// <param name="Heads">The heads, in ablation order.</param>
 /// <param name="Similarity">Mean cosine to the clean embedding after 0, 1, …, K ablations (K + 1 values).</param>
-public sealed record Trajectory(string Order, IReadOnlyList<int> Heads, IReadOnlyList<double> Similarity)
+public sealed record Trajectory(string Order, IReadOnlyList<HeadTarget> Heads, IReadOnlyList<double> Similarity)
 {
     /// <summary>Area under the curve, trapezoid rule, normalised by K (a mean similarity in [−1, 1]; lower = more damage).</summary>
     public double Auc => AreaUnder(Similarity);
@@ -47,16 +48,25 @@ public static class AblationTrajectories
     /// <param name="vit">Encoder.</param>
     /// <param name="pixels">Images the similarity is averaged over.</param>
     /// <param name="name">Name of the order.</param>
-    /// <param name="order">Layer-major head indices in ablation order.</param>
+    /// <param name="order">The heads in ablation order.</param>
     /// <param name="steps">Ablations.</param>
     /// <param name="meanZ">Replacement z for mean ablation (<see cref="HeadAblation.MeanZ"/> of a reference set); null = zero ablation.</param>
     /// <param name="cancellationToken">Cancellation.</param>
-    public static Trajectory ForOrder(IHookedVit vit, torch.Tensor pixels, string name, IReadOnlyList<int> order, int steps,
+    public static Trajectory ForOrder(IHookedVit vit, torch.Tensor pixels, string name, IReadOnlyList<HeadTarget> order, int steps,
         torch.Tensor? meanZ = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(vit);
+        ArgumentNullException.ThrowIfNull(order);
+        foreach (var h in order) h.Validate(vit.Architecture);
+        return ForOrder(vit, pixels, name, order.Select(h => h.Index(vit.Architecture.NumHeads)).ToArray(), steps, meanZ, cancellationToken);
+    }
+
+    private static Trajectory ForOrder(IHookedVit vit, torch.Tensor pixels, string name, int[] order, int steps,
+        torch.Tensor? meanZ, CancellationToken cancellationToken)
     {
         var arch = vit.Architecture;
         int n = arch.NumLayers * arch.NumHeads;
-        steps = Math.Min(steps, order.Count);
+        steps = Math.Min(steps, order.Length);
         var masks = new float[(steps + 1) * n];
         Array.Fill(masks, 1f);
         for (int k = 1; k <= steps; k++)
@@ -65,7 +75,7 @@ public static class AblationTrajectories
         var maskTensor = torch.tensor(masks).view(steps + 1, arch.NumLayers, arch.NumHeads);
         var clean = vit.Forward(pixels);
         var sims = MeanSimilarity(vit, pixels, clean, maskTensor, meanZ, cancellationToken);
-        return new Trajectory(name, order.Take(steps).ToArray(), sims);
+        return new Trajectory(name, order.Take(steps).Select(i => HeadTarget.FromIndex(i, arch.NumHeads)).ToArray(), sims);
     }
 
     /// <summary>Greedy order: at each step every remaining head is tried (one batched run) and the most damaging is kept.</summary>
@@ -96,7 +106,7 @@ public static class AblationTrajectories
             removed.Add(candidates[best]);
             curve.Add(sims[best]);
         }
-        return new Trajectory("greedy", removed, curve);
+        return new Trajectory("greedy", removed.Select(i => HeadTarget.FromIndex(i, arch.NumHeads)).ToArray(), curve);
     }
 
     /// <summary>DSL order, calibration-fitted greedy order and random orders, all scored on the evaluation images.</summary>

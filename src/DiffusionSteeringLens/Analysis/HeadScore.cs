@@ -1,21 +1,22 @@
+using DiffusionSteeringLens.Lenses;
+
 namespace DiffusionSteeringLens.Analysis;
 
 /// <summary>A head's score and its rank (1 = highest) within one ranking.</summary>
-/// <param name="Layer">Layer.</param>
-/// <param name="Head">Head.</param>
+/// <param name="Head">The head.</param>
 /// <param name="Score">The score (higher ranks first).</param>
 /// <param name="Rank">1-based rank.</param>
-public sealed record HeadScore(int Layer, int Head, double Score, int Rank)
+public sealed record HeadScore(HeadTarget Head, double Score, int Rank)
 {
     /// <summary>Label like <c>L3H1</c>.</summary>
-    public string Label => $"L{Layer}H{Head}";
+    public string Label => Head.Label;
 
     /// <summary>Ranks a layer-major score array [L·H] (ties keep layer-major order).</summary>
     public static IReadOnlyList<HeadScore> RankAll(IReadOnlyList<double> scores, int numHeads)
     {
         if (numHeads <= 0 || scores.Count % numHeads != 0)
             throw new ArgumentException($"{scores.Count} scores do not split into rows of {numHeads} heads.", nameof(scores));
-        return Order(scores).Select((i, rank) => new HeadScore(i / numHeads, i % numHeads, scores[i], rank + 1)).ToArray();
+        return Order(scores).Select((i, rank) => new HeadScore(HeadTarget.FromIndex(i, numHeads), scores[i], rank + 1)).ToArray();
     }
 
     /// <summary>1-based rank of every score (1 = highest; ties keep index order), in the scores' own order.</summary>

@@ -114,7 +114,7 @@ public static class OverlayStudy
         if (direction.norm().item<float>() < 1e-8f)
             throw new ArgumentException("the overlay does not change the output embedding of the calibration images (d = 0); nothing to remove.", nameof(calibration));
         var ranked = HeadScore.RankAll(HeadScores(lens, calibration, direction, cancellationToken), arch.NumHeads);
-        var top = ranked.Take(topK).Select(h => h.Layer * arch.NumHeads + h.Head).OrderBy(i => i).ToArray();
+        var top = ranked.Take(topK).Select(h => h.Head.Index(arch.NumHeads)).OrderBy(i => i).ToArray();
 
         var (subsets, exhaustive) = Subsets(n, topK, maxSubsets, seed);
         var all = new List<int[]> { Array.Empty<int>(), top };

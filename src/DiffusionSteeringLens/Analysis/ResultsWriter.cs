@@ -51,8 +51,9 @@ public static class ResultsWriter
         }
     }
 
+    // A lens target (e.g. a head) is one cell too: its label.
     private static bool IsScalar(Type t) =>
-        t.IsPrimitive || t == typeof(string) || t == typeof(decimal) || t.IsEnum || Nullable.GetUnderlyingType(t) is { } u && IsScalar(u);
+        typeof(Lenses.LensTarget).IsAssignableFrom(t) || t.IsPrimitive || t == typeof(string) || t == typeof(decimal) || t.IsEnum || Nullable.GetUnderlyingType(t) is { } u && IsScalar(u);
 
     private static string Format(object? v) => v switch
     {
@@ -60,6 +61,7 @@ public static class ResultsWriter
         double d => d.ToString("R", CultureInfo.InvariantCulture),
         float f => f.ToString("R", CultureInfo.InvariantCulture),
         IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
+        Lenses.LensTarget t => t.Label,
         _ => v.ToString() ?? "",
     };
 

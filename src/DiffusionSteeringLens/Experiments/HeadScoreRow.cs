@@ -1,9 +1,9 @@
+using DiffusionSteeringLens.Lenses;
+
 namespace DiffusionSteeringLens.Experiments;
 
 /// <summary>Every score of one attention head.</summary>
-/// <param name="Head">Label, e.g. <c>L2H1</c>.</param>
-/// <param name="Layer">Layer.</param>
-/// <param name="HeadIndex">Head within the layer.</param>
+/// <param name="Head">The head.</param>
 /// <param name="DslScore">DSL embedding-space score: cosine of the steered read-out with the clean embedding.</param>
 /// <param name="DslRank">1-based rank by <paramref name="DslScore"/> (1 = highest).</param>
 /// <param name="DlScore">DL-on-heads embedding-space score: cosine of the head result's read-out with the clean embedding.</param>
@@ -13,7 +13,7 @@ namespace DiffusionSteeringLens.Experiments;
 /// <param name="Importance">Ablation importance (1 − cosine of the ablated output with the clean one); null when not computed.</param>
 /// <param name="OutputNorm">Output-norm baseline (norm of the head's CLS write); null when not computed.</param>
 /// <param name="Silent">The head writes (almost) nothing and was left out of the correlations.</param>
-public sealed record HeadScoreRow(string Head, int Layer, int HeadIndex, double DslScore, int DslRank, double DlScore, int DlRank,
+public sealed record HeadScoreRow(HeadTarget Head, double DslScore, int DslRank, double DlScore, int DlRank,
     double? DslImageScore = null, double? DlImageScore = null, double? Importance = null, double? OutputNorm = null, bool Silent = false)
 {
     /// <summary>The DSL score ranking uses: image-space when decoded, else embedding-space.</summary>

@@ -76,7 +76,7 @@ public static class LensStudy
             var dlPrimary = dl.Readouts.Select(r => r.ImageSimilarity ?? r.EmbeddingSimilarity).ToArray();
             var dslRank = HeadScore.RanksOf(dslPrimary);
             var dlRank = HeadScore.RanksOf(dlPrimary);
-            var rows = heads.Select((h, i) => new HeadScoreRow(h.Label, h.Layer, h.Head,
+            var rows = heads.Select((h, i) => new HeadScoreRow(h,
                 dsl.Readouts[i].EmbeddingSimilarity, dslRank[i], dl.Readouts[i].EmbeddingSimilarity, dlRank[i],
                 dsl.Readouts[i].ImageSimilarity, dl.Readouts[i].ImageSimilarity)).ToArray();
             var dlPictures = dl.Pictures?.alias();
@@ -108,7 +108,7 @@ public static class LensStudy
         var meanNorm = ColumnMeans(norms);
         var dslRank = HeadScore.RanksOf(meanDsl.Select((v, i) => silent.Contains(i) ? double.NegativeInfinity : v).ToArray());
         var dlRank = HeadScore.RanksOf(meanDl);
-        var rows = LensTarget.AllHeads(encoder.Architecture).Select((h, i) => new HeadScoreRow(h.Label, h.Layer, h.Head, meanDsl[i], dslRank[i],
+        var rows = LensTarget.AllHeads(encoder.Architecture).Select((h, i) => new HeadScoreRow(h, meanDsl[i], dslRank[i],
             meanDl[i], dlRank[i], OutputNorm: meanNorm[i], Silent: silent.Contains(i))).ToArray();
         var perImage = Enumerable.Range(0, dsl.Length).Select(i => new ImageHeadScores(i, dsl[i], dl[i], norms[i], null)).ToArray();
         return new ImageSetRanking(images.Description, rows, perImage);
@@ -151,7 +151,7 @@ public static class LensStudy
         var importance = AblationImportance.Compute(encoder, eval, settings.Ablation, reference, cancellationToken);
         Report("ablation importance", 1);
 
-        var silent = ranking.Heads.Where(h => h.Silent).Select(h => h.Layer * arch.NumHeads + h.HeadIndex).ToArray();
+        var silent = ranking.Heads.Where(h => h.Silent).Select(h => h.Head.Index(arch.NumHeads)).ToArray();
         var kept = Enumerable.Range(0, n).Except(silent).ToArray();
         double[][] Keep(double[][] m) => m.Select(r => kept.Select(h => r[h]).ToArray()).ToArray();
         var rng = new Random(settings.Seed);
@@ -186,7 +186,7 @@ public static class LensStudy
         return new ValidationResult(ScoreSpace.Embedding, settings.Ablation, images.Description,
             "ρ > 0: the lens scores heads that matter more (larger ablation importance) higher", lenses, delta,
             Verdicts.Difference("DSL", "DL-on-heads", delta), trajectories, Verdicts.Trajectory(trajectories),
-            silent.Select(i => heads[i].Label).ToArray(), Verdicts.Warnings(kept.Length, (int)eval.shape[0]), rows, perImage);
+            silent.Select(i => heads[i]).ToArray(), Verdicts.Warnings(kept.Length, (int)eval.shape[0]), rows, perImage);
     }
 
     /// <summary>
@@ -220,7 +220,7 @@ public static class LensStudy
         context.Progress?.Report(new StudyProgress("overlay study", 1, 1));
         if (context.Pictures is not { } sweep) return new OverlayOutcome(result, Verdicts.Overlay(result), null);
         var keep = Enumerable.Repeat(1f, arch.NumLayers * arch.NumHeads).ToArray();
-        foreach (var h in result.TopHeads) keep[h.Layer * arch.NumHeads + h.Head] = 0f;
+        foreach (var h in result.TopHeads) keep[h.Head.Index(arch.NumHeads)] = 0f;
         var first = evaluation.Overlaid.narrow(0, 0, 1);
         var before = vit.Forward(first);                                                                   // [1, P]
         var after = HeadAblation.Run(vit, first, torch.tensor(keep).view(1, arch.NumLayers, arch.NumHeads),

@@ -1,4 +1,5 @@
 using DiffusionSteeringLens.Analysis;
+using DiffusionSteeringLens.Lenses;
 
 namespace DiffusionSteeringLens.Experiments;
 
@@ -41,13 +42,13 @@ public sealed record ImageSetRanking(string Images, IReadOnlyList<HeadScoreRow> 
 /// <param name="DslVsDlVerdict">Verdict of the paired comparison.</param>
 /// <param name="Trajectories">Cumulative ablation: DSL order vs random orders and the calibration-fitted greedy order.</param>
 /// <param name="TrajectoryVerdict">Verdict of the trajectory study.</param>
-/// <param name="SilentHeads">Heads left out because they write (almost) nothing (labels).</param>
+/// <param name="SilentHeads">Heads left out because they write (almost) nothing.</param>
 /// <param name="Warnings">Warnings about power and sample size.</param>
 /// <param name="Heads">Image-averaged scores and importance of every head (evaluation images).</param>
 /// <param name="PerImage">Per-image scores and importance.</param>
 public sealed record ValidationResult(ScoreSpace ScoreSpace, AblationKind Ablation, string Images, string SuccessDirection,
     IReadOnlyList<LensCorrelation> Lenses, RhoDifference DslVsDl, string DslVsDlVerdict, TrajectoryStudy Trajectories, string TrajectoryVerdict,
-    IReadOnlyList<string> SilentHeads, IReadOnlyList<string> Warnings, IReadOnlyList<HeadScoreRow> Heads, IReadOnlyList<ImageHeadScores> PerImage);
+    IReadOnlyList<HeadTarget> SilentHeads, IReadOnlyList<string> Warnings, IReadOnlyList<HeadScoreRow> Heads, IReadOnlyList<ImageHeadScores> PerImage);
 
 /// <summary>Settings of the validation protocol.</summary>
 public sealed record ValidationSettings

@@ -1,5 +1,6 @@
 using DiffusionSteeringLens.Analysis;
 using DiffusionSteeringLens.Experiments;
+using DiffusionSteeringLens.Lenses;
 
 namespace DiffusionSteeringLens.Reports;
 
@@ -16,20 +17,20 @@ public static class ScoreTable
             foreach (var row in Readout("targets", r)) yield return row;
         foreach (var h in results.Heads ?? Array.Empty<HeadScoreRow>())
         {
-            yield return new("heads", h.Head, "dsl_embedding", h.DslScore);
-            yield return new("heads", h.Head, "dsl_rank", h.DslRank);
-            yield return new("heads", h.Head, "dl_embedding", h.DlScore);
-            yield return new("heads", h.Head, "dl_rank", h.DlRank);
-            if (h.DslImageScore is { } di) yield return new("heads", h.Head, "dsl_image", di);
-            if (h.DlImageScore is { } li) yield return new("heads", h.Head, "dl_image", li);
-            if (h.Importance is { } imp) yield return new("heads", h.Head, "importance", imp);
+            yield return new("heads", h.Head.Label, "dsl_embedding", h.DslScore);
+            yield return new("heads", h.Head.Label, "dsl_rank", h.DslRank);
+            yield return new("heads", h.Head.Label, "dl_embedding", h.DlScore);
+            yield return new("heads", h.Head.Label, "dl_rank", h.DlRank);
+            if (h.DslImageScore is { } di) yield return new("heads", h.Head.Label, "dsl_image", di);
+            if (h.DlImageScore is { } li) yield return new("heads", h.Head.Label, "dl_image", li);
+            if (h.Importance is { } imp) yield return new("heads", h.Head.Label, "importance", imp);
         }
         foreach (var h in results.ImageRanking?.Heads ?? Array.Empty<HeadScoreRow>())
         {
-            yield return new("image_ranking", h.Head, "dsl_embedding", h.DslScore);
-            yield return new("image_ranking", h.Head, "dsl_rank", h.DslRank);
-            yield return new("image_ranking", h.Head, "dl_embedding", h.DlScore);
-            if (h.OutputNorm is { } norm) yield return new("image_ranking", h.Head, "output_norm", norm);
+            yield return new("image_ranking", h.Head.Label, "dsl_embedding", h.DslScore);
+            yield return new("image_ranking", h.Head.Label, "dsl_rank", h.DslRank);
+            yield return new("image_ranking", h.Head.Label, "dl_embedding", h.DlScore);
+            if (h.OutputNorm is { } norm) yield return new("image_ranking", h.Head.Label, "output_norm", norm);
         }
         if (results.Validation is { } v)
         {
@@ -51,7 +52,7 @@ public static class ScoreTable
             yield return new("validation", "trajectories", "dsl_percentile", t.DslPercentile);
             yield return new("validation", "trajectories", "p_value", t.PValue);
             yield return new("validation", "trajectories", "random_auc_mean", t.RandomAucs.Average());
-            foreach (var tr in new[] { t.Dsl, t.Greedy, new Trajectory("random-mean", Array.Empty<int>(), t.RandomMeanSimilarity) })
+            foreach (var tr in new[] { t.Dsl, t.Greedy, new Trajectory("random-mean", Array.Empty<HeadTarget>(), t.RandomMeanSimilarity) })
             {
                 yield return new("validation", "trajectory:" + tr.Order, "auc", tr.Auc);
                 for (int k = 0; k < tr.Similarity.Count; k++)
@@ -59,10 +60,10 @@ public static class ScoreTable
             }
             foreach (var h in v.Heads)
             {
-                yield return new("validation_heads", h.Head, "dsl_embedding", h.DslScore);
-                yield return new("validation_heads", h.Head, "dl_embedding", h.DlScore);
-                if (h.OutputNorm is { } norm) yield return new("validation_heads", h.Head, "output_norm", norm);
-                if (h.Importance is { } imp) yield return new("validation_heads", h.Head, "importance", imp);
+                yield return new("validation_heads", h.Head.Label, "dsl_embedding", h.DslScore);
+                yield return new("validation_heads", h.Head.Label, "dl_embedding", h.DlScore);
+                if (h.OutputNorm is { } norm) yield return new("validation_heads", h.Head.Label, "output_norm", norm);
+                if (h.Importance is { } imp) yield return new("validation_heads", h.Head.Label, "importance", imp);
             }
         }
         if (results.Overlay is { } o)

@@ -83,14 +83,14 @@ public static class StudyReport
     private static void HeadSection(HtmlReport report, IReadOnlyList<HeadScoreRow> heads, StudyResults results, int topK)
     {
         report.Heading("Head scores");
-        int layers = heads.Max(h => h.Layer) + 1, perLayer = heads.Max(h => h.HeadIndex) + 1;
+        int layers = heads.Max(h => h.Head.Layer) + 1, perLayer = heads.Max(h => h.Head.Head) + 1;
         var rowLabels = Enumerable.Range(0, layers).Select(l => $"L{l}").ToArray();
         var colLabels = Enumerable.Range(0, perLayer).Select(h => $"H{h}").ToArray();
         string HeatMap(string title, Func<HeadScoreRow, double?> pick)
         {
             var m = new double[layers, perLayer];
             for (int l = 0; l < layers; l++) for (int h = 0; h < perLayer; h++) m[l, h] = double.NaN;
-            foreach (var r in heads) m[r.Layer, r.HeadIndex] = pick(r) ?? double.NaN;
+            foreach (var r in heads) m[r.Head.Layer, r.Head.Head] = pick(r) ?? double.NaN;
             return SvgHeatMap.Render(title, m, rowLabels, colLabels);
         }
         report.Svg(HeatMap($"DSL score ({results.Steering}), layers × heads", r => r.DslPrimary), "DSL: cosine of the steered read-out (or decoded picture) with the input.");
@@ -100,7 +100,7 @@ public static class StudyReport
         report.Table(new[] { "rank", "head", "DSL (embedding)", "DSL (image)", "DL (embedding)", "DL (image)", "DL rank", "importance" },
             heads.OrderBy(h => h.DslRank).Take(topK).Select(h => (IReadOnlyList<string>)new[]
             {
-                h.DslRank.ToString(CultureInfo.InvariantCulture), h.Head, F(h.DslScore), O(h.DslImageScore), F(h.DlScore), O(h.DlImageScore),
+                h.DslRank.ToString(CultureInfo.InvariantCulture), h.Head.Label, F(h.DslScore), O(h.DslImageScore), F(h.DlScore), O(h.DlImageScore),
                 h.DlRank.ToString(CultureInfo.InvariantCulture), O(h.Importance),
             }));
     }
@@ -120,8 +120,8 @@ public static class StudyReport
         var heads = v.Heads;
         report.Svg(SvgScatterPlot.Render("Lens score vs ablation importance (evaluation means)", "lens score", "importance", new (string, IReadOnlyList<(double, double, string)>)[]
         {
-            ("DSL", heads.Select(h => (h.DslScore, h.Importance ?? double.NaN, h.Head)).ToArray()),
-            ("DL on heads", heads.Select(h => (h.DlScore, h.Importance ?? double.NaN, h.Head)).ToArray()),
+            ("DSL", heads.Select(h => (h.DslScore, h.Importance ?? double.NaN, h.Head.Label)).ToArray()),
+            ("DL on heads", heads.Select(h => (h.DlScore, h.Importance ?? double.NaN, h.Head.Label)).ToArray()),
         }));
         var t = v.Trajectories;
         var series = new List<ChartSeries>

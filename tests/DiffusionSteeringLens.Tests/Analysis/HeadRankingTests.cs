@@ -38,7 +38,7 @@ public sealed class HeadRankingTests
             var ranked = HeadScore.RankAll(scores[b], arch.NumHeads);
             _out.WriteLine($"image {b}: DSL top {ranked[0].Label} ({ranked[0].Score:F4}), next {ranked[1].Label} ({ranked[1].Score:F4}); " +
                            $"DL top {HeadScore.RankAll(dlScores[b], arch.NumHeads)[0].Label}");
-            Assert.Equal((layer, head), (ranked[0].Layer, ranked[0].Head));
+            Assert.Equal(new HeadTarget(layer, head), ranked[0].Head);
         }
     }
 
@@ -160,9 +160,9 @@ public sealed class HeadRankingTests
         using var images = DiffusionSteeringLens.Experiments.StudyImages.Synthetic(processor, evaluationCount: 5, seed: 3, calibrationCount: 3, referenceCount: 0);
         var settings = new DiffusionSteeringLens.Experiments.ValidationSettings { Permutations = 100, Bootstrap = 50, RandomOrders = 20, TrajectorySteps = 3 };
         var v = DiffusionSteeringLens.Experiments.LensStudy.Validate(vit, images, new SteeringOptions { Steering = new ScaleSteering(8) }, settings);
-        var silent = v.Heads.Single(h => h.Head == "L1H3");
+        var silent = v.Heads.Single(h => h.Head == new HeadTarget(1, 3));
         _out.WriteLine($"silent head: DSL score {silent.DslScore:F4}, rank {silent.DslRank}; silent list {string.Join(",", v.SilentHeads)}");
-        Assert.Equal(new[] { "L1H3" }, v.SilentHeads);
+        Assert.Equal(new[] { new HeadTarget(1, 3) }, v.SilentHeads);
         Assert.True(silent.Silent);
         Assert.Equal(8, silent.DslRank);
         Assert.All(v.Lenses, l => Assert.Equal(7, l.Correlation.Heads));          // left out of every correlation

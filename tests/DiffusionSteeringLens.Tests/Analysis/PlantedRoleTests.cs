@@ -37,7 +37,7 @@ public sealed class PlantedRoleTests
         // The direct-effect lens still sees both writers: they are DSL's top two.
         var scores = HeadScoring.EmbeddingScores(new SteeringLens(vit, new SteeringOptions { Steering = new RelativeSteering(2) }), pixels);
         var meanScores = Enumerable.Range(0, scores[0].Length).Select(h => scores.Average(r => r[h])).ToArray();
-        var top2 = HeadScore.RankAll(meanScores, arch.NumHeads).Take(2).Select(h => h.Layer * arch.NumHeads + h.Head).OrderBy(i => i).ToArray();
+        var top2 = HeadScore.RankAll(meanScores, arch.NumHeads).Take(2).Select(h => h.Head.Index(arch.NumHeads)).OrderBy(i => i).ToArray();
         Assert.Equal(new[] { a, b }, top2);
     }
 
@@ -49,7 +49,7 @@ public sealed class PlantedRoleTests
         var arch = vit.Architecture;
         int n = arch.NumLayers * arch.NumHeads;
         double[] Mean(double[][] m) => Enumerable.Range(0, n).Select(h => m.Average(r => r[h])).ToArray();
-        int Rank(double[] v, int h) => HeadScore.RankAll(v, arch.NumHeads).Single(x => x.Layer * arch.NumHeads + x.Head == h).Rank;
+        int Rank(double[] v, int h) => HeadScore.RankAll(v, arch.NumHeads).Single(x => x.Head.Index(arch.NumHeads) == h).Rank;
         var dslLens = new SteeringLens(vit, new SteeringOptions { Steering = new RelativeSteering(1) });
         var before = Mean(AblationImportance.Compute(vit, pixels));
         var dslBefore = Mean(HeadScoring.EmbeddingScores(dslLens, pixels));

@@ -1,3 +1,4 @@
+using DiffusionSteeringLens.Lenses;
 using DiffusionSteeringLens.Analysis;
 using DiffusionSteeringLens.Experiments;
 
@@ -22,7 +23,7 @@ public sealed class VerdictsTests
     [Fact]
     public void OverlayVerdictSaysWhenTheDesignCannotReachSignificance()
     {
-        var best = new OverlayStudyResult(new[] { new HeadScore(3, 0, 0.5, 1) }, 1.0, 0.004, 0.9, 15 / 16.0, 1 / 16.0, 16, true, 0.99, 0.98, 20, 16);
+        var best = new OverlayStudyResult(new[] { new HeadScore(new HeadTarget(3, 0), 0.5, 1) }, 1.0, 0.004, 0.9, 15 / 16.0, 1 / 16.0, 16, true, 0.99, 0.98, 20, 16);
         var text = Verdicts.Overlay(best);
         Assert.Contains("not shown to remove more overlay than chance", text);
         Assert.Contains("smallest attainable p is 0.063", text);

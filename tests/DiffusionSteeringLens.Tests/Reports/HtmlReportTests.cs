@@ -1,3 +1,4 @@
+using DiffusionSteeringLens.Lenses;
 using System.Text.RegularExpressions;
 using DiffusionSteeringLens.Analysis;
 using DiffusionSteeringLens.Experiments;
@@ -32,13 +33,13 @@ public sealed class HtmlReportTests
     [Fact]
     public void StudyReportHasEveryChart()
     {
-        var rows = Enumerable.Range(0, 6).Select(i => new HeadScoreRow($"L{i / 3}H{i % 3}", i / 3, i % 3, i * 0.1, 6 - i, 0.5 - i * 0.05, i + 1, Importance: i * 0.02)).ToArray();
-        var traj = new TrajectoryStudy(new Trajectory("dsl", new[] { 5, 4 }, new[] { 1.0, 0.8, 0.5 }), new Trajectory("greedy", new[] { 5, 3 }, new[] { 1.0, 0.6, 0.3 }),
+        var rows = Enumerable.Range(0, 6).Select(i => new HeadScoreRow(new HeadTarget(i / 3, i % 3), i * 0.1, 6 - i, 0.5 - i * 0.05, i + 1, Importance: i * 0.02)).ToArray();
+        var traj = new TrajectoryStudy(new Trajectory("dsl", new[] { new HeadTarget(1, 2), new HeadTarget(1, 1) }, new[] { 1.0, 0.8, 0.5 }), new Trajectory("greedy", new[] { new HeadTarget(1, 2), new HeadTarget(1, 0) }, new[] { 1.0, 0.6, 0.3 }),
             new[] { 0.9, 0.95 }, new[] { 1.0, 0.95, 0.9 }, 1.0, 0.33, 0.5, 4, 6);
         var corr = new HeadCorrelationResult(0.8, 0.01, 0.02, 0.5, 0.95, 6, 6, 100, 100);
         var validation = new ValidationResult(ScoreSpace.Embedding, AblationKind.Zero, "test images", "ρ > 0",
             new[] { new LensCorrelation("DSL", corr, "DSL tracked ablation importance") }, new RhoDifference(0.2, -0.1, 0.5, 0.2, 6, 6, 100),
-            "DSL was not shown to track importance better", traj, "trajectory verdict", Array.Empty<string>(), new[] { "Only 6 heads" }, rows,
+            "DSL was not shown to track importance better", traj, "trajectory verdict", Array.Empty<HeadTarget>(), new[] { "Only 6 heads" }, rows,
             Array.Empty<ImageHeadScores>());
         var results = new StudyResults
         {
@@ -46,7 +47,7 @@ public sealed class HtmlReportTests
             LayerSweep = new[] { new TargetReadout("DL", "resid_post:0", 0, 0.3, 0.2), new TargetReadout("DL", "resid_post:1", 1, 1.0, 0.9) },
             Heads = rows,
             Validation = validation,
-            Overlay = new OverlayStudyResult(new[] { new HeadScore(1, 2, 0.9, 1) }, 0.98, 0.3, 0.7, 0.9, 0.1, 6, true, 0.95, 0.9, 4, 6),
+            Overlay = new OverlayStudyResult(new[] { new HeadScore(new HeadTarget(1, 2), 0.9, 1) }, 0.98, 0.3, 0.7, 0.9, 0.1, 6, true, 0.95, 0.9, 4, 6),
             OverlayVerdict = "overlay verdict",
         };
         var html = StudyReport.Build(results, Array.Empty<ReportFigure>()).Render();
@@ -77,7 +78,7 @@ public sealed class HtmlReportTests
         var results = new StudyResults
         {
             Command = "rank",
-            Heads = new[] { new HeadScoreRow("L0H0", 0, 0, 0.5, 1, 0.2, 1, 0.4, null, 0.1) },
+            Heads = new[] { new HeadScoreRow(new HeadTarget(0, 0), 0.5, 1, 0.2, 1, 0.4, null, 0.1) },
             TimingsSeconds = new Dictionary<string, double> { ["rank"] = 1.5 },
         };
         var rows = ScoreTable.Flatten(results).ToArray();
