@@ -57,28 +57,8 @@ public sealed class StudyImages : IDisposable
         int calibrationCount = DefaultCalibrationCount, int referenceCount = DefaultReferenceCount)
     {
         ArgumentNullException.ThrowIfNull(processor);
-        if (evaluationCount < 1 || calibrationCount < 1 || referenceCount < 0)
-            throw new ArgumentOutOfRangeException(nameof(evaluationCount), $"need ≥ 1 evaluation and calibration images and ≥ 0 reference images (got {evaluationCount}, {calibrationCount}, {referenceCount}).");
-        PreparedInput Draw(int count, int s)
-        {
-            using var pictures = ShapeDomain.Render(ShapeDomain.Sample(count, s, overlayProbability: 0));
-            return Prepare(processor, pictures);
-        }
-        PreparedInput? cal = null, eval = null;
-        try
-        {
-            cal = Draw(calibrationCount, seed + 1000);
-            eval = Draw(evaluationCount, seed);
-            var reference = referenceCount == 0 ? null : Draw(referenceCount, seed + 2000);
-            return new StudyImages(cal, eval, reference,
-                $"synthetic shapes domain, seed {seed}: {calibrationCount} calibration, {evaluationCount} evaluation, {referenceCount} reference images",
-                processor, SyntheticOverlay);
-        }
-        catch
-        {
-            cal?.Dispose(); eval?.Dispose();
-            throw;
-        }
+        return Drawn(processor, (count, s) => ShapeDomain.Render(ShapeDomain.Sample(count, s, overlayProbability: 0)), evaluationCount, seed,
+            calibrationCount, referenceCount, $"synthetic shapes domain, seed {seed}", SyntheticOverlay);
     }
 
     /// <summary>
@@ -92,12 +72,21 @@ public sealed class StudyImages : IDisposable
     {
         ArgumentNullException.ThrowIfNull(processor);
         if (!Enum.IsDefined(overlay)) throw new ArgumentOutOfRangeException(nameof(overlay), overlay, "unknown mark kind.");
+        string name = overlay.ToString().ToLowerInvariant();
+        return Drawn(processor, (count, s) => MarkedShapeDomain.Render(MarkedShapeDomain.Sample(count, s).Select(a => Without(a, overlay)).ToList()),
+            evaluationCount, seed, calibrationCount, referenceCount, $"marked shapes domain without the {name} mark (overlay: {name}), seed {seed}",
+            pictures => MarkedShapeDomain.ComposeMark(pictures.cpu(), overlay));
+    }
+
+    /// <summary>The three sets drawn from a seeded synthetic domain: evaluation from seed, calibration seed + 1,000, reference seed + 2,000.</summary>
+    private static StudyImages Drawn(ClipImageProcessor processor, Func<int, int, torch.Tensor> render, int evaluationCount, int seed,
+        int calibrationCount, int referenceCount, string domain, Func<torch.Tensor, torch.Tensor> composeOverlay)
+    {
         if (evaluationCount < 1 || calibrationCount < 1 || referenceCount < 0)
             throw new ArgumentOutOfRangeException(nameof(evaluationCount), $"need ≥ 1 evaluation and calibration images and ≥ 0 reference images (got {evaluationCount}, {calibrationCount}, {referenceCount}).");
         PreparedInput Draw(int count, int s)
         {
-            var records = MarkedShapeDomain.Sample(count, s).Select(a => Without(a, overlay)).ToList();
-            using var pictures = MarkedShapeDomain.Render(records);
+            using var pictures = render(count, s);
             return Prepare(processor, pictures);
         }
         PreparedInput? cal = null, eval = null;
@@ -106,10 +95,8 @@ public sealed class StudyImages : IDisposable
             cal = Draw(calibrationCount, seed + 1000);
             eval = Draw(evaluationCount, seed);
             var reference = referenceCount == 0 ? null : Draw(referenceCount, seed + 2000);
-            string name = overlay.ToString().ToLowerInvariant();
             return new StudyImages(cal, eval, reference,
-                $"marked shapes domain without the {name} mark, seed {seed}: {calibrationCount} calibration, {evaluationCount} evaluation, {referenceCount} reference images; overlay: {name}",
-                processor, pictures => MarkedShapeDomain.ComposeMark(pictures.cpu(), overlay));
+                $"{domain}: {calibrationCount} calibration, {evaluationCount} evaluation, {referenceCount} reference images", processor, composeOverlay);
         }
         catch
         {
