@@ -47,7 +47,14 @@ public sealed record ImageSetRanking(string Images, IReadOnlyList<HeadScoreRow> 
 /// <param name="PerImage">Per-image scores and importance.</param>
 public sealed record ValidationResult(ScoreSpace ScoreSpace, AblationKind Ablation, string Images, string SuccessDirection,
     IReadOnlyList<LensCorrelation> Lenses, RhoDifference DslVsDl, string DslVsDlVerdict, TrajectoryStudy Trajectories, string TrajectoryVerdict,
-    IReadOnlyList<string> SilentHeads, IReadOnlyList<string> Warnings, IReadOnlyList<HeadScoreRow> Heads, IReadOnlyList<ImageHeadScores> PerImage);
+    IReadOnlyList<string> SilentHeads, IReadOnlyList<string> Warnings, IReadOnlyList<HeadScoreRow> Heads, IReadOnlyList<ImageHeadScores> PerImage)
+{
+    /// <summary>
+    /// Heads whose direct effect the read-out cannot see (labels): DSL ranks them last, and they stay in every correlation
+    /// (leaving them out would hide the lens's blind spot when such a head matters).
+    /// </summary>
+    public IReadOnlyList<string> InvisibleHeads { get; init; } = Array.Empty<string>();
+}
 
 /// <summary>Settings of the validation protocol.</summary>
 public sealed record ValidationSettings
