@@ -159,6 +159,10 @@ public static class LensStudy
 
         var silent = ranking.Heads.Where(h => h.Silent).Select(h => h.Layer * arch.NumHeads + h.HeadIndex).ToArray();
         var kept = Enumerable.Range(0, n).Except(silent).ToArray();
+        // A head the read-out cannot see enters DSL's correlation ranked last (its raw cos of 1 would rank it first):
+        // if it matters, DSL is penalised for missing it instead of being excused or rewarded by accident.
+        var invisibleIndex = ranking.Heads.Where(h => h.NoVisibleDirectEffect).Select(h => h.Layer * arch.NumHeads + h.HeadIndex).ToArray();
+        var dslRanked = dsl.Select(r => RankedLast(r, invisibleIndex)).ToArray();
         double[][] Keep(double[][] m) => m.Select(r => kept.Select(h => r[h]).ToArray()).ToArray();
         var rng = new Random(settings.Seed);
         var randomHeadScores = Enumerable.Range(0, kept.Length).Select(_ => rng.NextDouble()).ToArray();
@@ -167,11 +171,11 @@ public static class LensStudy
         HeadCorrelationResult Corr(double[][] scores) => HeadCorrelation.Compute(scores, imp, settings.Permutations, settings.Bootstrap, settings.Seed);
         var lenses = new List<LensCorrelation>();
         void Add(string name, double[][] scores) { var c = Corr(scores); lenses.Add(new LensCorrelation(name, c, Verdicts.Correlation(name, c))); }
-        Add("DSL", Keep(dsl));
+        Add("DSL", Keep(dslRanked));
         Add("DL-on-heads", Keep(dl));
         Add("output-norm", Keep(norms));
         Add("random", random);
-        var delta = HeadCorrelation.Difference(Keep(dsl), Keep(dl), imp, settings.Bootstrap, settings.Seed);
+        var delta = HeadCorrelation.Difference(Keep(dslRanked), Keep(dl), imp, settings.Bootstrap, settings.Seed);
 
         Report("ablation trajectories", 0);
         var (calibrationScores, calibrationDelta) = HeadScoring.SteeringScores(dslLens, images.Calibration.Pixels, cancellationToken);
@@ -239,9 +243,9 @@ public static class LensStudy
     }
 
     /// <summary>A copy of <paramref name="scores"/> with the given heads set to −∞, so any ranking puts them last.</summary>
-    private static double[] RankedLast(double[] scores, IEnumerable<int> heads)
+    private static double[] RankedLast(IReadOnlyList<double> scores, IEnumerable<int> heads)
     {
-        var copy = (double[])scores.Clone();
+        var copy = scores.ToArray();
         foreach (var h in heads) copy[h] = double.NegativeInfinity;
         return copy;
     }
