@@ -25,7 +25,7 @@ internal static class DirectEffectVisibility
         return removed.ComputeEmbeddings(pixels, targets, null, cancellationToken);
     }
 
-    /// <summary>δ [B, N] from steered and removed read-outs, both [B, N, P].</summary>
+    /// <summary>δ [B, N] (float64) from steered and removed read-outs, both [B, N, P].</summary>
     public static torch.Tensor Delta(torch.Tensor steered, torch.Tensor removed)
     {
         using var scope = torch.NewDisposeScope();

@@ -41,7 +41,7 @@ public static class HeadScoring
         var removed = DirectEffectVisibility.RemovedReadouts(lens, pixels, heads, cancellationToken);           // [B, N, P]
         var clean = vit.Forward(pixels).unsqueeze(1);                                                           // [B, 1, P]
         var cos = EmbeddingSimilarity.Cosine(steered, clean).cpu();
-        var delta = DirectEffectVisibility.Delta(steered, removed).to(torch.float64).cpu();
+        var delta = DirectEffectVisibility.Delta(steered, removed).cpu();
         return (Rows(cos), Rows(delta));
     }
 
