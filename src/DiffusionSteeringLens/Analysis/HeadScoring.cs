@@ -25,6 +25,26 @@ public static class HeadScoring
         var e = lens.ComputeEmbeddings(pixels, heads, progress, cancellationToken); // [B, N, P]
         var clean = vit.Forward(pixels).unsqueeze(1);                              // [B, 1, P]
         var cos = EmbeddingSimilarity.Cosine(e, clean).cpu();                       // [B, N]
-        return Enumerable.Range(0, (int)cos.shape[0]).Select(b => cos[b].data<double>().ToArray()).ToArray();
+        return Rows(cos);
     }
+
+    /// <summary>
+    /// DSL scores [B][L·H] as <see cref="EmbeddingScores"/> plus each head's direct-effect visibility δ [B][L·H]
+    /// (<see cref="DirectEffectVisibility"/>): one more batched read-out, of the residuals with each head's write removed.
+    /// </summary>
+    internal static (double[][] Scores, double[][] DirectEffect) SteeringScores(SteeringLens lens, torch.Tensor pixels, CancellationToken cancellationToken = default)
+    {
+        var vit = lens.Encoder;
+        var heads = LensTarget.AllHeads(vit.Architecture);
+        using var scope = torch.NewDisposeScope();
+        var steered = lens.ComputeEmbeddings(pixels, heads, null, cancellationToken);                          // [B, N, P]
+        var removed = DirectEffectVisibility.RemovedReadouts(lens, pixels, heads, cancellationToken);           // [B, N, P]
+        var clean = vit.Forward(pixels).unsqueeze(1);                                                           // [B, 1, P]
+        var cos = EmbeddingSimilarity.Cosine(steered, clean).cpu();
+        var delta = DirectEffectVisibility.Delta(steered, removed).cpu();
+        return (Rows(cos), Rows(delta));
+    }
+
+    private static double[][] Rows(torch.Tensor m) =>
+        Enumerable.Range(0, (int)m.shape[0]).Select(b => m[b].data<double>().ToArray()).ToArray();
 }

@@ -13,8 +13,17 @@ namespace DiffusionSteeringLens.Experiments;
 /// <param name="Importance">Ablation importance (1 − cosine of the ablated output with the clean one); null when not computed.</param>
 /// <param name="OutputNorm">Output-norm baseline (norm of the head's CLS write); null when not computed.</param>
 /// <param name="Silent">The head writes (almost) nothing and was left out of the correlations.</param>
+/// <param name="DirectEffect">
+/// Direct-effect visibility δ (mean over images): how far the DSL-steered read-out is from the read-out with the head's
+/// write removed, both normalised; null when not computed.
+/// </param>
+/// <param name="NoVisibleDirectEffect">
+/// The read-out cannot see the head's direct effect (δ below 10⁻³ × the median head's): DSL ranks it last, but unlike a
+/// silent head it stays in the correlations, so a lens blind to an important head is penalised rather than excused.
+/// </param>
 public sealed record HeadScoreRow(HeadTarget Head, double DslScore, int DslRank, double DlScore, int DlRank,
-    double? DslImageScore = null, double? DlImageScore = null, double? Importance = null, double? OutputNorm = null, bool Silent = false)
+    double? DslImageScore = null, double? DlImageScore = null, double? Importance = null, double? OutputNorm = null, bool Silent = false,
+    double? DirectEffect = null, bool NoVisibleDirectEffect = false)
 {
     /// <summary>The DSL score ranking uses: image-space when decoded, else embedding-space.</summary>
     public double DslPrimary => DslImageScore ?? DslScore;

@@ -91,7 +91,9 @@ public static class LensStudy
 
     /// <summary>
     /// Ranks every head by its DSL and DL-on-heads embedding scores averaged over the evaluation images (no ablation),
-    /// keeping the per-image scores and the output-norm baseline.
+    /// keeping the per-image scores and the output-norm baseline. DSL ranks last both silent heads (they write almost
+    /// nothing) and heads with no visible direct effect (the read-out cannot see their write, so DSL's cos = 1 says
+    /// nothing about them); only silent heads are marked for exclusion from the correlations.
     /// </summary>
     public static ImageSetRanking RankOnImages(Models.Vit.IHookedVit encoder, StudyImages images, SteeringOptions steering,
         CancellationToken cancellationToken = default)
@@ -99,17 +101,20 @@ public static class LensStudy
         ArgumentNullException.ThrowIfNull(encoder);
         ArgumentNullException.ThrowIfNull(images);
         var eval = images.Evaluation.Pixels;
-        var dsl = HeadScoring.EmbeddingScores(new SteeringLens(encoder, steering), eval, cancellationToken: cancellationToken);
+        var (dsl, delta) = HeadScoring.SteeringScores(new SteeringLens(encoder, steering), eval, cancellationToken);
         var dl = HeadScoring.EmbeddingScores(new DiffusionLens(encoder), eval, cancellationToken: cancellationToken);
         var norms = HeadOutputNorm.Compute(encoder, eval, cancellationToken);
         var silent = HeadOutputNorm.SilentHeads(norms);
+        var invisible = DirectEffectVisibility.InvisibleHeads(delta).Except(silent).ToArray();
         var meanDsl = ColumnMeans(dsl);
         var meanDl = ColumnMeans(dl);
         var meanNorm = ColumnMeans(norms);
-        var dslRank = HeadScore.RanksOf(meanDsl.Select((v, i) => silent.Contains(i) ? double.NegativeInfinity : v).ToArray());
+        var meanDelta = ColumnMeans(delta);
+        var dslRank = HeadScore.RanksOf(RankedLast(meanDsl, silent.Concat(invisible)));
         var dlRank = HeadScore.RanksOf(meanDl);
         var rows = LensTarget.AllHeads(encoder.Architecture).Select((h, i) => new HeadScoreRow(h, meanDsl[i], dslRank[i],
-            meanDl[i], dlRank[i], OutputNorm: meanNorm[i], Silent: silent.Contains(i))).ToArray();
+            meanDl[i], dlRank[i], OutputNorm: meanNorm[i], Silent: silent.Contains(i), DirectEffect: meanDelta[i],
+            NoVisibleDirectEffect: invisible.Contains(i))).ToArray();
         var perImage = Enumerable.Range(0, dsl.Length).Select(i => new ImageHeadScores(i, dsl[i], dl[i], norms[i], null)).ToArray();
         return new ImageSetRanking(images.Description, rows, perImage);
     }
@@ -119,7 +124,8 @@ public static class LensStudy
     /// importance on the evaluation images; head-level ρ of each (and of a random baseline) with permutation p and
     /// two-way bootstrap CI; paired Δρ DSL − DL; cumulative-ablation trajectories (DSL order from calibration scores vs
     /// random orders and a calibration-fitted greedy order). Heads that write (almost) nothing are left out of the
-    /// correlations and listed.
+    /// correlations and listed. Heads whose direct effect the read-out cannot see are ranked last by DSL but kept in
+    /// the correlations: leaving them out would hide the lens's blind spot exactly when such a head matters.
     /// </summary>
     /// <param name="encoder">Encoder.</param>
     /// <param name="images">Calibration, evaluation and reference sets.</param>
@@ -153,6 +159,10 @@ public static class LensStudy
 
         var silent = ranking.Heads.Where(h => h.Silent).Select(h => h.Head.Index(arch.NumHeads)).ToArray();
         var kept = Enumerable.Range(0, n).Except(silent).ToArray();
+        // A head the read-out cannot see enters DSL's correlation ranked last (its raw cos of 1 would rank it first):
+        // if it matters, DSL is penalised for missing it instead of being excused or rewarded by accident.
+        var invisibleIndex = ranking.Heads.Where(h => h.NoVisibleDirectEffect).Select(h => h.Head.Index(arch.NumHeads)).ToArray();
+        var dslRanked = dsl.Select(r => RankedLast(r, invisibleIndex)).ToArray();
         double[][] Keep(double[][] m) => m.Select(r => kept.Select(h => r[h]).ToArray()).ToArray();
         var rng = new Random(settings.Seed);
         var randomHeadScores = Enumerable.Range(0, kept.Length).Select(_ => rng.NextDouble()).ToArray();
@@ -161,16 +171,16 @@ public static class LensStudy
         HeadCorrelationResult Corr(double[][] scores) => HeadCorrelation.Compute(scores, imp, settings.Permutations, settings.Bootstrap, settings.Seed);
         var lenses = new List<LensCorrelation>();
         void Add(string name, double[][] scores) { var c = Corr(scores); lenses.Add(new LensCorrelation(name, c, Verdicts.Correlation(name, c))); }
-        Add("DSL", Keep(dsl));
+        Add("DSL", Keep(dslRanked));
         Add("DL-on-heads", Keep(dl));
         Add("output-norm", Keep(norms));
         Add("random", random);
-        var delta = HeadCorrelation.Difference(Keep(dsl), Keep(dl), imp, settings.Bootstrap, settings.Seed);
+        var delta = HeadCorrelation.Difference(Keep(dslRanked), Keep(dl), imp, settings.Bootstrap, settings.Seed);
 
         Report("ablation trajectories", 0);
-        var calibrationScores = HeadScoring.EmbeddingScores(dslLens, images.Calibration.Pixels, cancellationToken: cancellationToken);
-        var order = ColumnMeans(calibrationScores);
-        foreach (var h in silent) order[h] = double.NegativeInfinity; // a silent head is ablated last
+        var (calibrationScores, calibrationDelta) = HeadScoring.SteeringScores(dslLens, images.Calibration.Pixels, cancellationToken);
+        // Silent heads and heads without a visible direct effect are ablated last, as DSL ranks them.
+        var order = RankedLast(ColumnMeans(calibrationScores), silent.Concat(DirectEffectVisibility.InvisibleHeads(calibrationDelta)));
         int steps = settings.TrajectorySteps ?? Math.Min(16, Math.Max(1, n / 2));
         int trajectoryImages = (int)Math.Min(eval.shape[0], Math.Max(1, settings.TrajectoryImages));
         using var trajectoryPixels = eval.narrow(0, 0, trajectoryImages);
@@ -183,10 +193,13 @@ public static class LensStudy
         var rows = ranking.Heads.Select((h, i) => h with { Importance = meanImp[i] }).ToArray();
         var perImage = ranking.PerImage.Select(r => r with { Importance = importance[r.Image] }).ToArray();
         var heads = LensTarget.AllHeads(arch);
+        var invisible = ranking.Heads.Where(h => h.NoVisibleDirectEffect).Select(h => h.Head).ToArray();
+        var warnings = Verdicts.Warnings(kept.Length, (int)eval.shape[0]).ToList();
+        if (Verdicts.Invisible(invisible) is { } line) warnings.Add(line);
         return new ValidationResult(ScoreSpace.Embedding, settings.Ablation, images.Description,
             "ρ > 0: the lens scores heads that matter more (larger ablation importance) higher", lenses, delta,
             Verdicts.Difference("DSL", "DL-on-heads", delta), trajectories, Verdicts.Trajectory(trajectories),
-            silent.Select(i => heads[i]).ToArray(), Verdicts.Warnings(kept.Length, (int)eval.shape[0]), rows, perImage);
+            silent.Select(i => heads[i]).ToArray(), warnings, rows, perImage) { InvisibleHeads = invisible };
     }
 
     /// <summary>
@@ -227,6 +240,14 @@ public static class LensStudy
             cancellationToken: cancellationToken).select(0, 0);                                            // [1, P]
         var pictures = sweep.Run("overlay", new[] { "before", "after" }, torch.cat(new[] { before, after }, 0), context.Progress, cancellationToken);
         return new OverlayOutcome(result, Verdicts.Overlay(result), pictures.MoveToOuterDisposeScope());
+    }
+
+    /// <summary>A copy of <paramref name="scores"/> with the given heads set to −∞, so any ranking puts them last.</summary>
+    private static double[] RankedLast(IReadOnlyList<double> scores, IEnumerable<int> heads)
+    {
+        var copy = scores.ToArray();
+        foreach (var h in heads) copy[h] = double.NegativeInfinity;
+        return copy;
     }
 
     private static double[] ColumnMeans(double[][] perImage) =>

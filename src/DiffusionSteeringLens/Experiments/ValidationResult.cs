@@ -48,7 +48,14 @@ public sealed record ImageSetRanking(string Images, IReadOnlyList<HeadScoreRow> 
 /// <param name="PerImage">Per-image scores and importance.</param>
 public sealed record ValidationResult(ScoreSpace ScoreSpace, AblationKind Ablation, string Images, string SuccessDirection,
     IReadOnlyList<LensCorrelation> Lenses, RhoDifference DslVsDl, string DslVsDlVerdict, TrajectoryStudy Trajectories, string TrajectoryVerdict,
-    IReadOnlyList<HeadTarget> SilentHeads, IReadOnlyList<string> Warnings, IReadOnlyList<HeadScoreRow> Heads, IReadOnlyList<ImageHeadScores> PerImage);
+    IReadOnlyList<HeadTarget> SilentHeads, IReadOnlyList<string> Warnings, IReadOnlyList<HeadScoreRow> Heads, IReadOnlyList<ImageHeadScores> PerImage)
+{
+    /// <summary>
+    /// Heads whose direct effect the read-out cannot see DSL ranks them last, and they stay in every correlation
+    /// (leaving them out would hide the lens's blind spot when such a head matters).
+    /// </summary>
+    public IReadOnlyList<HeadTarget> InvisibleHeads { get; init; } = Array.Empty<HeadTarget>();
+}
 
 /// <summary>Settings of the validation protocol.</summary>
 public sealed record ValidationSettings

@@ -1,3 +1,4 @@
+using DiffusionSteeringLens.Lenses;
 using DiffusionSteeringLens.Analysis;
 
 namespace DiffusionSteeringLens.Experiments;
@@ -49,6 +50,14 @@ internal static class Verdicts
         if (o.PresenceAfter > 0.5) text += " Most of the overlay remains.";
         return text;
     }
+
+    /// <summary>One line naming the heads whose direct effect the read-out cannot see, or null when there are none.</summary>
+    public static string? Invisible(IReadOnlyList<HeadTarget> heads) => heads.Count == 0 ? null
+        : heads.Count == 1
+            ? $"No visible direct effect: {heads[0]} (the read-out cannot see its write); DSL ranks it last and it stays in every ρ, "
+              + "so a lens blind to an important head is penalised, not excused."
+            : $"No visible direct effect: {string.Join(", ", heads)} (the read-out cannot see their writes); DSL ranks them last and they stay "
+              + "in every ρ, so a lens blind to an important head is penalised, not excused.";
 
     public static IReadOnlyList<string> Warnings(int heads, int images)
     {

@@ -23,7 +23,7 @@ public abstract record LensTarget
     public abstract string HookName { get; }
 
     /// <inheritdoc />
-    public override string ToString() => Label;
+    public sealed override string ToString() => Label;
 
     /// <summary>Checks the target exists in a model.</summary>
     /// <exception cref="ArgumentOutOfRangeException">Layer or head out of range; the message names the target and the model's sizes.</exception>

@@ -166,6 +166,9 @@ public sealed class HeadRankingTests
         Assert.True(silent.Silent);
         Assert.Equal(8, silent.DslRank);
         Assert.All(v.Lenses, l => Assert.Equal(7, l.Correlation.Heads));          // left out of every correlation
+        // Its read-out is also unchanged (δ = 0), but a silent head is only flagged silent, and no writing head is flagged.
+        Assert.False(silent.NoVisibleDirectEffect);
+        Assert.Empty(v.InvisibleHeads);
     }
 
     private static torch.Tensor Normalise(torch.Tensor pictures)

@@ -20,7 +20,8 @@ public sealed class ResultsWriterTests
         Assert.Equal("NaN", root.GetProperty("corr").GetProperty("perSample")[1].GetString());
         Assert.Equal(0.775, root.GetProperty("traj").GetProperty("auc").GetDouble(), 12);
         Assert.Equal("L0H1", root.GetProperty("heads")[0].GetProperty("label").GetString());
-        // Heads are written as their labels and read back as heads.
+        // Heads print, and are written, as their labels (a record's generated ToString would print its members) and read back as heads.
+        Assert.Equal("L1H1, L0H1", string.Join(", ", traj.Heads));
         Assert.Equal("L0H1", root.GetProperty("heads")[0].GetProperty("head").GetString());
         Assert.Equal(new[] { "L1H1", "L0H1" }, root.GetProperty("traj").GetProperty("heads").EnumerateArray().Select(e => e.GetString()));
         var heads = JsonSerializer.Deserialize<HeadTarget[]>(root.GetProperty("traj").GetProperty("heads").GetRawText(), ResultsWriter.JsonOptions)!;

@@ -1,0 +1,113 @@
+using DiffusionSteeringLens.Analysis;
+using DiffusionSteeringLens.Hooks;
+using DiffusionSteeringLens.Lenses;
+using TorchSharp;
+using Xunit.Abstractions;
+
+namespace DiffusionSteeringLens.Tests.Analysis;
+
+/// <summary>
+/// Planted overlay heads: four overlays, each visible to exactly one head (<see cref="PlantedOverlayModel"/>). The
+/// overlay study with the DSL lens must recover each head from calibration images and remove its overlay on
+/// disjoint evaluation images better than every other head subset of the same size.
+/// </summary>
+public sealed class PlantedOverlayTests
+{
+    private const int HeadsPerLayer = 4, AllHeads = 8;
+    private readonly ITestOutputHelper _out;
+
+    public PlantedOverlayTests(ITestOutputHelper output) => _out = output;
+
+    [Fact]
+    public void EachPlantedHeadAttendsToItsCornerAtTheClsToken()
+    {
+        using var vit = PlantedOverlayModel.Build(seed: 1);
+        using var pictures = PlantedOverlayModel.BasePictures(4, seed: 3);
+        var pair = PlantedOverlayModel.Pair(pictures, new[] { 0, 1, 2, 3 });
+        using var _ = pair.Base;
+        using var __ = pair.Overlaid;
+        using var run = vit.RunWithCache(pair.Overlaid, CacheRequest.ForNames(new[] { HookNames.Pattern(0), HookNames.Pattern(1) }));
+        for (int k = 0; k < 4; k++)
+        {
+            var (layer, head) = PlantedOverlayModel.Heads[k];
+            var (row, col) = PlantedOverlayModel.Corner(k);
+            int token = 1 + row / 4 * 4 + col / 4;
+            using var weight = run.Cache[HookNames.Pattern(layer)].select(1, head).select(1, 0).select(1, token); // [B]
+            float min = weight.min().item<float>();
+            _out.WriteLine($"overlay {k}: L{layer}H{head} puts ≥ {min:F6} of the CLS attention on token {token}");
+            Assert.True(min > 0.99f, $"L{layer}H{head} attention on its corner {min}");
+        }
+    }
+
+    [Fact]
+    public void EachOverlayIsRemovedByExactlyItsPlantedHeadChosenByDsl()
+    {
+        using var vit = PlantedOverlayModel.Build(seed: 1);
+        using var calPictures = PlantedOverlayModel.BasePictures(8, seed: 10);
+        using var evalPictures = PlantedOverlayModel.BasePictures(8, seed: 20);
+        for (int k = 0; k < 4; k++)
+        {
+            var calibration = PlantedOverlayModel.Pair(calPictures, new[] { k });
+            var evaluation = PlantedOverlayModel.Pair(evalPictures, new[] { k });
+            try
+            {
+                var dsl = OverlayStudy.Run(new SteeringLens(vit), calibration, evaluation, topK: 1);
+                var dl = OverlayStudy.Run(new DiffusionLens(vit), calibration, evaluation, topK: 1);
+                var planted = PlantedOverlayModel.Heads[k];
+                _out.WriteLine($"overlay {k} (planted L{planted.Layer}H{planted.Head}): DSL chose {dsl.TopHeads[0].Label}, presence {dsl.PresenceBefore:F3} → {dsl.PresenceAfter:F4}, "
+                    + $"{dsl.Percentile:P1} of {dsl.SubsetsCompared} single heads leave more, p = {dsl.PValue:F3}; "
+                    + $"DL-on-heads chose {dl.TopHeads[0].Label} (presence after {dl.PresenceAfter:F4}); mean over all single heads {dsl.RandomPresenceMean:F3}");
+                Assert.Equal(planted, (dsl.TopHeads[0].Head.Layer, dsl.TopHeads[0].Head.Head));
+                Assert.True(Math.Abs(dsl.PresenceAfter) < 0.05, $"overlay {k}: presence after ablating its head {dsl.PresenceAfter:F4}");
+                Assert.True(dsl.Exhaustive);
+                Assert.Equal(AllHeads, dsl.SubsetsCompared);
+                // Best of all: every other single head leaves more of the overlay, so p is the smallest attainable 1/8.
+                Assert.Equal((AllHeads - 1) / (double)AllHeads, dsl.Percentile, 12);
+                Assert.Equal(1.0 / AllHeads, dsl.PValue, 12);
+            }
+            finally
+            {
+                calibration.Base.Dispose(); calibration.Overlaid.Dispose();
+                evaluation.Base.Dispose(); evaluation.Overlaid.Dispose();
+            }
+        }
+    }
+
+    [Fact]
+    public void AllFourOverlaysAreRemovedByExactlyThePlantedHeadsAtTheSmallestExactP()
+    {
+        using var vit = PlantedOverlayModel.Build(seed: 1);
+        using var calPictures = PlantedOverlayModel.BasePictures(8, seed: 10);
+        using var evalPictures = PlantedOverlayModel.BasePictures(8, seed: 20);
+        var all = new[] { 0, 1, 2, 3 };
+        var calibration = PlantedOverlayModel.Pair(calPictures, all);
+        var evaluation = PlantedOverlayModel.Pair(evalPictures, all);
+        try
+        {
+            var dsl = OverlayStudy.Run(new SteeringLens(vit), calibration, evaluation, topK: 4);
+            var dl = OverlayStudy.Run(new DiffusionLens(vit), calibration, evaluation, topK: 4);
+            string Labels(OverlayStudyResult r) => string.Join(", ", r.TopHeads.Select(h => h.Label));
+            const int subsets = 70; // C(8, 4)
+            _out.WriteLine($"DSL chose {Labels(dsl)}: presence {dsl.PresenceBefore:F3} → {dsl.PresenceAfter:F4}, {dsl.Percentile:P1} of {dsl.SubsetsCompared} 4-subsets leave more, "
+                + $"p = {dsl.PValue:F4} (1/{subsets} = {1.0 / subsets:F4}); cos(ablated, clean) on clean images {dsl.CleanSimilarityAfter:F3}");
+            _out.WriteLine($"DL-on-heads chose {Labels(dl)}: presence after {dl.PresenceAfter:F4}, p = {dl.PValue:F4}");
+            _out.WriteLine($"a random 4-subset leaves {dsl.RandomPresenceMean:F3} on average (cos on clean images {dsl.RandomCleanSimilarityAfter:F3})");
+            var chosen = dsl.TopHeads.Select(h => (h.Head.Layer, h.Head.Head)).OrderBy(h => h).ToArray();
+            Assert.Equal(PlantedOverlayModel.Heads.OrderBy(h => h).ToArray(), chosen);
+            Assert.True(Math.Abs(dsl.PresenceAfter) < 0.05, $"presence after {dsl.PresenceAfter:F4}");
+            Assert.True(dsl.Exhaustive);
+            Assert.Equal(subsets, dsl.SubsetsCompared);
+            Assert.Equal(1.0 / subsets, dsl.PValue, 12);
+            Assert.True(dsl.PValue < 0.05);
+            // Per image: every evaluation image loses its overlays; the average random subset removes them from fewer.
+            _out.WriteLine($"removed on {dsl.RemovedImages} of {dsl.EvaluationImages} images (Wilson {dsl.RemovalInterval.Low:F3}–{dsl.RemovalInterval.High:F3}); random subsets {dsl.RandomRemovalRate:P1}");
+            Assert.Equal(dsl.EvaluationImages, dsl.RemovedImages);
+            Assert.True(dsl.RandomRemovalRate < 0.5, $"random subsets removed the overlay from {dsl.RandomRemovalRate:P1} of images");
+        }
+        finally
+        {
+            calibration.Base.Dispose(); calibration.Overlaid.Dispose();
+            evaluation.Base.Dispose(); evaluation.Overlaid.Dispose();
+        }
+    }
+}
