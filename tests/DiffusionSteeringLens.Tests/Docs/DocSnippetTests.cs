@@ -20,7 +20,7 @@ public sealed class DocSnippetTests
     private static readonly string[] ImplicitUsings =
     {
         "System", "System.IO", "System.Linq", "System.Collections.Generic", "System.Threading", "TorchSharp",
-        "DiffusionSteeringLens.Analysis", "DiffusionSteeringLens.Experiments", "DiffusionSteeringLens.Hooks",
+        "DiffusionSteeringLens.Analysis", "DiffusionSteeringLens.Decoding", "DiffusionSteeringLens.Experiments", "DiffusionSteeringLens.Hooks",
         "DiffusionSteeringLens.Imaging", "DiffusionSteeringLens.IO", "DiffusionSteeringLens.Lenses",
         "DiffusionSteeringLens.Models.Kandinsky", "DiffusionSteeringLens.Models.Vit", "DiffusionSteeringLens.Models.Vit.ClipVision",
         "DiffusionSteeringLens.Runtime", "DiffusionSteeringLens.Synthetic",

@@ -1,7 +1,7 @@
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace DiffusionSteeringLens.Models.Kandinsky;
+namespace DiffusionSteeringLens.Decoding;
 
 /// <summary>
 /// Feeds recorded randomness — e.g. the initial latents and per-step variance noise of a reference run — so a decode

@@ -1,7 +1,7 @@
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace DiffusionSteeringLens.Models.Kandinsky;
+namespace DiffusionSteeringLens.Decoding;
 
 /// <summary>
 /// One CPU <see cref="torch.Generator"/> per picture, seeded with that picture's seed: the initial latents are its
