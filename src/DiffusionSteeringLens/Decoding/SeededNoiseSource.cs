@@ -9,7 +9,7 @@ namespace DiffusionSteeringLens.Decoding;
 /// only on the picture's own seed, not on its row, batch size or neighbours, and matches PyTorch's CPU random stream.
 /// </summary>
 /// <remarks>Not thread-safe; use one instance per decode call at a time.</remarks>
-public sealed class SeededNoiseSource : INoiseSource, IDisposable
+internal sealed class SeededNoiseSource : INoiseSource, IDisposable
 {
     private readonly Dictionary<int, Generator> _generators = new();
 
