@@ -79,7 +79,7 @@ public sealed class DocSnippetTests
         return paths.Select(p => MetadataReference.CreateFromFile(p));
     }
 
-    private static string RepositoryRoot()
+    internal static string RepositoryRoot()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
             if (File.Exists(Path.Combine(dir.FullName, "DiffusionSteeringLens.sln"))) return dir.FullName;
