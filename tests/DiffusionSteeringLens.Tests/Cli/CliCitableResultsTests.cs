@@ -48,6 +48,38 @@ public sealed class CliCitableResultsTests
     }
 
     [Fact]
+    public async Task DecodedRunsShowEveryHeadAsALayerByHeadPictureGrid()
+    {
+        var outDir = Fixtures.TempFolder();
+        var run = await CliRun.WithHost(new[] { "rank", "--encoder", CliRun.GoldenEncoder, "--top-k", "2", "--out", outDir }, new FakeRenderer(24));
+        Assert.True(run.ExitCode == 0, run.Error);
+        using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, "results.json")));
+        var heads = json.RootElement.GetProperty("heads").EnumerateArray().ToList();
+        int layers = heads.Max(h => h.GetProperty("layer").GetInt32()) + 1, perLayer = heads.Max(h => h.GetProperty("headIndex").GetInt32()) + 1;
+        Assert.Equal(layers * perLayer, heads.Count);
+        Assert.Equal((2, 4), (layers, perLayer)); // the golden encoder
+        using var grid = DiffusionSteeringLens.Imaging.ImageIO.LoadRgb(Path.Combine(outDir, "grid-all-heads-dsl.png"));
+        Assert.Equal(3, grid.shape[2]);
+        var html = System.Net.WebUtility.HtmlDecode(File.ReadAllText(Path.Combine(outDir, "report.html")));
+        Assert.Contains("Every head, DSL (layers × heads; caption: DSL score)", html);
+        Assert.Contains("image-space score", html); // decoded: the heat maps plot image-space scores and say so
+    }
+
+    [Fact]
+    public void AllHeadsGridPlacesEveryHeadAtItsLayerAndColumn()
+    {
+        // Rows in ranking order (not layer-major): the grid must still put L1H0 at row 1, column 0.
+        var rows = new[] { (1, 0), (0, 2), (1, 2), (0, 0), (1, 1), (0, 1) }
+            .Select((lh, i) => new HeadScoreRow($"L{lh.Item1}H{lh.Item2}", lh.Item1, lh.Item2, 0.1 * i, i + 1, 0, i + 1)).ToList();
+        var layout = DiffusionSteeringLens.Cli.Commands.Figures.AllHeadsLayout(rows);
+        Assert.Equal(2, layout.Length);
+        for (int l = 0; l < 2; l++)
+            for (int h = 0; h < 3; h++)
+                Assert.Equal($"L{l}H{h}", rows[layout[l][h]].Head);
+        Assert.Throws<InvalidOperationException>(() => DiffusionSteeringLens.Cli.Commands.Figures.AllHeadsLayout(rows.Skip(1).ToList()));
+    }
+
+    [Fact]
     public async Task OutBelowAFileSaysSoPlainly()
     {
         var file = Path.Combine(Fixtures.TempFolder(), "notes.txt");
