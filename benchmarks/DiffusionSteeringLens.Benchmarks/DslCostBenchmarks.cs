@@ -1,3 +1,4 @@
+using DiffusionSteeringLens.Runtime;
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Engines;
 using DiffusionSteeringLens.IO.Configs;
@@ -22,6 +23,7 @@ public class DslCostBenchmarks
     [GlobalSetup]
     public void Setup()
     {
+        TorchNativeLoader.EnsureLoaded(); // each benchmark runs in its own generated process
         torch.set_num_threads(Environment.ProcessorCount);
         torch.manual_seed(0);
         var config = new ClipVisionConfig

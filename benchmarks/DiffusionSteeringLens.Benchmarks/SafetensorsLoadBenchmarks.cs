@@ -1,3 +1,4 @@
+using DiffusionSteeringLens.Runtime;
 using BenchmarkDotNet.Attributes;
 using DiffusionSteeringLens.IO;
 using TorchSharp;
@@ -14,6 +15,7 @@ public class SafetensorsLoadBenchmarks
     [GlobalSetup]
     public void Setup()
     {
+        TorchNativeLoader.EnsureLoaded(); // each benchmark runs in its own generated process
         _path = Path.Combine(Path.GetTempPath(), "dsl-bench-256mb.safetensors");
         using var big = torch.zeros(64, 1024, 1024);
         SafetensorsWriter.Write(_path, new Dictionary<string, torch.Tensor> { ["w"] = big });

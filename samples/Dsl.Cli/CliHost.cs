@@ -24,6 +24,9 @@ internal sealed class CliHost
     /// <summary>Bytes of memory available for a decode (test seam; the memory guard compares its estimate with this).</summary>
     public Func<long> MemoryProbe { get; init; } = AvailableMemory.Bytes;
 
+    /// <summary>The arguments the tool was started with, as typed (recorded in results.json and report.html).</summary>
+    public IReadOnlyList<string> Arguments { get; set; } = Array.Empty<string>();
+
     /// <summary>Folder the shipped model is looked for in (<c>models/shapes32</c> under it).</summary>
     public string BaseDirectory { get; init; } = AppContext.BaseDirectory;
 }

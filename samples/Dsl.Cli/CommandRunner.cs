@@ -1,3 +1,4 @@
+using DiffusionSteeringLens.Decoding;
 using DiffusionSteeringLens.Imaging;
 using DiffusionSteeringLens.IO;
 
@@ -32,7 +33,7 @@ internal static class CommandRunner
 
     private static bool IsBadInput(Exception e) => e is CliUsageException or FileNotFoundException or DirectoryNotFoundException
         or CheckpointException or FormatException or ImageDecodeException or UnauthorizedAccessException
-        or DiffusionSteeringLens.Models.Kandinsky.EmbeddingShapeException;
+        or DiffusionSteeringLens.Decoding.EmbeddingShapeException;
 
     public static string OneLine(string message) =>
         string.Join(" ", message.Split(new[] { '\r', '\n' }, StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));

@@ -33,9 +33,21 @@ internal sealed class CommonOptions
     {
         var list = new List<Option> { Encoder, Image, Pixels, Out, Device, DType, Verbose, Threads };
         if (decoding) list.AddRange(new Option[] { Decoder, NoDecode, Seed, Steps, Guidance, Size, BatchSize, Resume });
-        if (steering) list.AddRange(new Option[] { Steer, TopK });
+        if (steering)
+        {
+            TopK.Description = TopKDescription(command.Name);
+            list.AddRange(new Option[] { Steer, TopK });
+        }
         Add(command, list.ToArray());
     }
+
+    /// <summary>What k is for one command: only the overlay command ablates k heads; the demo's overlay study ablates a quarter of them.</summary>
+    internal static string TopKDescription(string command) => command switch
+    {
+        "overlay" => "k = the number of heads DSL picks on the calibration images and ablates on the evaluation images (compared with every, or 2,000 random, k-head subsets); also the rows of the top-heads grid and table.",
+        "demo" => "k = the heads shown in the top-heads grid, log and report table. It does not change the demo's overlay study, which ablates a quarter of all heads.",
+        _ => "k = the heads shown in the top-heads grid, log and report table (every head is scored and in results.json and the report's layer × head grids).",
+    };
 
     /// <summary>Adds chosen options to a command (the others keep their defaults when binding).</summary>
     public void Add(Command command, params Option[] options)
@@ -81,6 +93,8 @@ internal sealed class CommonOptions
         RequireFile("--pixels", "a pixels", s.Pixels);
         if (_added.Contains(Out) && string.IsNullOrWhiteSpace(s.Out)) throw new CliUsageException("--out must name a folder (got an empty string).");
         if (_added.Contains(Out) && File.Exists(s.Out)) throw new CliUsageException($"--out must be a folder; {Path.GetFullPath(s.Out)} is a file.");
+        if (_added.Contains(Out) && FileAbove(s.Out) is { } file)
+            throw new CliUsageException($"--out {Path.GetFullPath(s.Out)} cannot be created: {file} is a file, not a folder.");
         if (s.Steps < 1) throw new CliUsageException($"--steps must be at least 1 (got {s.Steps}).");
         if (!double.IsFinite(s.Guidance)) throw new CliUsageException("--guidance must be a finite number.");
         if (s.Size is < 8) throw new CliUsageException($"--size must be at least 8 pixels (got {s.Size}).");
@@ -88,6 +102,17 @@ internal sealed class CommonOptions
         if (s.TopK < 1) throw new CliUsageException($"--top-k must be at least 1 (got {s.TopK}).");
         if (s.Threads < 1) throw new CliUsageException($"--threads must be at least 1 (got {s.Threads}).");
         return s;
+    }
+
+    /// <summary>The nearest existing ancestor of <paramref name="folder"/> when it is a file (nothing can be created below it), else null.</summary>
+    internal static string? FileAbove(string folder)
+    {
+        for (var dir = Path.GetDirectoryName(Path.GetFullPath(folder)); !string.IsNullOrEmpty(dir); dir = Path.GetDirectoryName(dir))
+        {
+            if (Directory.Exists(dir)) return null;
+            if (File.Exists(dir)) return dir;
+        }
+        return null;
     }
 
     /// <summary>A named input file must be a file: not empty, not a folder, present.</summary>

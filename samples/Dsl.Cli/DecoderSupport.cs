@@ -1,3 +1,4 @@
+using DiffusionSteeringLens.Decoding;
 using DiffusionSteeringLens.Experiments;
 using DiffusionSteeringLens.Models.Vit;
 using DiffusionSteeringLens.Runtime;
@@ -20,7 +21,7 @@ internal static class DecoderSupport
         }
         var negative = encoder.ZeroImageEmbedding();
         var owner = new Owner(decoder, negative);
-        var decodeOptions = new DecodeOptions { NumInferenceSteps = s.Steps, GuidanceScale = s.Guidance, Height = size, Width = size, Seed = s.Seed };
+        var decodeOptions = new KandinskyDecodeOptions { NumInferenceSteps = s.Steps, GuidanceScale = s.Guidance, Height = size, Width = size, Seed = s.Seed };
         var renderer = DecoderEmbeddingRenderer.Create(decoder, negative, decodeOptions, size, encoder.DType, encoder.Device, new StepProgress(progress));
         return (owner, renderer);
     }

@@ -24,6 +24,7 @@ public static class DslCli
 
     internal static async Task<int> RunAsync(string[] args, CliHost host, CancellationToken cancellationToken = default)
     {
+        host.Arguments = args.ToArray(); // as typed, before the demo default below
         // No command (nothing, or options only, e.g. `dsl --steps 10`) runs the demo.
         if (args.Length == 0 || (args[0].StartsWith('-') && args[0] is not ("-h" or "--help" or "-?" or "--version")))
             args = new[] { "demo" }.Concat(args).ToArray();

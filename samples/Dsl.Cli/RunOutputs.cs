@@ -1,4 +1,6 @@
 using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
 using DiffusionSteeringLens.Analysis;
 using DiffusionSteeringLens.Experiments;
 using DiffusionSteeringLens.Imaging;
@@ -44,12 +46,15 @@ internal sealed class RunOutputs(string folder, ProgressDisplay display)
     public static List<torch.Tensor> Items(torch.Tensor pictures, IEnumerable<int>? indices = null) =>
         (indices ?? Enumerable.Range(0, (int)pictures.shape[0])).Select(i => pictures.select(0, i)).ToList();
 
-    /// <summary>Writes results.json, results.csv and report.html.</summary>
-    public void Results(StudyResults results, int topK)
+    /// <summary>Writes results.json (provenance first, then the results), results.csv and report.html.</summary>
+    public void Results(StudyResults results, int topK, RunProvenance provenance)
     {
-        ResultsWriter.WriteJson(Path.Combine(Folder, "results.json"), results);
+        var json = new JsonObject { ["provenance"] = JsonSerializer.SerializeToNode(provenance, ResultsWriter.JsonOptions) };
+        foreach (var (key, value) in JsonSerializer.SerializeToNode(results, ResultsWriter.JsonOptions)!.AsObject().ToList())
+            json[key] = value?.DeepClone();
+        ResultsWriter.WriteAtomic(Path.Combine(Folder, "results.json"), json.ToJsonString(ResultsWriter.JsonOptions));
         ScoreTable.WriteCsv(Path.Combine(Folder, "results.csv"), results);
-        StudyReport.Build(results, _figures, topK).Save(Path.Combine(Folder, "report.html"));
+        StudyReport.Build(results, _figures, topK, provenance.Rows()).Save(Path.Combine(Folder, "report.html"));
         display.Log($"wrote {Path.Combine(Folder, "results.json")}, results.csv and report.html");
     }
 

@@ -2,11 +2,13 @@ using DiffusionSteeringLens.Analysis;
 using DiffusionSteeringLens.Examples;
 using DiffusionSteeringLens.Lenses;
 using DiffusionSteeringLens.Models.Vit.ClipVision;
+using DiffusionSteeringLens.Runtime;
 using TorchSharp;
 
 // Focused examples for the API guide (docs/api-guide.md).
 // Usage: dotnet run --project samples/Dsl.Examples -- [encoder-folder]
 // Default encoder: the shipped demo model, samples/models/shapes32/encoder.
+TorchNativeLoader.EnsureLoaded(); // opt in to the libtorch load fix (Debian 12 / Ubuntu 22.04) before the first tensor
 var encoderFolder = args.Length > 0 ? args[0] : FindShippedEncoder();
 using var encoder = ClipVisionModelWithProjection.FromPretrained(encoderFolder);
 var arch = encoder.Architecture;

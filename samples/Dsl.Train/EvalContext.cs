@@ -1,3 +1,4 @@
+using DiffusionSteeringLens.Decoding;
 using System.Diagnostics;
 using DiffusionSteeringLens.Analysis;
 using DiffusionSteeringLens.Imaging;
@@ -20,7 +21,7 @@ internal sealed class EvalContext : IDisposable
         ZeroEmbedding = Encoder.ZeroImageEmbedding();
         Judge = new ShapeJudge();
         Similarity = new EncoderImageSimilarity(Encoder, ToyModel.ClipMean, ToyModel.ClipStd);
-        DecodeOptions = new DecodeOptions
+        DecodeOptions = new KandinskyDecodeOptions
         {
             NumInferenceSteps = o.SamplingSteps, GuidanceScale = o.Guidance, Height = 32, Width = 32, Seed = 7,
         };

@@ -1,3 +1,4 @@
+using DiffusionSteeringLens.Runtime;
 using DiffusionSteeringLens.Train;
 using TorchSharp;
 
@@ -5,6 +6,7 @@ using TorchSharp;
 // bit-reproducible for a given --seed and --threads (reproduce.sh has the exact commands of the shipped weights); the
 // --encoder-seconds/--decoder-seconds budgets instead fit a machine's speed.
 var options = TrainOptions.Parse(args);
+TorchNativeLoader.EnsureLoaded(); // opt in to the libtorch load fix (Debian 12 / Ubuntu 22.04) before the first tensor
 torch.set_num_threads(options.Threads);
 Log.Line($"dsl-train: output {Path.GetFullPath(options.Output)}, phases {string.Join(",", options.Phases)}, seed {options.Seed}, threads {options.Threads}");
 var configs = ToyModel.WriteConfigs(options.Output, options.Layers, options.Heads);

@@ -26,7 +26,7 @@ internal static class ExperimentCommand
             var outputs = new RunOutputs(settings.Out, display);
             var results = await run(session, display, outputs, ct).ConfigureAwait(false);
             Figures.Input(outputs, session);
-            outputs.Results(results, settings.TopK);
+            outputs.Results(results, settings.TopK, RunProvenance.Capture(host.Arguments, settings));
             display.Log($"done in {watch.Elapsed.TotalSeconds:0.0} s; report: {Path.Combine(outputs.Folder, "report.html")}");
             return ExitCodes.Success;
         }));

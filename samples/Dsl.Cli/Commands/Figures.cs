@@ -33,6 +33,7 @@ internal static class Figures
     public static void TopHeads(RunOutputs outputs, HeadRanking ranking, int topK)
     {
         if (ranking.DslPictures is null || ranking.DlPictures is null) return;
+        AllHeads(outputs, ranking);
         var top = ranking.ByDslRank.Take(topK).ToArray();
         var index = top.Select(h => ranking.Rows.ToList().IndexOf(h)).ToArray();
         var dsl = RunOutputs.Items(ranking.DslPictures, index);
@@ -50,6 +51,32 @@ internal static class Figures
             dsl.ForEach(t => t.Dispose());
             dl.ForEach(t => t.Dispose());
         }
+    }
+
+    /// <summary>Every head's DSL picture as a layers × heads grid (caption: the score), so no head is hidden behind the top k.</summary>
+    private static void AllHeads(RunOutputs outputs, HeadRanking ranking)
+    {
+        var rows = ranking.Rows.ToList();
+        var layout = AllHeadsLayout(rows);
+        var items = RunOutputs.Items(ranking.DslPictures!);
+        try
+        {
+            var grid = layout.Select((inLayer, l) => ($"L{l}", (IReadOnlyList<torch.Tensor>)inLayer.Select(i => items[i]).ToArray(),
+                (IReadOnlyList<string>)inLayer.Select(i => RunOutputs.Score(rows[i].DslPrimary)).ToArray())).ToArray();
+            outputs.Grid("grid-all-heads-dsl.png", "Every head, DSL (layers × heads; caption: DSL score)", grid,
+                Enumerable.Range(0, layout[0].Length).Select(h => $"H{h}").ToArray());
+        }
+        finally { items.ForEach(t => t.Dispose()); }
+    }
+
+    /// <summary>For each layer, for each head, the index of that head's row (and picture) in <paramref name="rows"/>.</summary>
+    /// <exception cref="InvalidOperationException">A head is missing: the grid would shift columns.</exception>
+    internal static int[][] AllHeadsLayout(IReadOnlyList<HeadScoreRow> rows)
+    {
+        int layers = rows.Max(h => h.Layer) + 1, perLayer = rows.Max(h => h.HeadIndex) + 1;
+        var index = rows.Select((r, i) => (r, i)).ToDictionary(x => (x.r.Layer, x.r.HeadIndex), x => x.i);
+        return Enumerable.Range(0, layers).Select(l => Enumerable.Range(0, perLayer).Select(h =>
+            index.TryGetValue((l, h), out var i) ? i : throw new InvalidOperationException($"head L{l}H{h} is missing from the ranking.")).ToArray()).ToArray();
     }
 
     public static void Targets(RunOutputs outputs, ReadoutSweep dsl, ReadoutSweep dl)

@@ -1,3 +1,4 @@
+using DiffusionSteeringLens.Decoding;
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
@@ -121,7 +122,7 @@ internal static class PerfCommand
             {
                 using var pos = cond.narrow(0, 0, s.Batch);
                 using var neg = cond.narrow(0, s.Batch, 1);
-                using var y = decoder.Decode(pos, neg, new DecodeOptions { NumInferenceSteps = s.Steps, Height = side, Width = side }, cancellationToken: ct);
+                using var y = decoder.Decode(pos, neg, new KandinskyDecodeOptions { NumInferenceSteps = s.Steps, Height = side, Width = side }, cancellationToken: ct);
             },
             _ => throw new CliUsageException($"unknown perf op '{op}'."),
         };

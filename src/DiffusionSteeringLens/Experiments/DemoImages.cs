@@ -7,7 +7,7 @@ namespace DiffusionSteeringLens.Experiments;
 /// Procedurally drawn inputs for the demo (no image files needed): a coloured shape on a plain background, a striped
 /// overlay and the mask of the region it covers.
 /// </summary>
-public static class DemoImages
+internal static class DemoImages
 {
     /// <summary>A red disc on a light-blue background, RGB uint8 <c>[size, size, 3]</c>.</summary>
     public static torch.Tensor Disc(int size = 64) => Shape(size, (x, y) => x * x + y * y <= 0.36, (220, 40, 40), (170, 200, 235));

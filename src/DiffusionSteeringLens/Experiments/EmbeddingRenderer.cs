@@ -1,3 +1,4 @@
+using DiffusionSteeringLens.Decoding;
 using TorchSharp;
 
 namespace DiffusionSteeringLens.Experiments;

@@ -4,7 +4,7 @@ namespace DiffusionSteeringLens.Hooks;
 /// Layout facts about hook points that the name alone determines. This is the one place the token axis is defined:
 /// <see cref="HookPoint"/> takes its axis from here, and so do the interventions that select positions.
 /// </summary>
-public static class HookPointLayout
+internal static class HookPointLayout
 {
     /// <summary>
     /// The axis that token positions index: 2 (query axis) for <c>hook_pattern</c>, none for <c>ln_final</c> and

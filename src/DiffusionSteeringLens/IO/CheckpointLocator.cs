@@ -1,7 +1,7 @@
 namespace DiffusionSteeringLens.IO;
 
 /// <summary>Finds the weights of a Hugging Face-format model folder (single or sharded safetensors).</summary>
-public static class CheckpointLocator
+internal static class CheckpointLocator
 {
     private static readonly string[] PickleNames = { ".bin", ".pt", ".pth", ".ckpt" };
 

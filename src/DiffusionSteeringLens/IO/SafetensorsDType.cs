@@ -3,7 +3,7 @@ using TorchSharp;
 namespace DiffusionSteeringLens.IO;
 
 /// <summary>Mapping between safetensors dtype strings and TorchSharp scalar types.</summary>
-public static class SafetensorsDType
+internal static class SafetensorsDType
 {
     private static readonly (string Name, torch.ScalarType Type, int Size)[] Table =
     {

@@ -5,7 +5,7 @@ using TorchSharp;
 namespace DiffusionSteeringLens.IO;
 
 /// <summary>A sharded checkpoint described by a <c>*.safetensors.index.json</c> (<c>weight_map</c>: tensor → shard file).</summary>
-public sealed class ShardedSafetensors : ITensorSource
+internal sealed class ShardedSafetensors : ITensorSource
 {
     private readonly Dictionary<string, SafetensorsFile> _byTensor;
     private readonly List<SafetensorsFile> _shards;

@@ -6,7 +6,7 @@ namespace DiffusionSteeringLens.Imaging;
 /// Typefaces shipped inside this assembly, usable where Skia has no font manager (SkiaSharp's NoDependencies
 /// native build on Linux). DejaVu Sans, Bitstream Vera licence (see THIRD-PARTY-NOTICES.md).
 /// </summary>
-public static class EmbeddedFonts
+internal static class EmbeddedFonts
 {
     /// <summary>Manifest resource name of the embedded DejaVu Sans file.</summary>
     public const string DejaVuSansResource = "DiffusionSteeringLens.Fonts.DejaVuSans.ttf";

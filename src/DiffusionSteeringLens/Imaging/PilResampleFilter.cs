@@ -1,7 +1,7 @@
 namespace DiffusionSteeringLens.Imaging;
 
 /// <summary>Pillow resampling filters supported by <see cref="PilResampler"/>; the values are Pillow's filter ids.</summary>
-public enum PilResampleFilter
+internal enum PilResampleFilter
 {
     /// <summary>Nearest neighbour (<c>Image.NEAREST</c> = 0).</summary>
     Nearest = 0,

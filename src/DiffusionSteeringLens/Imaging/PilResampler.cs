@@ -21,7 +21,7 @@ namespace DiffusionSteeringLens.Imaging;
 /// Bicubic uses the Keys kernel with a = −0.5 (support 2); bilinear is the triangle kernel (support 1).</para>
 /// <para>RGBA data is resampled channel by channel; unlike Pillow's RGBA path no alpha premultiplication is done.</para>
 /// </remarks>
-public static class PilResampler
+internal static class PilResampler
 {
     /// <summary>Fractional bits of the fixed-point weights: 32 − 8 − 2 = 22, as in Pillow.</summary>
     public const int PrecisionBits = 32 - 8 - 2;

@@ -5,4 +5,4 @@ namespace DiffusionSteeringLens.Reports;
 /// <param name="Target">What was scored, e.g. <c>resid_post:3</c>, <c>L2H1</c>, <c>trajectory:dsl</c>.</param>
 /// <param name="Metric">Metric name, e.g. <c>dsl_embedding</c>, <c>importance</c>, <c>spearman_rho</c>.</param>
 /// <param name="Value">The value.</param>
-public sealed record ScoreRow(string Section, string Target, string Metric, double Value);
+internal sealed record ScoreRow(string Section, string Target, string Metric, double Value);

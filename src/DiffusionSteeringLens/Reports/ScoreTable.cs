@@ -8,7 +8,7 @@ namespace DiffusionSteeringLens.Reports;
 public static class ScoreTable
 {
     /// <summary>Every score of the results, one row each.</summary>
-    public static IEnumerable<ScoreRow> Flatten(StudyResults results)
+    internal static IEnumerable<ScoreRow> Flatten(StudyResults results)
     {
         ArgumentNullException.ThrowIfNull(results);
         foreach (var r in results.LayerSweep ?? Array.Empty<TargetReadout>())

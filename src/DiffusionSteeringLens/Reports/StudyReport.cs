@@ -1,4 +1,5 @@
 using System.Globalization;
+using DiffusionSteeringLens.Analysis;
 using DiffusionSteeringLens.Experiments;
 
 namespace DiffusionSteeringLens.Reports;
@@ -12,8 +13,10 @@ public static class StudyReport
     /// <summary>Builds the report; parts whose results are absent are left out.</summary>
     /// <param name="results">The scores.</param>
     /// <param name="figures">Pictures to inline, in order.</param>
-    /// <param name="topK">Rows of the top-heads table.</param>
-    public static HtmlReport Build(StudyResults results, IReadOnlyList<ReportFigure> figures, int topK = 10)
+    /// <param name="topK">Rows of the top-heads table (every head is in the layer × head grids regardless).</param>
+    /// <param name="provenance">Rows that make the run citable (library version, command line, settings), added to the Run table.</param>
+    public static HtmlReport Build(StudyResults results, IReadOnlyList<ReportFigure> figures, int topK = 10,
+        IReadOnlyList<KeyValuePair<string, string>>? provenance = null)
     {
         ArgumentNullException.ThrowIfNull(results);
         ArgumentNullException.ThrowIfNull(figures);
@@ -35,6 +38,7 @@ public static class StudyReport
             summary.Add(new[] { "encoder shape", $"{a.Family}: {a.NumLayers} layers × {a.NumHeads} heads, D={a.ModelDim}, P={a.OutputDim}, {a.ImageSize}px" });
         if (results.TimingsSeconds is { Count: > 0 } t)
             summary.Add(new[] { "wall time", string.Join(", ", t.Select(kv => $"{kv.Key} {kv.Value:0.0}s")) });
+        if (provenance is not null) summary.AddRange(provenance.Select(kv => (IReadOnlyList<string>)new[] { kv.Key, kv.Value }));
         report.Table(new[] { "setting", "value" }, summary, numeric: false);
 
         if (figures.Count > 0)
@@ -45,7 +49,7 @@ public static class StudyReport
         if (results.LayerSweep is { Count: > 0 } sweep) LayerSection(report, sweep);
         if (results.Targets is { Count: > 0 } targets) TargetSection(report, targets);
         if (results.Heads is { Count: > 0 } heads) HeadSection(report, heads, results, topK);
-        if (results.Validation is { } v) ValidationSection(report, v);
+        if (results.Validation is { } v) ValidationSection(report, v, results.Architecture?.NumHeads);
         if (results.Overlay is { } o)
         {
             report.Heading("Overlay removal");
@@ -93,10 +97,17 @@ public static class StudyReport
             foreach (var r in heads) m[r.Head.Layer, r.Head.Head] = pick(r) ?? double.NaN;
             return SvgHeatMap.Render(title, m, rowLabels, colLabels);
         }
-        report.Svg(HeatMap($"DSL score ({results.Steering}), layers × heads", r => r.DslPrimary), "DSL: cosine of the steered read-out (or decoded picture) with the input.");
-        report.Svg(HeatMap("DL-on-heads score, layers × heads", r => r.DlPrimary), "DL applied to each head's output alone (the baseline).");
+        // The primary score is image-space when every head was decoded, else embedding-space: the caption says which.
+        bool imageSpace = heads.All(r => r.DslImageScore.HasValue);
+        string plotted = imageSpace
+            ? "image-space score: similarity of the decoded picture with the input, through the encoder"
+            : "embedding-space score: cosine of the read-out embedding with the clean image embedding";
+        report.Svg(HeatMap($"DSL score ({results.Steering}), layers × heads", r => r.DslPrimary), $"DSL, {plotted}.");
+        report.Svg(HeatMap("DL-on-heads score, layers × heads", r => r.DlPrimary), $"DL applied to each head's output alone (the baseline), {plotted}.");
         if (heads.All(r => r.Importance.HasValue))
-            report.Svg(HeatMap("Ablation importance, layers × heads", r => r.Importance), "1 − cosine of the head-ablated output with the clean one.");
+            report.Svg(HeatMap("Ablation importance, layers × heads", r => r.Importance), "Ablation importance: 1 − cosine of the head-ablated output with the clean one.");
+        ScoreGrid(report, $"Every head's DSL score ({(imageSpace ? "image" : "embedding")} space), layers × heads", heads, layers, perLayer, r => r.DslPrimary);
+        ScoreGrid(report, $"Every head's DL-on-heads score ({(imageSpace ? "image" : "embedding")} space), layers × heads", heads, layers, perLayer, r => r.DlPrimary);
         report.Table(new[] { "rank", "head", "DSL (embedding)", "DSL (image)", "DL (embedding)", "DL (image)", "DL rank", "importance" },
             heads.OrderBy(h => h.DslRank).Take(topK).Select(h => (IReadOnlyList<string>)new[]
             {
@@ -105,7 +116,18 @@ public static class StudyReport
             }));
     }
 
-    private static void ValidationSection(HtmlReport report, ValidationResult v)
+    /// <summary>An L × H table of one score: every head, not only the top k, with the exact values behind the heat map.</summary>
+    private static void ScoreGrid(HtmlReport report, string title, IReadOnlyList<HeadScoreRow> heads, int layers, int perLayer, Func<HeadScoreRow, double?> pick)
+    {
+        var cells = new string[layers, perLayer];
+        foreach (var r in heads) cells[r.Layer, r.HeadIndex] = pick(r) is { } x ? F(x) : "";
+        report.Paragraph(title + ":");
+        report.Table(new[] { "layer" }.Concat(Enumerable.Range(0, perLayer).Select(h => $"H{h}")).ToArray(),
+            Enumerable.Range(0, layers).Select(l => (IReadOnlyList<string>)new[] { $"L{l}" }
+                .Concat(Enumerable.Range(0, perLayer).Select(h => cells[l, h] ?? "")).ToArray()));
+    }
+
+    private static void ValidationSection(HtmlReport report, ValidationResult v, int? headsPerLayer)
     {
         report.Heading("Validation against ablation");
         report.Paragraph($"{v.Ablation} ablation, {v.ScoreSpace} space; images: {v.Images}. Success direction: {v.SuccessDirection}.");
@@ -131,7 +153,15 @@ public static class StudyReport
             new($"mean of {t.RandomAucs.Count} random orders", Curve(t.RandomMeanSimilarity), "#999999", Dashed: true),
         };
         report.Svg(SvgLineChart.Render("Ablation trajectories (evaluation images)", "heads ablated", "cosine to clean output", series), v.TrajectoryVerdict);
+        // Orders are stored as layer-major head indices; a reader needs the heads' labels.
+        int perLayer = headsPerLayer ?? (v.Heads.Count == 0 ? 1 : v.Heads.Max(h => h.HeadIndex) + 1);
+        string Labels(Trajectory order) => string.Join(", ", order.Heads.Select(i => HeadLabel(i, perLayer)));
+        report.Table(new[] { "order", "heads in ablation order" },
+            new[] { (IReadOnlyList<string>)new[] { "DSL", Labels(t.Dsl) }, new[] { "greedy", Labels(t.Greedy) } }, numeric: false);
     }
+
+    /// <summary>The label of a layer-major head index, as everywhere else in results (<c>L2H1</c>).</summary>
+    internal static string HeadLabel(int index, int headsPerLayer) => $"L{index / headsPerLayer}H{index % headsPerLayer}";
 
     private static (double, double)[] Curve(IReadOnlyList<double> ys) => ys.Select((y, i) => ((double)i, y)).ToArray();
 

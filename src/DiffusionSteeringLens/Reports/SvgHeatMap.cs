@@ -4,7 +4,7 @@ using System.Text;
 namespace DiffusionSteeringLens.Reports;
 
 /// <summary>A self-contained SVG heat map (e.g. head scores, layers × heads) with a colour bar.</summary>
-public static class SvgHeatMap
+internal static class SvgHeatMap
 {
     /// <summary>Renders <paramref name="values"/> (rows × columns; NaN cells are grey) as an <c>&lt;svg&gt;</c> element.</summary>
     /// <param name="title">Chart title.</param>

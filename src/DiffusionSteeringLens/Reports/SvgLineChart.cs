@@ -3,7 +3,7 @@ using System.Text;
 namespace DiffusionSteeringLens.Reports;
 
 /// <summary>A self-contained SVG line chart (e.g. similarity per layer, ablation trajectories).</summary>
-public static class SvgLineChart
+internal static class SvgLineChart
 {
     /// <summary>Renders the series as an <c>&lt;svg&gt;</c> element with axes, ticks and a legend.</summary>
     /// <param name="title">Chart title.</param>

@@ -3,7 +3,7 @@ using System.Text;
 namespace DiffusionSteeringLens.Reports;
 
 /// <summary>A self-contained SVG scatter plot with one colour per group (e.g. lens score vs ablation importance).</summary>
-public static class SvgScatterPlot
+internal static class SvgScatterPlot
 {
     /// <summary>Renders the groups as an <c>&lt;svg&gt;</c> element; each point gets a tooltip with its label.</summary>
     /// <param name="title">Chart title.</param>

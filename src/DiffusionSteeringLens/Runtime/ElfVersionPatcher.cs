@@ -12,7 +12,7 @@ namespace DiffusionSteeringLens.Runtime;
 /// symbol (std::ios_base_library_init) is a never-called marker; Debian 12 / Ubuntu 22.04 stop at 3.4.30.
 /// The same byte edit is done at build time by build/DiffusionSteeringLens.targets.
 /// </remarks>
-public static class ElfVersionPatcher
+internal static class ElfVersionPatcher
 {
     private const uint ShtGnuVerneed = 0x6ffffffe;
     private const ushort VerFlgWeak = 0x2;

@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using TorchSharp;
 
@@ -9,9 +8,11 @@ namespace DiffusionSteeringLens.Runtime;
 /// against (Debian 12, Ubuntu 22.04). A no-op where the plain load works.
 /// </summary>
 /// <remarks>
-/// If dlopen of libLibTorchSharp.so fails only for lack of GLIBCXX_3.4.32, a copy with that requirement marked
-/// weak is written next to the original (never in the NuGet cache's file itself) and TorchSharp's imports are routed
-/// to it. Runs automatically when this assembly loads; call <see cref="EnsureLoaded"/> for a clear error.
+/// Opt-in: nothing happens until an application calls <see cref="EnsureLoaded"/> before its first tensor operation
+/// (the dsl tool, the trainer, the examples, the benchmarks and the test assembly do). If dlopen of
+/// libLibTorchSharp.so fails only for lack of GLIBCXX_3.4.32, a copy with that requirement marked weak is written next
+/// to the original (never in the NuGet cache's file itself) and TorchSharp's imports are routed to it. Applications
+/// built with this package usually do not need it: the package's build targets patch the copy in the output folder.
 /// </remarks>
 public static class TorchNativeLoader
 {
@@ -25,19 +26,8 @@ public static class TorchNativeLoader
     /// <summary>Path of the patched copy in use, or null when the original loaded as is (or not on Linux).</summary>
     public static string? PatchedPath { get; private set; }
 
-    // A library module initializer on purpose: NuGet consumers on Debian 12 must get a working load without
-    // calling anything first.
-#pragma warning disable CA2255
-    [ModuleInitializer]
-#pragma warning restore CA2255
-    internal static void AutoInstall()
-    {
-        try { Install(); }
-        catch (Exception e) { _diagnostic = e.Message; } // never throw from a module initializer
-    }
-
     /// <summary>Installs the workaround if needed. Idempotent and thread-safe.</summary>
-    public static void Install()
+    internal static void Install()
     {
         lock (Gate)
         {
@@ -105,8 +95,9 @@ public static class TorchNativeLoader
     }
 
     /// <summary>
-    /// Loads libtorch now and throws a <see cref="NativeRuntimeException"/> that names the failing file and reason,
-    /// instead of TorchSharp's generic message.
+    /// Loads libtorch now, first writing and routing to the patched bridge copy if (and only if) the plain load fails
+    /// for lack of GLIBCXX_3.4.32, and throws a <see cref="NativeRuntimeException"/> that names the failing file and reason,
+    /// instead of TorchSharp's generic message. Idempotent; call it once at start-up, before the first tensor.
     /// </summary>
     public static void EnsureLoaded()
     {

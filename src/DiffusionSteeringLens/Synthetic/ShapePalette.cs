@@ -1,7 +1,7 @@
 namespace DiffusionSteeringLens.Synthetic;
 
 /// <summary>The fixed colours and sizes of the synthetic shape domain.</summary>
-public static class ShapePalette
+internal static class ShapePalette
 {
     /// <summary>Colour names, indexed like <see cref="Rgb"/>.</summary>
     public static IReadOnlyList<string> ColorNames { get; } = new[] { "red", "orange", "yellow", "green", "cyan", "blue", "magenta" };

@@ -1,3 +1,4 @@
+using DiffusionSteeringLens.Decoding;
 using DiffusionSteeringLens.Models.Kandinsky;
 using DiffusionSteeringLens.Models.Vit.ClipVision;
 using DiffusionSteeringLens.Runtime;
@@ -27,7 +28,7 @@ public static class ShippedShapesModel
     /// Sampling settings the shipped numbers were measured with: DDPM 25 steps, guidance 4, 32×32 (the scheduler config
     /// has <c>clip_sample</c> on).
     /// </summary>
-    public static DecodeOptions DecodeOptions { get; } = new()
+    public static KandinskyDecodeOptions DecodeOptions { get; } = new()
     {
         NumInferenceSteps = 25, GuidanceScale = 4, Height = ShapeDomain.ImageSize, Width = ShapeDomain.ImageSize,
     };

@@ -17,7 +17,7 @@ public sealed class CliDemoTests
         var run = await CliRun.WithHost(new[] { "demo", "--encoder", CliRun.GoldenEncoder, "--out", dir, "--permutations", "200", "--synthetic", "12", "--random-orders", "100", "--bootstrap", "100" }, renderer);
         Assert.True(run.ExitCode == 0, run.Error);
         Assert.Equal("", run.Error);
-        foreach (var f in new[] { "input.png", "grid-layer-sweep.png", "grid-top-heads.png", "grid-overlay.png", "results.json", "results.csv", "report.html" })
+        foreach (var f in new[] { "input.png", "grid-layer-sweep.png", "grid-top-heads.png", "grid-all-heads-dsl.png", "grid-overlay.png", "results.json", "results.csv", "report.html" })
             Assert.True(File.Exists(Path.Combine(dir, f)), f);
         // Redirected output: plain progress lines, not live bars.
         Assert.Contains("decode dsl-heads: 8/8", run.Out);
@@ -45,7 +45,7 @@ public sealed class CliDemoTests
         Assert.Contains(csv, l => l.StartsWith("validation,dsl_minus_dl,delta_rho,", StringComparison.Ordinal));
 
         var html = File.ReadAllText(Path.Combine(dir, "report.html"));
-        Assert.Equal(4, Regex.Matches(html, "src=\"data:image/png;base64,").Count);
+        Assert.Equal(5, Regex.Matches(html, "src=\"data:image/png;base64,").Count); // input, layer sweep, top heads, all heads, overlay
         Assert.Contains("Similarity to the input per layer", html);          // per-layer curve
         Assert.Equal(2 * 8, Regex.Matches(html, "class=\"cell\"").Count);     // DSL, DL heat maps of the input (2 × 4)
         Assert.Contains("Success direction", html);

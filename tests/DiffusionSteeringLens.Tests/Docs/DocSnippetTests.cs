@@ -20,7 +20,7 @@ public sealed class DocSnippetTests
     private static readonly string[] ImplicitUsings =
     {
         "System", "System.IO", "System.Linq", "System.Collections.Generic", "System.Threading", "TorchSharp",
-        "DiffusionSteeringLens.Analysis", "DiffusionSteeringLens.Experiments", "DiffusionSteeringLens.Hooks",
+        "DiffusionSteeringLens.Analysis", "DiffusionSteeringLens.Decoding", "DiffusionSteeringLens.Experiments", "DiffusionSteeringLens.Hooks",
         "DiffusionSteeringLens.Imaging", "DiffusionSteeringLens.IO", "DiffusionSteeringLens.Lenses",
         "DiffusionSteeringLens.Models.Kandinsky", "DiffusionSteeringLens.Models.Vit", "DiffusionSteeringLens.Models.Vit.ClipVision",
         "DiffusionSteeringLens.Runtime", "DiffusionSteeringLens.Synthetic",
@@ -79,7 +79,7 @@ public sealed class DocSnippetTests
         return paths.Select(p => MetadataReference.CreateFromFile(p));
     }
 
-    private static string RepositoryRoot()
+    internal static string RepositoryRoot()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
             if (File.Exists(Path.Combine(dir.FullName, "DiffusionSteeringLens.sln"))) return dir.FullName;

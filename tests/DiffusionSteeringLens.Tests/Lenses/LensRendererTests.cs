@@ -1,3 +1,4 @@
+using DiffusionSteeringLens.Decoding;
 using System.Diagnostics;
 using DiffusionSteeringLens.Analysis;
 using DiffusionSteeringLens.Lenses;
@@ -15,7 +16,7 @@ namespace DiffusionSteeringLens.Tests.Lenses;
 
 public sealed class LensRendererTests
 {
-    private static readonly DecodeOptions Fast = new() { NumInferenceSteps = 3, GuidanceScale = 4, Height = 16, Width = 16, Seed = 40 };
+    private static readonly KandinskyDecodeOptions Fast = new() { NumInferenceSteps = 3, GuidanceScale = 4, Height = 16, Width = 16, Seed = 40 };
     private readonly ITestOutputHelper _out;
 
     public LensRendererTests(ITestOutputHelper output) => _out = output;

@@ -1,3 +1,5 @@
+using System.Reflection;
+using System.Runtime.CompilerServices;
 using DiffusionSteeringLens.Runtime;
 using TorchSharp;
 
@@ -25,6 +27,23 @@ public sealed class NativeRuntimeTests
         Assert.True(ElfVersionPatcher.Weaken(again, "GLIBCXX_3.4.32"));
         Assert.Equal(bytes, again); // idempotent
         Assert.False(ElfVersionPatcher.Weaken((byte[])bytes.Clone(), "GLIBCXX_9.9.99"));
+    }
+
+    [Fact]
+    public void TheLibraryRunsNoCodeWhenItLoads()
+    {
+        // The load fix writes a patched binary, so it must be an explicit opt-in (TorchNativeLoader.EnsureLoaded), not
+        // a module initializer that runs as soon as an application references the assembly.
+        const BindingFlags all = BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Static | BindingFlags.Instance | BindingFlags.DeclaredOnly;
+        var library = typeof(TorchNativeLoader).Assembly;
+        var initializers = library.GetTypes().SelectMany(t => t.GetMethods(all))
+            .Concat(library.ManifestModule.GetMethods(all))
+            .Where(m => m.IsDefined(typeof(ModuleInitializerAttribute), inherit: false))
+            .Select(m => $"{m.DeclaringType?.FullName}.{m.Name}").ToList();
+        Assert.Empty(initializers);
+        // …while the test assembly opts in, as an application would.
+        Assert.Contains(typeof(NativeRuntimeTests).Assembly.GetTypes().SelectMany(t => t.GetMethods(all)),
+            m => m.IsDefined(typeof(ModuleInitializerAttribute), inherit: false));
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using DiffusionSteeringLens.Decoding;
 using DiffusionSteeringLens.Tests.TestSupport;
 using DiffusionSteeringLens.Synthetic;
 using TorchSharp;

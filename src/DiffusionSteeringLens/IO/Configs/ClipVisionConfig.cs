@@ -46,7 +46,7 @@ public sealed record ClipVisionConfig
     }
 
     /// <summary>Builds the config from parsed JSON (accepts a full CLIP config with a nested <c>vision_config</c>).</summary>
-    public static ClipVisionConfig From(JsonConfig json)
+    internal static ClipVisionConfig From(JsonConfig json)
     {
         var v = json.GetObjectOrNull("vision_config") ?? json;
         var c = new ClipVisionConfig

@@ -49,7 +49,7 @@ public sealed record Dinov2Config
 
     /// <summary>Builds the config from parsed JSON.</summary>
     /// <exception cref="ConfigException">A bad value; the message names the file and key.</exception>
-    public static Dinov2Config From(JsonConfig json)
+    internal static Dinov2Config From(JsonConfig json)
     {
         ArgumentNullException.ThrowIfNull(json);
         var c = new Dinov2Config

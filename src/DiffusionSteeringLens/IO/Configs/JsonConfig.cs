@@ -8,7 +8,7 @@ namespace DiffusionSteeringLens.IO.Configs;
 /// or JSON <c>null</c> takes the caller's default (the reference library's); a value of the wrong type or out of
 /// range throws a <see cref="ConfigException"/> naming the file and key.
 /// </summary>
-public sealed class JsonConfig
+internal sealed class JsonConfig
 {
     /// <summary>Upper bound on a config file's size; real configs are a few kilobytes.</summary>
     internal const long MaxConfigBytes = 16L * 1024 * 1024;

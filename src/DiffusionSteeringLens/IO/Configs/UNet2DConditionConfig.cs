@@ -115,7 +115,7 @@ public sealed record UNet2DConditionConfig
 
     /// <summary>Builds and validates the config from parsed JSON.</summary>
     /// <exception cref="ConfigException">A bad or unsupported value; the message names the file and key.</exception>
-    public static UNet2DConditionConfig From(JsonConfig j)
+    internal static UNet2DConditionConfig From(JsonConfig j)
     {
         ArgumentNullException.ThrowIfNull(j);
         var cls = j.GetStringOrNull("_class_name");

@@ -44,7 +44,7 @@ public sealed record VitConfig
 
     /// <summary>Builds the config from parsed JSON.</summary>
     /// <exception cref="ConfigException">A bad value; the message names the file and key.</exception>
-    public static VitConfig From(JsonConfig json)
+    internal static VitConfig From(JsonConfig json)
     {
         ArgumentNullException.ThrowIfNull(json);
         var c = new VitConfig

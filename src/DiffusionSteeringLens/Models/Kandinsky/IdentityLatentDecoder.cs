@@ -3,7 +3,7 @@ using TorchSharp;
 namespace DiffusionSteeringLens.Models.Kandinsky;
 
 /// <summary>The latent is already the image (a pixel-space diffusion model): decoding returns a copy of it.</summary>
-public sealed class IdentityLatentDecoder : ILatentImageDecoder
+internal sealed class IdentityLatentDecoder : ILatentImageDecoder
 {
     /// <summary>Creates the decoder.</summary>
     /// <param name="channels">Image channels (3 for RGB).</param>

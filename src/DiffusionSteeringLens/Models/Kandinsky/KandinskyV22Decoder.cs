@@ -1,3 +1,4 @@
+using DiffusionSteeringLens.Decoding;
 using DiffusionSteeringLens.Models.Kandinsky.MoVq;
 using DiffusionSteeringLens.Models.Kandinsky.Schedulers;
 using DiffusionSteeringLens.Models.Kandinsky.Unet;
@@ -110,22 +111,22 @@ public sealed class KandinskyV22Decoder : IEmbeddingDecoder
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         ArgumentNullException.ThrowIfNull(imageEmbeds);
-        options ??= DecodeOptions.Default;
-        options.Validate();
-        bool guided = options.GuidanceScale > 1.0;
+        var settings = KandinskyDecodeOptions.From(options);
+        settings.Validate();
+        bool guided = settings.GuidanceScale > 1.0;
         CheckEmbeddings(imageEmbeds, negativeImageEmbeds, guided);
         int total = (int)imageEmbeds.shape[0];
-        if (options.NoiseSource is null && options.Seeds is not null && options.Seeds.Count != total)
-            throw new ArgumentException($"{nameof(DecodeOptions.Seeds)} holds {options.Seeds.Count} seeds for {total} embeddings.", nameof(options));
+        if (settings.NoiseSource is null && settings.Seeds is not null && settings.Seeds.Count != total)
+            throw new ArgumentException($"{nameof(DecodeOptions.Seeds)} holds {settings.Seeds.Count} seeds for {total} embeddings.", nameof(options));
         cancellationToken.ThrowIfCancellationRequested();
 
-        var ownedNoise = options.NoiseSource is null ? new SeededNoiseSource(options) : null;
-        var noise = options.NoiseSource ?? ownedNoise!;
+        var ownedNoise = settings.NoiseSource is null ? new SeededNoiseSource(settings) : null;
+        var noise = settings.NoiseSource ?? ownedNoise!;
         var pictures = new List<Tensor>(total);
         try
         {
             for (int picture = 0; picture < total; picture++)
-                pictures.Add(DecodePicture(imageEmbeds, negativeImageEmbeds, picture, total, guided, options, noise, progress, cancellationToken));
+                pictures.Add(DecodePicture(imageEmbeds, negativeImageEmbeds, picture, total, guided, settings, noise, progress, cancellationToken));
             var result = total == 1 ? pictures[0] : cat(pictures, 0);
             if (total == 1) pictures.Clear(); // handed to the caller, not disposed below
             return result;
@@ -150,7 +151,7 @@ public sealed class KandinskyV22Decoder : IEmbeddingDecoder
     }
 
     private Tensor DecodePicture(Tensor imageEmbeds, Tensor? negativeImageEmbeds, int start, int total, bool guided,
-        DecodeOptions options, INoiseSource noise, IProgress<DecodeProgress>? progress, CancellationToken cancellationToken)
+        KandinskyDecodeOptions options, INoiseSource noise, IProgress<DecodeProgress>? progress, CancellationToken cancellationToken)
     {
         const int count = 1;
         using var scope = NewDisposeScope();

@@ -1,3 +1,4 @@
+using DiffusionSteeringLens.Decoding;
 using DiffusionSteeringLens.Models.Kandinsky;
 using DiffusionSteeringLens.Models.Kandinsky.MoVq;
 using DiffusionSteeringLens.Models.Kandinsky.Schedulers;
@@ -115,7 +116,7 @@ public sealed class KandinskyV22DecoderGoldenTests
     private static torch.Tensor Run(KandinskyV22Decoder decoder, PipelineCase c)
     {
         var noise = new ReplayNoiseSource(c.InitialLatents, c.VarianceNoises);
-        var options = new DecodeOptions
+        var options = new KandinskyDecodeOptions
         {
             NumInferenceSteps = c.Steps,
             GuidanceScale = c.GuidanceScale,

@@ -1,3 +1,4 @@
+using DiffusionSteeringLens.Decoding;
 using System.Diagnostics;
 using DiffusionSteeringLens.Models.Kandinsky;
 using DiffusionSteeringLens.Tests.TestSupport;
@@ -30,7 +31,7 @@ public sealed class KandinskyV22DecoderTests
         return dir;
     }
 
-    private static DecodeOptions Tiny(long seed = 7) =>
+    private static KandinskyDecodeOptions Tiny(long seed = 7) =>
         new() { NumInferenceSteps = 4, GuidanceScale = 4.0, Height = 16, Width = 16, Seed = seed };
 
     /// <summary>

@@ -1,3 +1,4 @@
+using DiffusionSteeringLens.Decoding;
 using DiffusionSteeringLens.IO;
 using DiffusionSteeringLens.Models.Kandinsky;
 using DiffusionSteeringLens.Tests.TestSupport;

@@ -1,3 +1,4 @@
+using DiffusionSteeringLens.Decoding;
 namespace DiffusionSteeringLens.Tests.Kandinsky.Pipeline;
 
 /// <summary>An <see cref="IProgress{T}"/> that runs its handler synchronously (Progress&lt;T&gt; posts to the thread pool).</summary>
@@ -11,5 +12,5 @@ internal sealed class SyncProgress<T> : IProgress<T>
 /// <summary>Factory so the type argument is inferred.</summary>
 internal static class SyncProgress
 {
-    public static SyncProgress<DiffusionSteeringLens.Models.Kandinsky.DecodeProgress> Create(Action<DiffusionSteeringLens.Models.Kandinsky.DecodeProgress> handler) => new(handler);
+    public static SyncProgress<DiffusionSteeringLens.Decoding.DecodeProgress> Create(Action<DiffusionSteeringLens.Decoding.DecodeProgress> handler) => new(handler);
 }

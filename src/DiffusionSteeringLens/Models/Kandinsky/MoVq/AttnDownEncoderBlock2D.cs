@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 namespace DiffusionSteeringLens.Models.Kandinsky.MoVq;
 
 /// <summary>Encoder level with attention: (resnet, group-norm attention) pairs, then an optional down-sampler.</summary>
-public sealed class AttnDownEncoderBlock2D : nn.Module<Tensor, Tensor>
+internal sealed class AttnDownEncoderBlock2D : nn.Module<Tensor, Tensor>
 {
     // Field names are the checkpoint's key segments.
     private readonly ModuleList<nn.Module<Tensor, Tensor?, Tensor>> resnets;

@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 namespace DiffusionSteeringLens.Models.Kandinsky.MoVq;
 
 /// <summary>Decoder level with attention: (resnet, attention) pairs, then an optional up-sampler.</summary>
-public sealed class AttnUpDecoderBlock2D : nn.Module<Tensor, Tensor?, Tensor>
+internal sealed class AttnUpDecoderBlock2D : nn.Module<Tensor, Tensor?, Tensor>
 {
     // Field names are the checkpoint's key segments.
     private readonly ModuleList<nn.Module<Tensor, Tensor?, Tensor>> resnets;

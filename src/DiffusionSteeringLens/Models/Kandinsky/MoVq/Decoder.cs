@@ -11,7 +11,7 @@ namespace DiffusionSteeringLens.Models.Kandinsky.MoVq;
 /// <c>norm_type "spatial"</c> (MoVQ) every norm is a <see cref="SpatialNorm"/> conditioned on the latent given to
 /// <see cref="forward"/> as <c>zq</c>.
 /// </summary>
-public sealed class Decoder : nn.Module<Tensor, Tensor?, Tensor>
+internal sealed class Decoder : nn.Module<Tensor, Tensor?, Tensor>
 {
     // Field names are the checkpoint's key segments. conv_norm_out is a SpatialNorm or a GroupNorm by config.
     private readonly Conv2d conv_in;

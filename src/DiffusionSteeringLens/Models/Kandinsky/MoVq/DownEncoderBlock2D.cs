@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 namespace DiffusionSteeringLens.Models.Kandinsky.MoVq;
 
 /// <summary>Encoder level without attention: <c>resnets</c>, then an optional stride-2 <c>downsamplers.0</c>.</summary>
-public sealed class DownEncoderBlock2D : nn.Module<Tensor, Tensor>
+internal sealed class DownEncoderBlock2D : nn.Module<Tensor, Tensor>
 {
     // Field names are the checkpoint's key segments.
     private readonly ModuleList<nn.Module<Tensor, Tensor?, Tensor>> resnets;

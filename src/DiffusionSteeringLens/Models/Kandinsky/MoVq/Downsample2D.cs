@@ -8,7 +8,7 @@ namespace DiffusionSteeringLens.Models.Kandinsky.MoVq;
 /// Encoder down-sampling: pad right and bottom by one, then a stride-2 3×3 convolution without padding (the VAE
 /// encoder's asymmetric "padding 0" variant of diffusers' <c>Downsample2D</c>).
 /// </summary>
-public sealed class Downsample2D : nn.Module<Tensor, Tensor>
+internal sealed class Downsample2D : nn.Module<Tensor, Tensor>
 {
     // Field name is the checkpoint's key segment.
     private readonly Conv2d conv;

@@ -10,7 +10,7 @@ namespace DiffusionSteeringLens.Models.Kandinsky.MoVq;
 /// VAE encoder: <c>conv_in</c> → <c>down_blocks</c> → <c>mid_block</c> → GroupNorm → SiLU → <c>conv_out</c> to the
 /// latent channels (a VQ encoder has no mean/log-variance doubling).
 /// </summary>
-public sealed class Encoder : nn.Module<Tensor, Tensor>
+internal sealed class Encoder : nn.Module<Tensor, Tensor>
 {
     // Field names are the checkpoint's key segments.
     private readonly Conv2d conv_in;

@@ -8,7 +8,7 @@ namespace DiffusionSteeringLens.Models.Kandinsky.MoVq;
 /// The VAE resnet block without time embedding: GroupNorm → SiLU → conv 3×3 → GroupNorm → SiLU → conv 3×3, plus a
 /// 1×1 <c>conv_shortcut</c> when the channel count changes. Used by the encoder and by a <c>group</c>-norm decoder.
 /// </summary>
-public sealed class ResnetBlock2D : nn.Module<Tensor, Tensor?, Tensor>
+internal sealed class ResnetBlock2D : nn.Module<Tensor, Tensor?, Tensor>
 {
     // Field names are the checkpoint's key segments (TorchSharp names state-dict entries after fields).
     private readonly GroupNorm norm1;

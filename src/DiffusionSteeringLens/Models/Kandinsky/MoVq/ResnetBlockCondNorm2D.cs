@@ -9,7 +9,7 @@ namespace DiffusionSteeringLens.Models.Kandinsky.MoVq;
 /// SpatialNorm → SiLU → conv 3×3 → SpatialNorm → SiLU → conv 3×3, plus a 1×1 <c>conv_shortcut</c> when the channel
 /// count changes (output scale factor 1, dropout inactive at inference).
 /// </summary>
-public sealed class ResnetBlockCondNorm2D : nn.Module<Tensor, Tensor?, Tensor>
+internal sealed class ResnetBlockCondNorm2D : nn.Module<Tensor, Tensor?, Tensor>
 {
     // Field names are the checkpoint's key segments (TorchSharp names state-dict entries after fields).
     private readonly SpatialNorm norm1;

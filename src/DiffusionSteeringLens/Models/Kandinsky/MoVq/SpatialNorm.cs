@@ -12,7 +12,7 @@ namespace DiffusionSteeringLens.Models.Kandinsky.MoVq;
 /// The reference hard-codes 32 groups and eps 1e-6 here, independent of the model's <c>norm_num_groups</c>;
 /// the tiny test MoVQ (8 groups elsewhere) depends on that.
 /// </remarks>
-public sealed class SpatialNorm : nn.Module<Tensor, Tensor, Tensor>
+internal sealed class SpatialNorm : nn.Module<Tensor, Tensor, Tensor>
 {
     /// <summary>Groups of the inner GroupNorm (fixed by the reference implementation).</summary>
     public const int Groups = 32;

@@ -8,7 +8,7 @@ namespace DiffusionSteeringLens.Models.Kandinsky.MoVq;
 /// VAE mid block: resnets.0 → (attentions.i → resnets.i+1). Spatially conditioned in the MoVQ decoder, plain
 /// GroupNorm in the encoder. Attention can be switched off (<c>mid_block_add_attention</c>).
 /// </summary>
-public sealed class UNetMidBlock2D : nn.Module<Tensor, Tensor?, Tensor>
+internal sealed class UNetMidBlock2D : nn.Module<Tensor, Tensor?, Tensor>
 {
     // Field names are the checkpoint's key segments.
     private readonly ModuleList<VaeAttention> attentions;

@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 namespace DiffusionSteeringLens.Models.Kandinsky.MoVq;
 
 /// <summary>Decoder up-sampling: nearest-neighbour ×2, then a 3×3 convolution with padding 1.</summary>
-public sealed class Upsample2D : nn.Module<Tensor, Tensor>
+internal sealed class Upsample2D : nn.Module<Tensor, Tensor>
 {
     // Field name is the checkpoint's key segment.
     private readonly Conv2d conv;

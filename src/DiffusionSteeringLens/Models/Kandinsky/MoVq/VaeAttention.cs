@@ -10,7 +10,7 @@ namespace DiffusionSteeringLens.Models.Kandinsky.MoVq;
 /// The norm is a <c>group_norm</c> (encoder, group-norm decoder) or a <c>spatial_norm</c> conditioned on the latent
 /// (MoVQ decoder) — never both.
 /// </summary>
-public sealed class VaeAttention : nn.Module<Tensor, Tensor?, Tensor>
+internal sealed class VaeAttention : nn.Module<Tensor, Tensor?, Tensor>
 {
     // Field names are the checkpoint's key segments (TorchSharp names state-dict entries after fields).
     private readonly GroupNorm? group_norm;

@@ -7,7 +7,7 @@ namespace DiffusionSteeringLens.Models.Kandinsky.MoVq;
 /// <summary>
 /// The VQ codebook: each latent vector is replaced by its nearest code (squared Euclidean distance).
 /// </summary>
-public sealed class VectorQuantizer : nn.Module<Tensor, Tensor>
+internal sealed class VectorQuantizer : nn.Module<Tensor, Tensor>
 {
     // Rows per distance chunk: the full-size codebook has 16384 codes, so an unchunked [N, 16384] distance matrix
     // for a 64×64 latent would take 256 MiB per image.

@@ -13,7 +13,7 @@ namespace DiffusionSteeringLens.Models.Kandinsky.MoVq;
 /// diffusers checkpoint loads by exact key names. For sampling only <see cref="Decode(Tensor)"/> is needed
 /// (<c>post_quant_conv</c> + decoder, no codebook lookup).
 /// </summary>
-public sealed class VqModel : nn.Module<Tensor, Tensor>, ILatentImageDecoder
+internal sealed class VqModel : nn.Module<Tensor, Tensor>, ILatentImageDecoder
 {
     // Field names are the checkpoint's key segments.
     private readonly Encoder encoder;

@@ -108,7 +108,7 @@ public sealed class DdpmScheduler : IDisposable
     /// <returns>x_{t−1} and the predicted x0; the caller owns both.</returns>
     /// <exception cref="ArgumentException">Shapes do not fit, or <paramref name="timestep"/> is out of range.</exception>
     /// <exception cref="ArgumentNullException">No variance noise for a step with t &gt; 0.</exception>
-    public DdpmStepResult Step(Tensor modelOutput, long timestep, Tensor sample, Tensor? varianceNoise)
+    internal DdpmStepResult Step(Tensor modelOutput, long timestep, Tensor sample, Tensor? varianceNoise)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         ArgumentNullException.ThrowIfNull(modelOutput);

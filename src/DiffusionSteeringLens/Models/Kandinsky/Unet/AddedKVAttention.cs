@@ -14,7 +14,7 @@ namespace DiffusionSteeringLens.Models.Kandinsky.Unet;
 /// pixels' own keys/values (context first). Scores are softmaxed in float32 (the reference's <c>upcast_softmax</c>).
 /// The output is projected, reshaped back to [B, C, H, W] and added to the un-normed input.
 /// </remarks>
-public sealed class AddedKVAttention : nn.Module<Tensor, Tensor, Tensor>
+internal sealed class AddedKVAttention : nn.Module<Tensor, Tensor, Tensor>
 {
     private readonly GroupNorm group_norm;
     private readonly Linear to_q;

@@ -9,7 +9,7 @@ namespace DiffusionSteeringLens.Models.Kandinsky.Unet;
 /// <c>encoder_hid_proj</c> for <c>encoder_hid_dim_type = "image_proj"</c>): <c>image_embeds</c> Linear →
 /// reshape [B, tokens, crossAttentionDim] → <c>norm</c> LayerNorm.
 /// </summary>
-public sealed class ImageProjection : nn.Module<Tensor, Tensor>
+internal sealed class ImageProjection : nn.Module<Tensor, Tensor>
 {
     private readonly Linear image_embeds;
     private readonly LayerNorm norm;

@@ -8,7 +8,7 @@ namespace DiffusionSteeringLens.Models.Kandinsky.Unet;
 /// The image embedding's contribution to the time embedding (diffusers <c>ImageTimeEmbedding</c>, the UNet's
 /// <c>add_embedding</c> for <c>addition_embed_type = "image"</c>): <c>image_proj</c> → <c>image_norm</c>.
 /// </summary>
-public sealed class ImageTimeEmbedding : nn.Module<Tensor, Tensor>
+internal sealed class ImageTimeEmbedding : nn.Module<Tensor, Tensor>
 {
     private readonly Linear image_proj;
     private readonly LayerNorm image_norm;

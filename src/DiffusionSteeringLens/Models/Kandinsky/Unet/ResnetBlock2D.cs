@@ -8,7 +8,7 @@ namespace DiffusionSteeringLens.Models.Kandinsky.Unet;
 /// Time-conditioned residual block (diffusers <c>ResnetBlock2D</c>, pre-norm, SiLU). Parameters <c>norm1, conv1,
 /// time_emb_proj, norm2, conv2</c> and, when the channel count changes, a 1×1 <c>conv_shortcut</c>.
 /// </summary>
-public sealed class ResnetBlock2D : nn.Module<Tensor, Tensor, Tensor>
+internal sealed class ResnetBlock2D : nn.Module<Tensor, Tensor, Tensor>
 {
     private readonly GroupNorm norm1;
     private readonly Conv2d conv1;

@@ -12,7 +12,7 @@ namespace DiffusionSteeringLens.Models.Kandinsky.Unet;
 /// <param name="OutputScaleFactor">Divisor of the residual sum.</param>
 /// <param name="Device">Device of the weights.</param>
 /// <param name="DType">Dtype of the weights.</param>
-public sealed record ResnetBlockSettings(int TembChannels, int Groups, double Eps, bool ScaleShift, bool SkipTimeAct,
+internal sealed record ResnetBlockSettings(int TembChannels, int Groups, double Eps, bool ScaleShift, bool SkipTimeAct,
     double OutputScaleFactor, Device Device, ScalarType DType)
 {
     /// <summary>Builds one resnet with these settings.</summary>

@@ -8,7 +8,7 @@ namespace DiffusionSteeringLens.Models.Kandinsky.Unet;
 /// Down block without attention (diffusers <c>ResnetDownsampleBlock2D</c>): <c>resnets.*</c>, then
 /// <c>downsamplers.0</c>, a resnet that average-pools inside itself (no conv down-sampler).
 /// </summary>
-public sealed class ResnetDownsampleBlock2D : UNetDownBlock
+internal sealed class ResnetDownsampleBlock2D : UNetDownBlock
 {
     private readonly ModuleList<ResnetBlock2D> resnets;
     private readonly ModuleList<ResnetBlock2D>? downsamplers;

@@ -1,7 +1,7 @@
 namespace DiffusionSteeringLens.Models.Kandinsky.Unet;
 
 /// <summary>Resampling a <see cref="ResnetBlock2D"/> does between its first norm and first conv (weight-free).</summary>
-public enum ResnetResample
+internal enum ResnetResample
 {
     /// <summary>Keep the resolution.</summary>
     None,

@@ -8,7 +8,7 @@ namespace DiffusionSteeringLens.Models.Kandinsky.Unet;
 /// Up block without attention (diffusers <c>ResnetUpsampleBlock2D</c>): each resnet takes the previous output
 /// concatenated with one skip tensor; an optional <c>upsamplers.0</c> resnet up-samples (nearest ×2) inside itself.
 /// </summary>
-public sealed class ResnetUpsampleBlock2D : UNetUpBlock
+internal sealed class ResnetUpsampleBlock2D : UNetUpBlock
 {
     private readonly ModuleList<ResnetBlock2D> resnets;
     private readonly ModuleList<ResnetBlock2D>? upsamplers;

@@ -8,7 +8,7 @@ namespace DiffusionSteeringLens.Models.Kandinsky.Unet;
 /// Down block of (resnet, added-KV attention) pairs (diffusers <c>SimpleCrossAttnDownBlock2D</c>), then an optional
 /// <c>downsamplers.0</c> resnet that average-pools inside itself.
 /// </summary>
-public sealed class SimpleCrossAttnDownBlock2D : UNetDownBlock
+internal sealed class SimpleCrossAttnDownBlock2D : UNetDownBlock
 {
     private readonly ModuleList<AddedKVAttention> attentions;
     private readonly ModuleList<ResnetBlock2D> resnets;

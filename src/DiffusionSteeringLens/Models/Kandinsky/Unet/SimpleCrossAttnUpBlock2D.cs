@@ -9,7 +9,7 @@ namespace DiffusionSteeringLens.Models.Kandinsky.Unet;
 /// previous output concatenated with one skip tensor; an optional <c>upsamplers.0</c> resnet up-samples (nearest ×2)
 /// inside itself.
 /// </summary>
-public sealed class SimpleCrossAttnUpBlock2D : UNetUpBlock
+internal sealed class SimpleCrossAttnUpBlock2D : UNetUpBlock
 {
     private readonly ModuleList<AddedKVAttention> attentions;
     private readonly ModuleList<ResnetBlock2D> resnets;

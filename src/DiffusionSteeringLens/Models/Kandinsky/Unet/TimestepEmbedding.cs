@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 namespace DiffusionSteeringLens.Models.Kandinsky.Unet;
 
 /// <summary>Timestep MLP (diffusers <c>TimestepEmbedding</c>): <c>linear_1</c> → SiLU → <c>linear_2</c> [→ SiLU].</summary>
-public sealed class TimestepEmbedding : nn.Module<Tensor, Tensor>
+internal sealed class TimestepEmbedding : nn.Module<Tensor, Tensor>
 {
     private readonly Linear linear_1;
     private readonly Linear linear_2;

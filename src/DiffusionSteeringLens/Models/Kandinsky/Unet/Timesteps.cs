@@ -6,7 +6,7 @@ namespace DiffusionSteeringLens.Models.Kandinsky.Unet;
 /// <summary>
 /// Sinusoidal timestep features (diffusers <c>Timesteps</c> / <c>get_timestep_embedding</c>). No parameters.
 /// </summary>
-public sealed class Timesteps : nn.Module<Tensor, Tensor>
+internal sealed class Timesteps : nn.Module<Tensor, Tensor>
 {
     private const double MaxPeriod = 10000.0;
     private readonly int _numChannels;

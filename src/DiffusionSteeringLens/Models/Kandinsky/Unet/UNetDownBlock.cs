@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 namespace DiffusionSteeringLens.Models.Kandinsky.Unet;
 
 /// <summary>A down block of <see cref="UNet2DConditionModel"/>: resnets (and attentions), then an optional down-sampler.</summary>
-public abstract class UNetDownBlock : nn.Module
+internal abstract class UNetDownBlock : nn.Module
 {
     /// <summary>Creates the block.</summary>
     protected UNetDownBlock(string name) : base(name) { }

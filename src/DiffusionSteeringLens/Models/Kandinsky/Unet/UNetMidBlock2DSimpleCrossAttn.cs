@@ -8,7 +8,7 @@ namespace DiffusionSteeringLens.Models.Kandinsky.Unet;
 /// Mid block (diffusers <c>UNetMidBlock2DSimpleCrossAttn</c>): <c>resnets.0</c>, then (<c>attentions.i</c>,
 /// <c>resnets.i+1</c>) pairs; channels are kept.
 /// </summary>
-public sealed class UNetMidBlock2DSimpleCrossAttn : nn.Module
+internal sealed class UNetMidBlock2DSimpleCrossAttn : nn.Module
 {
     private readonly ModuleList<AddedKVAttention> attentions;
     private readonly ModuleList<ResnetBlock2D> resnets;

@@ -8,7 +8,7 @@ namespace DiffusionSteeringLens.Models.Kandinsky.Unet;
 /// An up block of <see cref="UNet2DConditionModel"/>: before each resnet it takes the most recent skip tensor and
 /// concatenates it on channels; ends with an optional up-sampler.
 /// </summary>
-public abstract class UNetUpBlock : nn.Module
+internal abstract class UNetUpBlock : nn.Module
 {
     /// <summary>Creates the block.</summary>
     protected UNetUpBlock(string name) : base(name) { }

@@ -12,7 +12,7 @@ namespace DiffusionSteeringLens.Models.Vit.ClipVision;
 /// per-head write into the residual without the out-projection bias. The result is computed only when it is hooked or
 /// cached; then the block output is Σ_h result + bias, otherwise the fused out-projection.
 /// </summary>
-public sealed class ClipAttention : nn.Module<Tensor, Tensor>
+internal sealed class ClipAttention : nn.Module<Tensor, Tensor>
 {
     private readonly Linear q_proj;
     private readonly Linear k_proj;

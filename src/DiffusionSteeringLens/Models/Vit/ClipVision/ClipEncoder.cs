@@ -7,7 +7,7 @@ using static TorchSharp.torch;
 namespace DiffusionSteeringLens.Models.Vit.ClipVision;
 
 /// <summary>The stack of CLIP blocks (HF <c>CLIPEncoder</c>; checkpoint keys <c>encoder.layers.{i}.…</c>).</summary>
-public sealed class ClipEncoder : nn.Module<Tensor, Tensor>
+internal sealed class ClipEncoder : nn.Module<Tensor, Tensor>
 {
     private readonly ModuleList<ClipEncoderLayer> layers;
 

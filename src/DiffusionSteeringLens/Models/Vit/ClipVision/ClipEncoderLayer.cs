@@ -10,7 +10,7 @@ namespace DiffusionSteeringLens.Models.Vit.ClipVision;
 /// One pre-LN CLIP block (HF <c>CLIPEncoderLayer</c>): resid_mid = resid_pre + attn(LN1(resid_pre));
 /// resid_post = resid_mid + mlp(LN2(resid_mid)). Every term has a hook point.
 /// </summary>
-public sealed class ClipEncoderLayer : nn.Module<Tensor, Tensor>
+internal sealed class ClipEncoderLayer : nn.Module<Tensor, Tensor>
 {
     private readonly ClipAttention self_attn;
     private readonly LayerNorm layer_norm1;

@@ -52,7 +52,7 @@ public sealed class ClipImageProcessor
     public ClipImageProcessorConfig Config { get; }
 
     /// <summary>The Pillow filter selected by <see cref="ClipImageProcessorConfig.Resample"/>.</summary>
-    public PilResampleFilter Filter { get; }
+    internal PilResampleFilter Filter { get; }
 
     /// <summary>Output size of the shortest-edge resize: <c>(height, width)</c>, long side truncated as in transformers.</summary>
     public static (int Height, int Width) ShortestEdgeSize(int height, int width, int shortestEdge)
@@ -104,7 +104,7 @@ public sealed class ClipImageProcessor
     }
 
     /// <summary>Runs every stage on one image and keeps the intermediates.</summary>
-    public ClipPreprocessTrace Trace(torch.Tensor rgbHwc)
+    internal ClipPreprocessTrace Trace(torch.Tensor rgbHwc)
     {
         RequireRgb(rgbHwc);
         var input = Uint8Pixels.CpuCopy(rgbHwc);

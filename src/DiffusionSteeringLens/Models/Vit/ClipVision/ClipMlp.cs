@@ -7,7 +7,7 @@ using static TorchSharp.torch;
 namespace DiffusionSteeringLens.Models.Vit.ClipVision;
 
 /// <summary>CLIP MLP (HF <c>CLIPMLP</c>): fc1 → activation → fc2. Hooks: <c>mlp.hook_pre</c>, <c>mlp.hook_post</c>.</summary>
-public sealed class ClipMlp : nn.Module<Tensor, Tensor>
+internal sealed class ClipMlp : nn.Module<Tensor, Tensor>
 {
     private readonly Linear fc1;
     private readonly Linear fc2;

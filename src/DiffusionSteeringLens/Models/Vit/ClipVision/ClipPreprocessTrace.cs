@@ -5,7 +5,7 @@ namespace DiffusionSteeringLens.Models.Vit.ClipVision;
 /// <summary>
 /// Every stage of <see cref="ClipImageProcessor"/> for one image, for tests and debugging. Owns its tensors.
 /// </summary>
-public sealed class ClipPreprocessTrace : IDisposable
+internal sealed class ClipPreprocessTrace : IDisposable
 {
     internal ClipPreprocessTrace(torch.Tensor input, torch.Tensor resized, torch.Tensor cropped, torch.Tensor pixelValues)
     {

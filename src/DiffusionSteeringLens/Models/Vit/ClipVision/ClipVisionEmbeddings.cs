@@ -11,7 +11,7 @@ namespace DiffusionSteeringLens.Models.Vit.ClipVision;
 /// into patch tokens (row-major over the grid), the learned class token is prepended, then position rows are added.
 /// Hooks: <c>hook_embed</c> (tokens before positions), <c>hook_pos_embed</c> (positions, batch-expanded).
 /// </summary>
-public sealed class ClipVisionEmbeddings : nn.Module<Tensor, Tensor>
+internal sealed class ClipVisionEmbeddings : nn.Module<Tensor, Tensor>
 {
     // Field names are the checkpoint keys.
     private readonly Parameter class_embedding;

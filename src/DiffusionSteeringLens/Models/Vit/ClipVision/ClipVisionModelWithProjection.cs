@@ -66,7 +66,7 @@ public sealed class ClipVisionModelWithProjection : HookedVitModel
     public ClipVisionConfig Config { get; }
 
     /// <summary>The blocks in order.</summary>
-    public IReadOnlyList<ClipEncoderLayer> Layers => vision_model.Layers;
+    internal IReadOnlyList<ClipEncoderLayer> Layers => vision_model.Layers;
 
     /// <summary>W_O of a layer [D, H·d]: head h's write is z_h · W_O[:, h·d:(h+1)·d]ᵀ. The live parameter: do not modify.</summary>
     public Tensor OutProjWeight(int layer) => vision_model.Layers[layer].Attention.OutProjWeight;

@@ -10,7 +10,7 @@ namespace DiffusionSteeringLens.Models.Vit.ClipVision;
 /// HF <c>CLIPVisionTransformer</c>: embeddings → <c>pre_layrnorm</c> (HF's spelling; hook <c>ln_pre</c>) → blocks.
 /// Returns the last hidden state [B, T, D]; <c>post_layernorm</c> is applied by the owner to the CLS row only.
 /// </summary>
-public sealed class ClipVisionTransformer : nn.Module<Tensor, Tensor>
+internal sealed class ClipVisionTransformer : nn.Module<Tensor, Tensor>
 {
     private readonly ClipVisionEmbeddings embeddings;
     private readonly LayerNorm pre_layrnorm;

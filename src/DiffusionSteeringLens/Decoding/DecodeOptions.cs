@@ -1,15 +1,13 @@
-namespace DiffusionSteeringLens.Models.Kandinsky;
+namespace DiffusionSteeringLens.Decoding;
 
-/// <summary>Sampling options of an <see cref="IEmbeddingDecoder"/>.</summary>
-public sealed record DecodeOptions
+/// <summary>
+/// Decoder-neutral options of an <see cref="IEmbeddingDecoder"/>: picture size and the seed policy. A decoder with
+/// options of its own derives from this record (Kandinsky 2.2: <c>KandinskyDecodeOptions</c> adds steps and guidance),
+/// so a custom decoder never has to accept settings it ignores.
+/// </summary>
+public record DecodeOptions
 {
-    /// <summary>Denoising steps (the official Kandinsky 2.2 wrapper uses 50; the diffusers pipeline defaults to 100).</summary>
-    public int NumInferenceSteps { get; init; } = 50;
-
-    /// <summary>Classifier-free guidance scale; guidance is on only when it is greater than 1.</summary>
-    public double GuidanceScale { get; init; } = 4.0;
-
-    /// <summary>Requested height in pixels; rounded up to a multiple of the decoder's granularity (64 for Kandinsky 2.2).</summary>
+    /// <summary>Requested height in pixels; a decoder may round it up to its granularity (64 for Kandinsky 2.2).</summary>
     public int Height { get; init; } = 512;
 
     /// <summary>Requested width in pixels; rounded up like <see cref="Height"/>.</summary>
@@ -31,7 +29,7 @@ public sealed record DecodeOptions
     /// <summary>Explicit randomness (e.g. a <see cref="ReplayNoiseSource"/>); null uses a <see cref="SeededNoiseSource"/> from <see cref="Seed"/>.</summary>
     public INoiseSource? NoiseSource { get; init; }
 
-    /// <summary>Defaults.</summary>
+    /// <summary>Defaults: 512×512, seed 0.</summary>
     public static DecodeOptions Default { get; } = new();
 
     /// <summary>The seed of picture <paramref name="picture"/> under this policy.</summary>
@@ -42,13 +40,11 @@ public sealed record DecodeOptions
             ? Seeds[picture]
             : throw new ArgumentOutOfRangeException(nameof(picture), picture, $"{nameof(Seeds)} holds {Seeds.Count} seeds.");
 
-    /// <summary>Throws when a value is out of range.</summary>
+    /// <summary>Throws when a value is out of range; derived options check their own values too.</summary>
     /// <exception cref="ArgumentOutOfRangeException">The offending option.</exception>
-    public void Validate()
+    public virtual void Validate()
     {
         if (Seeds is { Count: 0 }) throw new ArgumentOutOfRangeException(nameof(Seeds), "must hold one seed per picture (got none).");
-        if (NumInferenceSteps < 1) throw new ArgumentOutOfRangeException(nameof(NumInferenceSteps), NumInferenceSteps, "must be at least 1.");
-        if (!double.IsFinite(GuidanceScale)) throw new ArgumentOutOfRangeException(nameof(GuidanceScale), GuidanceScale, "must be finite.");
         if (Height < 1) throw new ArgumentOutOfRangeException(nameof(Height), Height, "must be at least 1.");
         if (Width < 1) throw new ArgumentOutOfRangeException(nameof(Width), Width, "must be at least 1.");
     }

@@ -1,6 +1,6 @@
 using TorchSharp;
 
-namespace DiffusionSteeringLens.Models.Kandinsky;
+namespace DiffusionSteeringLens.Decoding;
 
 /// <summary>
 /// Turns image embeddings into pictures: what the lenses use to render an embedding (Kandinsky 2.2's decoder, or any
@@ -14,10 +14,11 @@ public interface IEmbeddingDecoder : IDisposable
     /// <summary>Renders one picture per embedding.</summary>
     /// <param name="imageEmbeds">[B, P] embeddings.</param>
     /// <param name="negativeImageEmbeds">
-    /// [B, P] or [1, P] unconditional embeddings for classifier-free guidance (Kandinsky: the image encoder's embedding of
-    /// an all-zero image). Required when <see cref="DecodeOptions.GuidanceScale"/> &gt; 1, ignored otherwise.
+    /// [B, P] or [1, P] unconditional embeddings for decoders that use classifier-free guidance (Kandinsky: the image
+    /// encoder's embedding of an all-zero image, required when its guidance scale is above 1); other decoders ignore it.
     /// </param>
-    /// <param name="options">Sampling options; null uses the defaults.</param>
+    /// <param name="options">Size and seed policy; a decoder may accept a derived record with its own settings
+    /// (e.g. <c>KandinskyDecodeOptions</c>) and uses its defaults for plain options. Null uses the defaults.</param>
     /// <param name="progress">Reports every denoising step; may be null.</param>
     /// <param name="cancellationToken">Checked before every denoising step.</param>
     /// <returns>Pictures [B, 3, H, W] in [0, 1], float32 on the CPU; the caller owns the tensor.</returns>

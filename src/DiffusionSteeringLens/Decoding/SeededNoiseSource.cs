@@ -1,7 +1,7 @@
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace DiffusionSteeringLens.Models.Kandinsky;
+namespace DiffusionSteeringLens.Decoding;
 
 /// <summary>
 /// One CPU <see cref="torch.Generator"/> per picture, seeded with that picture's seed: the initial latents are its
@@ -9,7 +9,7 @@ namespace DiffusionSteeringLens.Models.Kandinsky;
 /// only on the picture's own seed, not on its row, batch size or neighbours, and matches PyTorch's CPU random stream.
 /// </summary>
 /// <remarks>Not thread-safe; use one instance per decode call at a time.</remarks>
-public sealed class SeededNoiseSource : INoiseSource, IDisposable
+internal sealed class SeededNoiseSource : INoiseSource, IDisposable
 {
     private readonly Dictionary<int, Generator> _generators = new();
 

@@ -1,4 +1,4 @@
-namespace DiffusionSteeringLens.Models.Kandinsky;
+namespace DiffusionSteeringLens.Decoding;
 
 /// <summary>Embeddings passed to a decoder have the wrong rank, width or batch size; the message names the shape.</summary>
 public sealed class EmbeddingShapeException : ArgumentException

@@ -1,13 +1,13 @@
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace DiffusionSteeringLens.Models.Kandinsky;
+namespace DiffusionSteeringLens.Decoding;
 
 /// <summary>
 /// Feeds recorded randomness — e.g. the initial latents and per-step variance noise of a reference run — so a decode
 /// reproduces that run exactly. Row i of every tensor belongs to image i of the decode call.
 /// </summary>
-public sealed class ReplayNoiseSource : INoiseSource
+internal sealed class ReplayNoiseSource : INoiseSource
 {
     private readonly Tensor _initialLatents;
     private readonly IReadOnlyList<Tensor> _stepNoises;

@@ -1,6 +1,6 @@
 using TorchSharp;
 
-namespace DiffusionSteeringLens.Models.Kandinsky;
+namespace DiffusionSteeringLens.Decoding;
 
 /// <summary>
 /// The randomness of ancestral sampling: initial latents and one variance-noise draw per step. Injected so a run can
