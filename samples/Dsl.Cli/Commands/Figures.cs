@@ -73,8 +73,8 @@ internal static class Figures
     /// <exception cref="InvalidOperationException">A head is missing: the grid would shift columns.</exception>
     internal static int[][] AllHeadsLayout(IReadOnlyList<HeadScoreRow> rows)
     {
-        int layers = rows.Max(h => h.Layer) + 1, perLayer = rows.Max(h => h.HeadIndex) + 1;
-        var index = rows.Select((r, i) => (r, i)).ToDictionary(x => (x.r.Layer, x.r.HeadIndex), x => x.i);
+        int layers = rows.Max(h => h.Head.Layer) + 1, perLayer = rows.Max(h => h.Head.Head) + 1;
+        var index = rows.Select((r, i) => (r, i)).ToDictionary(x => (x.r.Head.Layer, x.r.Head.Head), x => x.i);
         return Enumerable.Range(0, layers).Select(l => Enumerable.Range(0, perLayer).Select(h =>
             index.TryGetValue((l, h), out var i) ? i : throw new InvalidOperationException($"head L{l}H{h} is missing from the ranking.")).ToArray()).ToArray();
     }

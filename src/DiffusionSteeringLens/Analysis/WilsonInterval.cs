@@ -4,7 +4,7 @@ namespace DiffusionSteeringLens.Analysis;
 /// The Wilson score interval of a binomial proportion: unlike the normal (Wald) interval it stays inside [0, 1] and
 /// keeps its coverage when the proportion is near 0 or 1 — which removal rates often are.
 /// </summary>
-public static class WilsonInterval
+internal static class WilsonInterval
 {
     /// <summary>Two-sided interval for <paramref name="successes"/> out of <paramref name="trials"/> at normal quantile <paramref name="z"/> (1.96 → 95 %).</summary>
     /// <exception cref="ArgumentOutOfRangeException">trials &lt; 1 or successes outside 0..trials.</exception>

@@ -49,7 +49,7 @@ public static class StudyReport
         if (results.LayerSweep is { Count: > 0 } sweep) LayerSection(report, sweep);
         if (results.Targets is { Count: > 0 } targets) TargetSection(report, targets);
         if (results.Heads is { Count: > 0 } heads) HeadSection(report, heads, results, topK);
-        if (results.Validation is { } v) ValidationSection(report, v, results.Architecture?.NumHeads);
+        if (results.Validation is { } v) ValidationSection(report, v);
         if (results.Overlay is { } o)
         {
             report.Heading("Overlay removal");
@@ -120,14 +120,14 @@ public static class StudyReport
     private static void ScoreGrid(HtmlReport report, string title, IReadOnlyList<HeadScoreRow> heads, int layers, int perLayer, Func<HeadScoreRow, double?> pick)
     {
         var cells = new string[layers, perLayer];
-        foreach (var r in heads) cells[r.Layer, r.HeadIndex] = pick(r) is { } x ? F(x) : "";
+        foreach (var r in heads) cells[r.Head.Layer, r.Head.Head] = pick(r) is { } x ? F(x) : "";
         report.Paragraph(title + ":");
         report.Table(new[] { "layer" }.Concat(Enumerable.Range(0, perLayer).Select(h => $"H{h}")).ToArray(),
             Enumerable.Range(0, layers).Select(l => (IReadOnlyList<string>)new[] { $"L{l}" }
                 .Concat(Enumerable.Range(0, perLayer).Select(h => cells[l, h] ?? "")).ToArray()));
     }
 
-    private static void ValidationSection(HtmlReport report, ValidationResult v, int? headsPerLayer)
+    private static void ValidationSection(HtmlReport report, ValidationResult v)
     {
         report.Heading("Validation against ablation");
         report.Paragraph($"{v.Ablation} ablation, {v.ScoreSpace} space; images: {v.Images}. Success direction: {v.SuccessDirection}.");
@@ -153,15 +153,10 @@ public static class StudyReport
             new($"mean of {t.RandomAucs.Count} random orders", Curve(t.RandomMeanSimilarity), "#999999", Dashed: true),
         };
         report.Svg(SvgLineChart.Render("Ablation trajectories (evaluation images)", "heads ablated", "cosine to clean output", series), v.TrajectoryVerdict);
-        // Orders are stored as layer-major head indices; a reader needs the heads' labels.
-        int perLayer = headsPerLayer ?? (v.Heads.Count == 0 ? 1 : v.Heads.Max(h => h.HeadIndex) + 1);
-        string Labels(Trajectory order) => string.Join(", ", order.Heads.Select(i => HeadLabel(i, perLayer)));
+        string Labels(Trajectory order) => string.Join(", ", order.Heads.Select(h => h.Label));
         report.Table(new[] { "order", "heads in ablation order" },
             new[] { (IReadOnlyList<string>)new[] { "DSL", Labels(t.Dsl) }, new[] { "greedy", Labels(t.Greedy) } }, numeric: false);
     }
-
-    /// <summary>The label of a layer-major head index, as everywhere else in results (<c>L2H1</c>).</summary>
-    internal static string HeadLabel(int index, int headsPerLayer) => $"L{index / headsPerLayer}H{index % headsPerLayer}";
 
     private static (double, double)[] Curve(IReadOnlyList<double> ys) => ys.Select((y, i) => ((double)i, y)).ToArray();
 

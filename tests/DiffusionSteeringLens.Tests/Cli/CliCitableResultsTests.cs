@@ -55,7 +55,8 @@ public sealed class CliCitableResultsTests
         Assert.True(run.ExitCode == 0, run.Error);
         using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, "results.json")));
         var heads = json.RootElement.GetProperty("heads").EnumerateArray().ToList();
-        int layers = heads.Max(h => h.GetProperty("layer").GetInt32()) + 1, perLayer = heads.Max(h => h.GetProperty("headIndex").GetInt32()) + 1;
+        var names = heads.Select(h => (HeadTarget)LensTarget.Parse(h.GetProperty("head").GetString()!)).ToList(); // heads are written as labels
+        int layers = names.Max(h => h.Layer) + 1, perLayer = names.Max(h => h.Head) + 1;
         Assert.Equal(layers * perLayer, heads.Count);
         Assert.Equal((2, 4), (layers, perLayer)); // the golden encoder
         using var grid = DiffusionSteeringLens.Imaging.ImageIO.LoadRgb(Path.Combine(outDir, "grid-all-heads-dsl.png"));
@@ -70,12 +71,12 @@ public sealed class CliCitableResultsTests
     {
         // Rows in ranking order (not layer-major): the grid must still put L1H0 at row 1, column 0.
         var rows = new[] { (1, 0), (0, 2), (1, 2), (0, 0), (1, 1), (0, 1) }
-            .Select((lh, i) => new HeadScoreRow($"L{lh.Item1}H{lh.Item2}", lh.Item1, lh.Item2, 0.1 * i, i + 1, 0, i + 1)).ToList();
+            .Select((lh, i) => new HeadScoreRow(new HeadTarget(lh.Item1, lh.Item2), 0.1 * i, i + 1, 0, i + 1)).ToList();
         var layout = DiffusionSteeringLens.Cli.Commands.Figures.AllHeadsLayout(rows);
         Assert.Equal(2, layout.Length);
         for (int l = 0; l < 2; l++)
             for (int h = 0; h < 3; h++)
-                Assert.Equal($"L{l}H{h}", rows[layout[l][h]].Head);
+                Assert.Equal(new HeadTarget(l, h), rows[layout[l][h]].Head);
         Assert.Throws<InvalidOperationException>(() => DiffusionSteeringLens.Cli.Commands.Figures.AllHeadsLayout(rows.Skip(1).ToList()));
     }
 
@@ -103,11 +104,4 @@ public sealed class CliCitableResultsTests
         Assert.Contains("--top-k", help);
     }
 
-    [Fact]
-    public void TrajectoryHeadsAreNamedLikeHeadTargets()
-    {
-        for (int l = 0; l < 3; l++)
-            for (int h = 0; h < 4; h++)
-                Assert.Equal(new HeadTarget(l, h).Label, StudyReport.HeadLabel(l * 4 + h, 4));
-    }
 }

@@ -59,6 +59,7 @@ public sealed class HtmlReportTests
         Assert.Contains("trajectory verdict", html);
         Assert.Contains("Warning: Only 6 heads", html);
         Assert.Contains("[0.5000, 0.9500]", html);                             // the CI next to ρ
+        Assert.Contains("L1H2, L1H1", html);                                    // trajectory orders named by head label
         Assert.Contains("0.8000", html);
     }
 
