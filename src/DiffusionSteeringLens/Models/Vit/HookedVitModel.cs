@@ -10,12 +10,15 @@ namespace DiffusionSteeringLens.Models.Vit;
 /// The reusable base of every hooked encoder family (the role TransformerLens's <c>HookedRootModule</c> plays): it owns the
 /// <see cref="HookRuntime"/> that the family's <see cref="HookPoint"/>s share, validates inputs and hook names, and turns
 /// a family's plain forward into <see cref="Forward"/>, <see cref="RunWithCache"/> and <see cref="RunWithHooks"/>
-/// (per-run bindings, caching, position filters, on-demand points) and a batched <see cref="Readout"/>.
+/// (per-run bindings, caching, position filters, on-demand points), a batched <see cref="Readout"/> and its
+/// frozen-LayerNorm variant.
 /// </summary>
 /// <remarks>
 /// A family builds its modules with <see cref="Runtime"/>, calls <c>RegisterComponents()</c>, then
 /// <see cref="CompleteSetup"/>; it implements <see cref="ForwardCore"/> (pixels → output embedding, calling its hook
-/// points through <c>.call</c>) and <see cref="ReadoutCore"/>. Every entry point runs without autograd inside its own
+/// points through <c>.call</c>), <see cref="ReadoutCore"/>, and the read-out's parts — <see cref="ReadoutNorm"/>,
+/// <see cref="ReadoutNormEps"/>, <see cref="ReadoutHead"/> — from which the base builds <see cref="ReadoutFrozen"/>
+/// without the lenses knowing the family. Every entry point runs without autograd inside its own
 /// dispose scope; returned tensors are owned by the caller.
 /// </remarks>
 public abstract class HookedVitModel : nn.Module<Tensor, Tensor>, IHookedVit
