@@ -22,7 +22,7 @@ internal sealed class CommonOptions
     public Option<string> DType { get; } = new("--dtype") { Description = "float32, bfloat16 or float16 (compute dtype).", DefaultValueFactory = _ => "float32" };
     public Option<bool> Verbose { get; } = new("--verbose") { Description = "Log details (and stack traces of internal errors)." };
     public Option<bool> Resume { get; } = new("--resume") { Description = "Skip pictures a previous (interrupted) run already finished." };
-    public Option<string> Steer { get; } = new("--steer") { Description = "DSL steering: scale:<alpha> or relative:<lambda>.", DefaultValueFactory = _ => SteeringFunction.Default.ToString()!, HelpName = "FUNC" };
+    public Option<string> Steer { get; } = new("--steer") { Description = "DSL steering: scale:<alpha>, relative:<lambda> or global:<alpha>; dsl validate also takes auto:relative or auto:global (strength chosen on the calibration images).", DefaultValueFactory = _ => SteeringFunction.Default.ToString()!, HelpName = "FUNC" };
     public Option<int> TopK { get; } = new("--top-k") { Description = "Heads shown in top-k grids/tables (and ablated by the overlay study).", DefaultValueFactory = _ => 8 };
     public Option<int> Threads { get; } = new("--threads") { Description = "CPU threads for libtorch.", DefaultValueFactory = _ => 2 };
 
@@ -84,7 +84,8 @@ internal sealed class CommonOptions
             DType = ParseDType(V(r, DType, "float32") ?? "float32"),
             Verbose = V(r, Verbose, false),
             Resume = V(r, Resume, false),
-            Steering = ParseSteering(V(r, Steer, SteeringFunction.Default.ToString()!) ?? SteeringFunction.Default.ToString()!),
+            Steering = ParseSteering(V(r, Steer, SteeringFunction.Default.ToString()!) ?? SteeringFunction.Default.ToString()!,
+                allowAuto: r.CommandResult.Command.Name == "validate"),
             TopK = V(r, TopK, d.TopK),
             Threads = V(r, Threads, d.Threads),
         };
@@ -124,8 +125,13 @@ internal sealed class CommonOptions
         if (!File.Exists(path)) throw new CliUsageException($"{option} file not found: {Path.GetFullPath(path)}");
     }
 
-    public static SteeringFunction ParseSteering(string text)
+    /// <summary>
+    /// Parses <c>--steer</c>. With <paramref name="allowAuto"/> (<c>dsl validate</c>), <c>auto:…</c> is accepted and the
+    /// default is returned: the command replaces it with the strength it chooses on the calibration images.
+    /// </summary>
+    public static SteeringFunction ParseSteering(string text, bool allowAuto = false)
     {
+        if (allowAuto && text.Trim().StartsWith(Commands.ValidationOptions.AutoPrefix, StringComparison.OrdinalIgnoreCase)) return SteeringFunction.Default;
         try { return SteeringFunction.Parse(text); }
         catch (FormatException e) { throw new CliUsageException("--steer: " + e.Message); }
     }

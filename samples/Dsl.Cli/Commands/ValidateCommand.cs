@@ -1,4 +1,6 @@
 using System.CommandLine;
+using System.Globalization;
+using DiffusionSteeringLens.Analysis;
 using DiffusionSteeringLens.Experiments;
 using DiffusionSteeringLens.Lenses;
 
@@ -12,30 +14,49 @@ internal static class ValidateCommand
         var v = new ValidationOptions();
         return ExperimentCommand.Create(host, "validate",
             "Head-level Spearman ρ of DSL, DL-on-heads and baselines with ablation importance (permutation p, bootstrap CI), DSL − DL Δρ, and ablation trajectories vs random orders, on calibration/evaluation image sets.",
-            steering: true, v.AddTo,
+            steering: true, c => { v.AddTo(c); c.Add(v.Readout); },
             r =>
             {
                 var settings = v.Bind(r);
                 var loadImages = v.BindImages(r);
+                var readout = v.BindReadout(r);
+                var auto = ValidationOptions.BindAutoSteering(r);
                 return async (session, display, outputs, ct) =>
                 {
                     using var images = loadImages(session.Processor);
-                    var steering = new SteeringOptions { Steering = session.Settings.Steering };
-                    var (ranking, validation) = await display.RunAsync(p =>
+                    var (ranking, validation, calibration) = await display.RunAsync(p =>
                     {
+                        // The strength is chosen on the calibration images only, before the evaluation images are scored.
+                        var cal = auto is { } family ? StudySteering.Calibrate(session.Encoder, images, family, readout, settings.Ablation, null, p, ct) : null;
+                        var steering = new SteeringOptions { Steering = cal?.Chosen ?? session.Settings.Steering, Readout = readout };
                         var rk = LensStudy.RankHeads(session.Context(p), steering, ct);
-                        try { return (rk, LensStudy.Validate(session.Encoder, images, steering, settings, p, ct)); }
+                        try { return (rk, LensStudy.Validate(session.Encoder, images, steering, settings, p, ct), cal); }
                         catch { rk.Dispose(); throw; }
                     }, ct).ConfigureAwait(false);
                     using (ranking)
                     {
                         Figures.TopHeads(outputs, ranking, session.Settings.TopK);
                         RankCommand.LogTop(display, ranking.Rows, session.Settings.TopK);
+                        if (calibration is not null) LogCalibration(display, calibration);
                         Log(display, validation);
-                        return StudyResultsFactory.Base(session, "validate") with { Heads = ranking.Rows, Validation = validation, Images = images.Description };
+                        var chosen = (calibration?.Chosen ?? session.Settings.Steering).ToString();
+                        var described = (calibration is null ? chosen : $"{chosen} (auto, chosen on {calibration.CalibrationImages} calibration images)")
+                            + (readout == ReadoutMode.FrozenLayerNorm ? ", frozen-LN read-out" : "");
+                        return StudyResultsFactory.Base(session, "validate") with
+                        {
+                            Heads = ranking.Rows, Validation = validation, Images = images.Description, Steering = described,
+                        };
                     }
                 };
             });
+    }
+
+    /// <summary>Prints the calibration grid and the chosen strength.</summary>
+    public static void LogCalibration(ProgressDisplay display, SteeringCalibrationResult c)
+    {
+        var grid = string.Join(", ", c.Grid.Select(g => $"{g.Steering} ρ = {g.Rho.ToString("0.000", CultureInfo.InvariantCulture)}"));
+        display.Log($"steering chosen on {c.CalibrationImages} calibration images (head-level ρ with ablation importance, {c.SilentHeads.Count} silent heads left out): {grid}");
+        display.Log($"  chosen: {c.Chosen}; the evaluation below uses it and was not looked at for the choice");
     }
 
     /// <summary>Prints the verdict of every study, then the warnings.</summary>

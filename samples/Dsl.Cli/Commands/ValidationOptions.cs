@@ -1,6 +1,7 @@
 using System.CommandLine;
 using DiffusionSteeringLens.Analysis;
 using DiffusionSteeringLens.Experiments;
+using DiffusionSteeringLens.Lenses;
 using DiffusionSteeringLens.Models.Vit.ClipVision;
 using DiffusionSteeringLens.Synthetic;
 
@@ -25,6 +26,7 @@ internal sealed class ValidationOptions
     public Option<int> Permutations { get; } = new("--permutations") { Description = "Head-label permutations of the p-values.", DefaultValueFactory = _ => HeadCorrelation.DefaultPermutations, HelpName = "N" };
     public Option<int> Bootstrap { get; } = new("--bootstrap") { Description = "Two-way (images × heads) bootstrap resamples of the CIs.", DefaultValueFactory = _ => HeadCorrelation.DefaultBootstrap, HelpName = "N" };
     public Option<string> Ablation { get; } = new("--ablation") { Description = "zero or mean ablation (mean uses the reference set).", DefaultValueFactory = _ => "zero" };
+    public Option<string> Readout { get; } = new("--readout") { Description = "DSL read-out: recomputed (the model's final LayerNorm) or frozen-ln (its scale taken from the clean residual).", DefaultValueFactory = _ => "recomputed", HelpName = "MODE" };
 
     /// <summary>Adds the image-set options only (rank, overlay).</summary>
     public void AddImagesTo(Command c)
@@ -107,6 +109,33 @@ internal sealed class ValidationOptions
             Seed = r.GetValue(ImageSeed),
         };
     }
+
+    /// <summary>The DSL read-out mode (<c>--readout</c>).</summary>
+    public ReadoutMode BindReadout(ParseResult r) => (r.GetValue(Readout) ?? "recomputed").Trim().ToLowerInvariant() switch
+    {
+        "recomputed" => ReadoutMode.Recomputed,
+        "frozen-ln" => ReadoutMode.FrozenLayerNorm,
+        var other => throw new CliUsageException($"--readout must be recomputed or frozen-ln (got '{other}')."),
+    };
+
+    /// <summary>
+    /// The family of <c>--steer auto:relative|global</c> (its strength is then chosen on the calibration images), or null
+    /// for a fixed steering function.
+    /// </summary>
+    public static SteeringFamily? BindAutoSteering(ParseResult r)
+    {
+        var text = r.GetValue<string>("--steer")?.Trim().ToLowerInvariant();
+        if (text is null || !text.StartsWith(AutoPrefix, StringComparison.Ordinal)) return null;
+        return text[AutoPrefix.Length..] switch
+        {
+            "relative" => SteeringFamily.Relative,
+            "global" => SteeringFamily.GlobalScale,
+            var other => throw new CliUsageException($"--steer auto:<family> takes relative or global (got '{other}')."),
+        };
+    }
+
+    /// <summary>Prefix of a steering whose strength is chosen on calibration images.</summary>
+    public const string AutoPrefix = "auto:";
 
     private static void RequireFolder(string option, string? folder)
     {

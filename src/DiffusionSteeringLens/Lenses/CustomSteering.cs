@@ -8,8 +8,11 @@ namespace DiffusionSteeringLens.Lenses;
 public sealed record CustomSteering(string Name, Func<torch.Tensor, torch.Tensor, SubmoduleTarget, torch.Tensor> Function) : SteeringFunction
 {
     /// <inheritdoc />
-    public override torch.Tensor Apply(torch.Tensor output, torch.Tensor residualNorm, SubmoduleTarget target) =>
-        Function(output, residualNorm, target);
+    public override torch.Tensor Apply(torch.Tensor output, SteeringReference reference, SubmoduleTarget target)
+    {
+        ArgumentNullException.ThrowIfNull(reference);
+        return Function(output, reference.ResidualNorm, target);
+    }
 
     /// <inheritdoc />
     public override string ToString() => Name;

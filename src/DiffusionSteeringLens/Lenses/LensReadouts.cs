@@ -42,6 +42,20 @@ internal static class LensReadouts
         return torch.stack(columns, 1).MoveToOuterDisposeScope();
     }
 
+    /// <summary>The head-result hook of every layer.</summary>
+    public static IEnumerable<string> AllResultNames(VitArchitecture arch) => Enumerable.Range(0, arch.NumLayers).Select(HookNames.Result);
+
+    /// <summary>
+    /// ν: the mean norm of every head's write at the single cached position, over all heads of the model → [B, 1]. The
+    /// cache must hold <see cref="AllResultNames"/> with a one-position filter.
+    /// </summary>
+    public static torch.Tensor MeanHeadWriteNorm(ActivationCache cache, VitArchitecture arch)
+    {
+        using var scope = torch.NewDisposeScope();
+        var norms = torch.cat(AllResultNames(arch).Select(n => cache[n].select(1, 0).norm(-1)).ToArray(), 1); // [B, L·H]
+        return norms.mean(new long[] { -1 }, keepdim: true).MoveToOuterDisposeScope();
+    }
+
     /// <summary>Validates a pixel batch against the encoder's input size.</summary>
     public static void CheckPixels(torch.Tensor pixels, VitArchitecture arch)
     {

@@ -11,11 +11,12 @@ namespace DiffusionSteeringLens.Lenses;
 public sealed record RelativeSteering(double Lambda) : SteeringFunction
 {
     /// <inheritdoc />
-    public override torch.Tensor Apply(torch.Tensor output, torch.Tensor residualNorm, SubmoduleTarget target)
+    public override torch.Tensor Apply(torch.Tensor output, SteeringReference reference, SubmoduleTarget target)
     {
+        ArgumentNullException.ThrowIfNull(reference);
         using var scope = torch.NewDisposeScope();
         var norm = output.norm(-1, keepdim: true).clamp_min(1e-12);
-        return (output + output / norm * residualNorm * Lambda).MoveToOuterDisposeScope();
+        return (output + output / norm * reference.ResidualNorm * Lambda).MoveToOuterDisposeScope();
     }
 
     /// <inheritdoc />

@@ -8,7 +8,7 @@ namespace DiffusionSteeringLens.Lenses;
 public sealed record ScaleSteering(double Alpha) : SteeringFunction
 {
     /// <inheritdoc />
-    public override torch.Tensor Apply(torch.Tensor output, torch.Tensor residualNorm, SubmoduleTarget target) => output * Alpha;
+    public override torch.Tensor Apply(torch.Tensor output, SteeringReference reference, SubmoduleTarget target) => output * Alpha;
     /// <inheritdoc />
     public override bool IsLinear => true;
     /// <inheritdoc />

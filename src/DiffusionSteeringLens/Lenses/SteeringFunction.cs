@@ -5,7 +5,7 @@ namespace DiffusionSteeringLens.Lenses;
 
 /// <summary>
 /// σ in the Diffusion Steering Lens: maps a submodule's clean output to its steered output. Works on batches:
-/// <c>output</c> is [..., D] and <c>residualNorm</c> is the clean final residual norm at the same rows, shaped [..., 1].
+/// <c>output</c> is [..., D] and the reference holds the clean-run scales at the same rows, shaped [..., 1].
 /// </summary>
 /// <remarks>
 /// No steering strength is claimed as "the paper's default": the paper's value could not be read here. The library's own
@@ -17,17 +17,20 @@ public abstract record SteeringFunction
 {
     /// <summary>Returns σ(o) with the same shape as <paramref name="output"/>.</summary>
     /// <param name="output">Clean outputs [..., D].</param>
-    /// <param name="residualNorm">‖r_final‖ of the clean run at the same rows, [..., 1].</param>
+    /// <param name="reference">Clean-run scales at the same rows (‖r_final‖, and ν when <see cref="UsesMeanHeadWriteNorm"/>).</param>
     /// <param name="target">The submodule being steered (for custom functions).</param>
-    public abstract torch.Tensor Apply(torch.Tensor output, torch.Tensor residualNorm, SubmoduleTarget target);
+    public abstract torch.Tensor Apply(torch.Tensor output, SteeringReference reference, SubmoduleTarget target);
 
     /// <summary>True when σ is linear in o (then steering z or the result gives the same answer).</summary>
     public virtual bool IsLinear => false;
 
+    /// <summary>True when σ needs <see cref="SteeringReference.MeanHeadWriteNorm"/> (costs the lens a cache of every head's CLS write).</summary>
+    public virtual bool UsesMeanHeadWriteNorm => false;
+
     /// <summary>Our default (documented as ours, not the paper's): Relative(λ = 1).</summary>
     public static SteeringFunction Default { get; } = new RelativeSteering(1);
 
-    /// <summary>Parses <c>scale:&lt;α&gt;</c> or <c>relative:&lt;λ&gt;</c>.</summary>
+    /// <summary>Parses <c>scale:&lt;α&gt;</c>, <c>relative:&lt;λ&gt;</c> or <c>global:&lt;α&gt;</c>.</summary>
     /// <exception cref="FormatException">Unrecognised text.</exception>
     public static SteeringFunction Parse(string text)
     {
@@ -38,8 +41,9 @@ public abstract record SteeringFunction
             {
                 case "scale": return new ScaleSteering(v);
                 case "relative": return new RelativeSteering(v);
+                case "global": return new GlobalScaleSteering(v);
             }
         }
-        throw new FormatException($"'{text}' is not a steering function; use scale:<alpha> (e.g. scale:8) or relative:<lambda> (e.g. relative:1.5).");
+        throw new FormatException($"'{text}' is not a steering function; use scale:<alpha> (e.g. scale:8), relative:<lambda> (e.g. relative:1.5) or global:<alpha> (e.g. global:1).");
     }
 }

@@ -60,24 +60,32 @@ public sealed class SteeringLens : ILens
         var arch = Encoder.Architecture;
         ct.ThrowIfCancellationRequested();
         using var scope = NewDisposeScope();
-        using var run = Encoder.RunWithCache(pixels, CacheRequest.ForNames(LensReadouts.NamesFor(targets, arch), new[] { arch.ClsIndex }));
+        bool needsNu = Options.Steering.UsesMeanHeadWriteNorm;
+        var names = LensReadouts.NamesFor(targets, arch);
+        if (needsNu) names = names.Concat(LensReadouts.AllResultNames(arch)).Distinct();
+        using var run = Encoder.RunWithCache(pixels, CacheRequest.ForNames(names, new[] { arch.ClsIndex }));
         var final = run.Cache[HookNames.ResidPost(arch.NumLayers - 1)].select(1, 0); // [B, D]
         var outputs = LensReadouts.Gather(run.Cache, targets);                        // [B, N, D]
-        var norm = final.norm(-1, keepdim: true).unsqueeze(1).expand(outputs.shape[0], outputs.shape[1], 1);
-        var steered = ApplySteering(outputs, norm, targets);
+        long b = outputs.shape[0], n = outputs.shape[1];
+        var norm = final.norm(-1, keepdim: true).unsqueeze(1).expand(b, n, 1);
+        var nu = needsNu ? LensReadouts.MeanHeadWriteNorm(run.Cache, arch).unsqueeze(1).expand(b, n, 1) : null;
+        var steered = ApplySteering(outputs, new SteeringReference(norm, nu), targets);
         var residual = final.unsqueeze(1) + (steered - outputs);                      // [B, N, D]
-        var embeddings = Encoder.Readout(residual);                                   // [B, N, P]
+        var embeddings = Options.Readout == ReadoutMode.FrozenLayerNorm
+            ? Encoder.ReadoutFrozen(residual, Encoder.ReadoutScale(final).unsqueeze(1)) // scale [B, 1, 1] of the clean residual
+            : Encoder.Readout(residual);                                              // [B, N, P]
         progress?.Report(new LensProgress("closed form", 1, 1));
         return embeddings.MoveToOuterDisposeScope();
     }
 
     /// <summary>σ over a [B, N, D] stack: one batched call for built-ins, per target for custom functions.</summary>
-    private Tensor ApplySteering(Tensor outputs, Tensor norm, SubmoduleTarget[] targets)
+    private Tensor ApplySteering(Tensor outputs, SteeringReference reference, SubmoduleTarget[] targets)
     {
-        if (Options.Steering is ScaleSteering or RelativeSteering)
-            return Options.Steering.Apply(outputs, norm, targets[0]);
+        if (Options.Steering is ScaleSteering or RelativeSteering or GlobalScaleSteering)
+            return Options.Steering.Apply(outputs, reference, targets[0]);
         using var scope = NewDisposeScope();
-        var columns = targets.Select((t, i) => Options.Steering.Apply(outputs.select(1, i), norm.select(1, i), t)).ToArray();
+        var columns = targets.Select((t, i) => Options.Steering.Apply(outputs.select(1, i),
+            new SteeringReference(reference.ResidualNorm.select(1, i), reference.MeanHeadWriteNorm?.select(1, i)), t)).ToArray();
         return stack(columns, 1).MoveToOuterDisposeScope();
     }
 
@@ -89,20 +97,37 @@ public sealed class SteeringLens : ILens
         var names = Enumerable.Range(0, arch.NumLayers).SelectMany(l => new[] { HookNames.AttnOut(l), HookNames.MlpOut(l) })
             .Append(HookNames.ResidPost(last));
         using var clean = Encoder.RunWithCache(pixels, CacheRequest.ForNames(names));
-        var finalNorm = clean.Cache[HookNames.ResidPost(last)].select(1, arch.ClsIndex).norm(-1, keepdim: true); // [B, 1]
+        var cleanFinal = clean.Cache[HookNames.ResidPost(last)].select(1, arch.ClsIndex);   // [B, D]
+        var finalNorm = cleanFinal.norm(-1, keepdim: true);                                 // [B, 1]
+        Tensor? nu = null;
+        if (Options.Steering.UsesMeanHeadWriteNorm)
+        {
+            // Head results are cached at the CLS row only: every token would cost B·T·H·D per layer.
+            using var heads = Encoder.RunWithCache(pixels, CacheRequest.ForNames(LensReadouts.AllResultNames(arch), new[] { arch.ClsIndex }));
+            nu = LensReadouts.MeanHeadWriteNorm(heads.Cache, arch);                         // [B, 1]
+        }
+        var frozenScale = Options.Readout == ReadoutMode.FrozenLayerNorm ? Encoder.ReadoutScale(cleanFinal) : null; // [B, 1]
         var results = new Tensor[targets.Length];
         for (int i = 0; i < targets.Length; i++)
         {
             ct.ThrowIfCancellationRequested();
-            var hooks = new List<HookBinding> { SteerHook(targets[i], finalNorm, arch) };
+            var hooks = new List<HookBinding> { SteerHook(targets[i], finalNorm, nu, arch) };
             hooks.AddRange(PatchHooks(targets[i], clean.Cache, arch));
-            results[i] = Encoder.RunWithHooks(pixels, hooks);
+            results[i] = frozenScale is null ? Encoder.RunWithHooks(pixels, hooks) : FrozenRun(pixels, hooks, frozenScale, arch);
             progress?.Report(new LensProgress("steered runs", i + 1, targets.Length));
         }
         return stack(results, 1).MoveToOuterDisposeScope();
     }
 
-    private HookBinding SteerHook(SubmoduleTarget target, Tensor finalNorm, VitArchitecture arch)
+    /// <summary>A hooked run read out with the clean run's LayerNorm scale: [B, P].</summary>
+    private Tensor FrozenRun(Tensor pixels, IReadOnlyList<HookBinding> hooks, Tensor scale, VitArchitecture arch)
+    {
+        using var run = Encoder.RunWithCache(pixels, CacheRequest.ForNames(new[] { HookNames.ResidPost(arch.NumLayers - 1) }, new[] { arch.ClsIndex }), hooks);
+        using var final = run.Cache[HookNames.ResidPost(arch.NumLayers - 1)].select(1, 0); // [B, D]
+        return Encoder.ReadoutFrozen(final, scale);
+    }
+
+    private HookBinding SteerHook(SubmoduleTarget target, Tensor finalNorm, Tensor? nu, VitArchitecture arch)
     {
         var steering = Options.Steering;
         bool clsOnly = Options.Scope == SteeringScope.ClsOnly;
@@ -114,8 +139,9 @@ public sealed class SteeringLens : ILens
             using var inner = NewDisposeScope();
             Tensor site = target is HeadTarget h ? outScope.select(2, h.Head) : outScope;       // [B, T, D]
             Tensor region = clsOnly ? site.narrow(1, cls, 1) : site;                           // [B, T', D]
-            var norm = finalNorm.unsqueeze(1).expand(region.shape[0], region.shape[1], 1);
-            var steered = steering.Apply(region, norm, target);
+            var shape = new[] { region.shape[0], region.shape[1], 1L };
+            var reference = new SteeringReference(finalNorm.unsqueeze(1).expand(shape), nu?.unsqueeze(1).expand(shape));
+            var steered = steering.Apply(region, reference, target);
             region.copy_(steered);
             return outScope;
         });

@@ -14,4 +14,7 @@ public sealed record SteeringOptions
 
     /// <summary>Closed form or hook-based.</summary>
     public DslComputation Computation { get; init; } = DslComputation.Auto;
+
+    /// <summary>How the steered residual is read out (recomputed final LayerNorm by default).</summary>
+    public ReadoutMode Readout { get; init; } = ReadoutMode.Recomputed;
 }

@@ -1,6 +1,7 @@
 using DiffusionSteeringLens.Hooks;
 using DiffusionSteeringLens.IO;
 using TorchSharp;
+using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace DiffusionSteeringLens.Models.Vit;
@@ -9,12 +10,15 @@ namespace DiffusionSteeringLens.Models.Vit;
 /// The reusable base of every hooked encoder family (the role TransformerLens's <c>HookedRootModule</c> plays): it owns the
 /// <see cref="HookRuntime"/> that the family's <see cref="HookPoint"/>s share, validates inputs and hook names, and turns
 /// a family's plain forward into <see cref="Forward"/>, <see cref="RunWithCache"/> and <see cref="RunWithHooks"/>
-/// (per-run bindings, caching, position filters, on-demand points) and a batched <see cref="Readout"/>.
+/// (per-run bindings, caching, position filters, on-demand points), a batched <see cref="Readout"/> and its
+/// frozen-LayerNorm variant.
 /// </summary>
 /// <remarks>
 /// A family builds its modules with <see cref="Runtime"/>, calls <c>RegisterComponents()</c>, then
 /// <see cref="CompleteSetup"/>; it implements <see cref="ForwardCore"/> (pixels → output embedding, calling its hook
-/// points through <c>.call</c>) and <see cref="ReadoutCore"/>. Every entry point runs without autograd inside its own
+/// points through <c>.call</c>), <see cref="ReadoutCore"/>, and the read-out's parts — <see cref="ReadoutNorm"/>,
+/// <see cref="ReadoutNormEps"/>, <see cref="ReadoutHead"/> — from which the base builds <see cref="ReadoutFrozen"/>
+/// without the lenses knowing the family. Every entry point runs without autograd inside its own
 /// dispose scope; returned tensors are owned by the caller.
 /// </remarks>
 public abstract class HookedVitModel : nn.Module<Tensor, Tensor>, IHookedVit
@@ -67,6 +71,15 @@ public abstract class HookedVitModel : nn.Module<Tensor, Tensor>, IHookedVit
     /// <summary>The read-out on [..., D] (in <see cref="DType"/> on <see cref="Device"/>) → [..., P].</summary>
     protected abstract Tensor ReadoutCore(Tensor residual);
 
+    /// <summary>The read-out's final LayerNorm (its weight and bias; <see cref="ReadoutNormEps"/> is its ε).</summary>
+    protected abstract LayerNorm ReadoutNorm { get; }
+
+    /// <summary>ε of <see cref="ReadoutNorm"/> (from the family's config).</summary>
+    protected abstract double ReadoutNormEps { get; }
+
+    /// <summary>The part of the read-out after the final LayerNorm: [..., D] → [..., P] (identity when there is none).</summary>
+    protected abstract Tensor ReadoutHead(Tensor normalised);
+
     /// <summary>Module-style forward: same as <see cref="Forward"/>.</summary>
     public override Tensor forward(Tensor pixelValues) => Forward(pixelValues);
 
@@ -111,13 +124,50 @@ public abstract class HookedVitModel : nn.Module<Tensor, Tensor>, IHookedVit
     /// <inheritdoc />
     public Tensor Readout(Tensor residual)
     {
+        CheckResidual(residual);
+        using var _ = no_grad();
+        using var scope = NewDisposeScope();
+        return ReadoutCore(residual.to(DType, _device)).MoveToOuterDisposeScope();
+    }
+
+    /// <inheritdoc />
+    public Tensor ReadoutScale(Tensor residual)
+    {
+        CheckResidual(residual);
+        using var _ = no_grad();
+        using var scope = NewDisposeScope();
+        var x = residual.to(DType, _device);
+        return (x.var(-1, unbiased: false, keepdim: true) + ReadoutNormEps).sqrt().MoveToOuterDisposeScope();
+    }
+
+    /// <inheritdoc />
+    /// <exception cref="ArgumentException">Bad residual shape, or a scale without a last axis of 1 and the residual's number of axes.</exception>
+    public Tensor ReadoutFrozen(Tensor residual, Tensor scale)
+    {
+        CheckResidual(residual);
+        ArgumentNullException.ThrowIfNull(scale);
+        if (scale.dim() != residual.dim() || scale.shape[^1] != 1)
+            throw new ArgumentException(
+                $"The frozen read-out's scale must be [..., 1] with the residual's {residual.dim()} axes; got scale [{string.Join(", ", scale.shape)}] " +
+                $"for residual [{string.Join(", ", residual.shape)}].", nameof(scale));
+        using var _ = no_grad();
+        using var scope = NewDisposeScope();
+        var x = residual.to(DType, _device);
+        var norm = ReadoutNorm;
+        // The families build their final LayerNorm with an affine weight and bias (as HF does).
+        var weight = norm.weight ?? throw new InvalidOperationException($"{GetType().Name}: the read-out LayerNorm has no weight.");
+        var bias = norm.bias ?? throw new InvalidOperationException($"{GetType().Name}: the read-out LayerNorm has no bias.");
+        // Centring is linear; only the division by the residual's own scale makes LayerNorm non-linear, so it is frozen.
+        var normalised = (x - x.mean(new long[] { -1 }, keepdim: true)) / scale.to(DType, _device) * weight + bias;
+        return ReadoutHead(normalised).MoveToOuterDisposeScope();
+    }
+
+    private void CheckResidual(Tensor residual)
+    {
         ArgumentNullException.ThrowIfNull(residual);
         if (residual.dim() == 0 || residual.shape[^1] != Architecture.ModelDim)
             throw new ArgumentException(
                 $"Read-out expects a last axis of {Architecture.ModelDim}; got shape [{string.Join(", ", residual.shape)}].", nameof(residual));
-        using var _ = no_grad();
-        using var scope = NewDisposeScope();
-        return ReadoutCore(residual.to(DType, _device)).MoveToOuterDisposeScope();
     }
 
     /// <summary>Checks a pixel batch against <see cref="Architecture"/>: [B ≥ 1, C, S, S].</summary>

@@ -41,4 +41,20 @@ public interface IHookedVit : IDisposable
     /// (e.g. a CLS residual, a stack of head results). Batched; no per-item loop.
     /// </summary>
     torch.Tensor Readout(torch.Tensor residual);
+
+    /// <summary>
+    /// The scale the read-out's final LayerNorm divides by, √(Var(x) + ε) over the last axis: [..., D] → [..., 1].
+    /// Pass it (taken from a clean residual) to <see cref="ReadoutFrozen"/>.
+    /// </summary>
+    torch.Tensor ReadoutScale(torch.Tensor residual);
+
+    /// <summary>
+    /// The read-out with the final LayerNorm's scale frozen (TransformerLens <c>apply_ln_to_stack</c> style): x is centred,
+    /// divided by the given <paramref name="scale"/> instead of its own, then the norm's weight and bias and the output head
+    /// are applied. Affine in x, so adding a scaled vector to a residual moves the output in proportion. With
+    /// <c>scale = ReadoutScale(x)</c> it equals <see cref="Readout"/> up to rounding.
+    /// </summary>
+    /// <param name="residual">Residual-stream vectors [..., D].</param>
+    /// <param name="scale">Positive scales [..., 1] with the same number of axes, broadcast against the residual's leading axes.</param>
+    torch.Tensor ReadoutFrozen(torch.Tensor residual, torch.Tensor scale);
 }

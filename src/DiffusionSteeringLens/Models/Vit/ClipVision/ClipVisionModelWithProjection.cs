@@ -112,6 +112,15 @@ public sealed class ClipVisionModelWithProjection : HookedVitModel
     protected override Tensor ReadoutCore(Tensor residual) => visual_projection.call(vision_model.PostLayerNorm.call(residual));
 
     /// <inheritdoc />
+    protected override LayerNorm ReadoutNorm => vision_model.PostLayerNorm;
+
+    /// <inheritdoc />
+    protected override double ReadoutNormEps => Config.LayerNormEps;
+
+    /// <inheritdoc />
+    protected override Tensor ReadoutHead(Tensor normalised) => visual_projection.call(normalised);
+
+    /// <inheritdoc />
     protected override Tensor ForwardCore(Tensor pixelValues)
     {
         var hidden = vision_model.call(pixelValues);

@@ -101,6 +101,15 @@ public sealed class Dinov2Model : HookedVitModel
     protected override Tensor ReadoutCore(Tensor residual) => layernorm.call(residual);
 
     /// <inheritdoc />
+    protected override LayerNorm ReadoutNorm => layernorm;
+
+    /// <inheritdoc />
+    protected override double ReadoutNormEps => Config.LayerNormEps;
+
+    /// <inheritdoc />
+    protected override Tensor ReadoutHead(Tensor normalised) => normalised;
+
+    /// <inheritdoc />
     protected override Tensor ForwardCore(Tensor pixelValues)
     {
         var hidden = encoder.call(hook_ln_pre.call(embeddings.call(pixelValues)));

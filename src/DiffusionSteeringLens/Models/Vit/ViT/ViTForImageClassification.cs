@@ -79,6 +79,15 @@ public sealed class ViTForImageClassification : HookedVitModel
     protected override Tensor ReadoutCore(Tensor residual) => classifier.call(vit.FinalLayerNorm.call(residual));
 
     /// <inheritdoc />
+    protected override LayerNorm ReadoutNorm => vit.FinalLayerNorm;
+
+    /// <inheritdoc />
+    protected override double ReadoutNormEps => Config.LayerNormEps;
+
+    /// <inheritdoc />
+    protected override Tensor ReadoutHead(Tensor normalised) => classifier.call(normalised);
+
+    /// <inheritdoc />
     protected override Tensor ForwardCore(Tensor pixelValues)
     {
         var hidden = vit.call(pixelValues);
