@@ -3,6 +3,7 @@ using DiffusionSteeringLens.Examples;
 using DiffusionSteeringLens.Lenses;
 using DiffusionSteeringLens.Models.Vit.ClipVision;
 using DiffusionSteeringLens.Runtime;
+using DiffusionSteeringLens.Synthetic;
 using TorchSharp;
 
 // Focused examples for the API guide (docs/api-guide.md).
@@ -40,8 +41,8 @@ Console.WriteLine($"   the final-layer Diffusion Lens read-out retrieves the inp
 
 static torch.Tensor Normalise(torch.Tensor pictures)
 {
-    using var mean = torch.tensor(new[] { 0.48145466f, 0.4578275f, 0.40821073f }).view(1, 3, 1, 1);
-    using var std = torch.tensor(new[] { 0.26862954f, 0.26130258f, 0.27577711f }).view(1, 3, 1, 1);
+    using var mean = torch.tensor(ShippedShapesModel.ImageMean.ToArray()).to(torch.float32).view(1, 3, 1, 1);
+    using var std = torch.tensor(ShippedShapesModel.ImageStd.ToArray()).to(torch.float32).view(1, 3, 1, 1);
     return (pictures - mean) / std;
 }
 

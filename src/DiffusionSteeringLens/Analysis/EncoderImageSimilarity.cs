@@ -1,3 +1,4 @@
+using DiffusionSteeringLens.IO.Configs;
 using DiffusionSteeringLens.Models.Vit;
 using TorchSharp;
 
@@ -17,8 +18,8 @@ public sealed class EncoderImageSimilarity : IImageSimilarity
     public EncoderImageSimilarity(IHookedVit encoder, double[]? mean = null, double[]? std = null)
     {
         _encoder = encoder ?? throw new ArgumentNullException(nameof(encoder));
-        _mean = mean ?? new[] { 0.48145466, 0.4578275, 0.40821073 };
-        _std = std ?? new[] { 0.26862954, 0.26130258, 0.27577711 };
+        _mean = mean ?? ClipImageProcessorConfig.OpenAiClipMean.ToArray();
+        _std = std ?? ClipImageProcessorConfig.OpenAiClipStd.ToArray();
     }
 
     /// <inheritdoc />

@@ -26,6 +26,12 @@ public sealed class PreparedInput : IDisposable
     /// <summary>The pictures the pixels show, [B, 3, S, S] in [0, 1].</summary>
     public torch.Tensor Pictures { get; }
 
+    /// <summary>
+    /// The preprocessing the pixels were made with (normalisation mean/std, rescale), when known: picture-space scores
+    /// re-encode decoded pictures with it, so they follow the model's processor instead of assuming CLIP's constants.
+    /// </summary>
+    public ClipImageProcessorConfig? Processor { get; init; }
+
     /// <summary>Preprocesses RGB uint8 <c>[H, W, 3]</c> images (all must end up the same size).</summary>
     public static PreparedInput FromRgb(ClipImageProcessor processor, IReadOnlyList<torch.Tensor> rgbImages)
     {
@@ -38,7 +44,7 @@ public sealed class PreparedInput : IDisposable
             using var cropped = processor.CenterCrop(resized);
             return ImageIO.ToFloatChw(cropped);
         }).ToArray(), 0);
-        return new PreparedInput(pixels, pictures.MoveToOuterDisposeScope());
+        return new PreparedInput(pixels, pictures.MoveToOuterDisposeScope()) { Processor = processor.Config };
     }
 
     /// <summary>Wraps already preprocessed pixel values; the pictures are recovered by undoing the normalisation.</summary>
@@ -55,7 +61,7 @@ public sealed class PreparedInput : IDisposable
         }
         if (config.DoRescale) x = x * (float)(1.0 / (255.0 * config.RescaleFactor));
         var pictures = x.clamp(0, 1).MoveToOuterDisposeScope();
-        return new PreparedInput(pixelValues.clone().MoveToOuterDisposeScope(), pictures);
+        return new PreparedInput(pixelValues.clone().MoveToOuterDisposeScope(), pictures) { Processor = config };
     }
 
     /// <summary>Disposes both tensors.</summary>

@@ -14,7 +14,9 @@ public sealed class StudyContext
         Encoder = encoder ?? throw new ArgumentNullException(nameof(encoder));
         Input = input ?? throw new ArgumentNullException(nameof(input));
         Pictures = pictures;
-        ImageSimilarity = imageSimilarity ?? (pictures is null ? null : new EncoderImageSimilarity(encoder));
+        // Decoded pictures are re-encoded with the input's own normalisation (CLIP's constants only when it is unknown).
+        ImageSimilarity = imageSimilarity ?? (pictures is null ? null
+            : new EncoderImageSimilarity(encoder, input.Processor?.ImageMean, input.Processor?.ImageStd));
         Progress = progress;
     }
 

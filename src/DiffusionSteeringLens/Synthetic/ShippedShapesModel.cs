@@ -1,3 +1,4 @@
+using DiffusionSteeringLens.IO.Configs;
 using DiffusionSteeringLens.Decoding;
 using DiffusionSteeringLens.Models.Kandinsky;
 using DiffusionSteeringLens.Models.Vit.ClipVision;
@@ -19,10 +20,10 @@ public static class ShippedShapesModel
     public const string RelativePath = "samples/models/shapes32";
 
     /// <summary>CLIP's normalisation mean (the model's <c>preprocessor_config.json</c>).</summary>
-    public static IReadOnlyList<double> ImageMean { get; } = new[] { 0.48145466, 0.4578275, 0.40821073 };
+    public static IReadOnlyList<double> ImageMean => ClipImageProcessorConfig.OpenAiClipMean;
 
     /// <summary>CLIP's normalisation std.</summary>
-    public static IReadOnlyList<double> ImageStd { get; } = new[] { 0.26862954, 0.26130258, 0.27577711 };
+    public static IReadOnlyList<double> ImageStd => ClipImageProcessorConfig.OpenAiClipStd;
 
     /// <summary>
     /// Sampling settings the shipped numbers were measured with: DDPM 25 steps, guidance 4, 32×32 (the scheduler config

@@ -8,6 +8,12 @@ namespace DiffusionSteeringLens.IO.Configs;
 /// </summary>
 public sealed record ClipImageProcessorConfig
 {
+    /// <summary>OpenAI CLIP's normalisation mean — the one place the library spells it (the default of every CLIP processor).</summary>
+    public static IReadOnlyList<double> OpenAiClipMean { get; } = new[] { 0.48145466, 0.4578275, 0.40821073 };
+
+    /// <summary>OpenAI CLIP's normalisation std.</summary>
+    public static IReadOnlyList<double> OpenAiClipStd { get; } = new[] { 0.26862954, 0.26130258, 0.27577711 };
+
     /// <summary>Resize so the shortest edge equals <see cref="ShortestEdge"/>.</summary>
     public bool DoResize { get; init; } = true;
     /// <summary>Target shortest edge in pixels.</summary>
@@ -34,9 +40,9 @@ public sealed record ClipImageProcessorConfig
     /// <summary>Normalise with <see cref="ImageMean"/>/<see cref="ImageStd"/>.</summary>
     public bool DoNormalize { get; init; } = true;
     /// <summary>Per-channel mean (OpenAI CLIP values by default).</summary>
-    public double[] ImageMean { get; init; } = { 0.48145466, 0.4578275, 0.40821073 };
+    public double[] ImageMean { get; init; } = OpenAiClipMean.ToArray();
     /// <summary>Per-channel std.</summary>
-    public double[] ImageStd { get; init; } = { 0.26862954, 0.26130258, 0.27577711 };
+    public double[] ImageStd { get; init; } = OpenAiClipStd.ToArray();
 
     /// <summary>The processor Kandinsky 2.2's prior uses, at a given resolution (224 for the real model).</summary>
     public static ClipImageProcessorConfig ForResolution(int size) =>
@@ -87,8 +93,8 @@ public sealed record ClipImageProcessorConfig
                 else throw j.Error("size", "expected {\"shortest_edge\": N}, {\"height\": H, \"width\": W} or an integer.");
             }
         }
-        var defaultMean = vitType ? new[] { 0.5, 0.5, 0.5 } : new[] { 0.48145466, 0.4578275, 0.40821073 };
-        var defaultStd = vitType ? new[] { 0.5, 0.5, 0.5 } : new[] { 0.26862954, 0.26130258, 0.27577711 };
+        var defaultMean = vitType ? new[] { 0.5, 0.5, 0.5 } : OpenAiClipMean.ToArray();
+        var defaultStd = vitType ? new[] { 0.5, 0.5, 0.5 } : OpenAiClipStd.ToArray();
         int cropH = 224, cropW = 224;
         if (j.TryGet("crop_size", out var crop))
         {
