@@ -188,7 +188,7 @@ public static class AblationTrajectories
         {
             using var scope = torch.NewDisposeScope();
             long count = Math.Min(patternsPerCall, masks.shape[0] - start);
-            var outputs = HeadAblation.Run(vit, pixels, masks.narrow(0, start, count), meanZ, maxRowsPerForward: 1024, cancellationToken: ct); // [R, B, P]
+            var outputs = HeadAblation.Run(vit, pixels, masks.narrow(0, start, count), meanZ, cancellationToken: ct); // [R, B, P]
             var cos = EmbeddingSimilarity.Cosine(outputs, clean.unsqueeze(0)).mean(new long[] { 1 }).cpu().to(torch.float64); // [R]
             cos.data<double>().ToArray().CopyTo(result, start);
         }

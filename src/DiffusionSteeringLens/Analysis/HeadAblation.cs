@@ -28,16 +28,16 @@ public static class HeadAblation
     /// <param name="pixels">[B, C, S, S].</param>
     /// <param name="keepMasks">[R, L, H].</param>
     /// <param name="meanZ">Replacement z [L, T, H, d_head] (mean ablation) or null for zero ablation.</param>
-    /// <param name="maxRowsPerForward">Upper bound on R·B rows per forward (memory).</param>
+    /// <param name="maxRowsPerForward">Upper bound on R·B rows per forward (memory); null = <see cref="DefaultRowsPerForward"/>.</param>
     /// <param name="cancellationToken">Cancels between forwards.</param>
     public static torch.Tensor Run(IHookedVit vit, torch.Tensor pixels, torch.Tensor keepMasks, torch.Tensor? meanZ = null,
-        int maxRowsPerForward = 256, CancellationToken cancellationToken = default)
+        int? maxRowsPerForward = null, CancellationToken cancellationToken = default)
     {
         var arch = vit.Architecture;
         if (keepMasks.ndim != 3 || keepMasks.shape[1] != arch.NumLayers || keepMasks.shape[2] != arch.NumHeads)
             throw new ArgumentException($"keep masks must be [R, {arch.NumLayers}, {arch.NumHeads}]; got [{string.Join(", ", keepMasks.shape)}].", nameof(keepMasks));
         long r = keepMasks.shape[0], b = pixels.shape[0];
-        int patternsPerForward = (int)Math.Max(1, maxRowsPerForward / b);
+        int patternsPerForward = (int)Math.Max(1, (maxRowsPerForward ?? DefaultRowsPerForward(arch)) / b);
         var outputs = new List<torch.Tensor>();
         using var scope = torch.NewDisposeScope();
         var masks = keepMasks.to(vit.DType).to(vit.Device);
@@ -45,6 +45,9 @@ public static class HeadAblation
         for (long start = 0; start < r; start += patternsPerForward)
         {
             cancellationToken.ThrowIfCancellationRequested();
+            // Each forward's intermediates (replicated pixels, row masks, hooked z) die with it: only its [R', B, P]
+            // output survives, so memory stays at one forward's worth however many patterns are run.
+            using var perForward = torch.NewDisposeScope();
             long count = Math.Min(patternsPerForward, r - start);
             var chunk = masks.narrow(0, start, count);                             // [R', L, H]
             var rowMasks = chunk.repeat_interleave(b, dim: 0);                      // [R'·B, L, H], row = r·B + b
@@ -61,9 +64,24 @@ public static class HeadAblation
                     replacement is null ? z * keep4 : z * keep4 + replacement * (1 - keep4)));
             }
             var output = hooks.Count == 0 ? vit.Forward(rowsPixels) : vit.RunWithHooks(rowsPixels, hooks);
-            outputs.Add(output.view(count, b, -1));
+            outputs.Add(output.view(count, b, -1).MoveToOuterDisposeScope());
         }
         return torch.cat(outputs, 0).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Byte budget of the largest intermediate of one forward (the attention scores [rows, H, T, T]).</summary>
+    private const long ScoreBytesPerForward = 24L << 20;
+
+    /// <summary>
+    /// Rows per forward so that the attention scores of one layer stay under 24 MB. Many small forwards beat few big
+    /// ones on the CPU: glibc serves blocks under its 32 MB mmap ceiling from the reused heap, while bigger blocks are
+    /// mapped and faulted in afresh on every layer (measured on the 8×12 testbed, 32 px: 1,024 rows per forward spent
+    /// a third of the wall time in page faults and peaked at 10 GB).
+    /// </summary>
+    internal static int DefaultRowsPerForward(VitArchitecture arch)
+    {
+        long perRow = 4L * arch.NumHeads * arch.NumTokens * arch.NumTokens;
+        return (int)Math.Clamp(ScoreBytesPerForward / Math.Max(1, perRow), 1, 4096);
     }
 
     /// <summary>R = L·H masks, each ablating exactly one head (layer-major).</summary>

@@ -1,3 +1,4 @@
+using DiffusionSteeringLens.Hooks;
 using DiffusionSteeringLens.Lenses;
 using DiffusionSteeringLens.Models.Vit;
 using TorchSharp;
@@ -39,7 +40,25 @@ public sealed record OverlayStudyResult(IReadOnlyList<HeadScore> TopHeads, doubl
 
     /// <summary>95 % Wilson interval of <see cref="RemovalRate"/>.</summary>
     public (double Low, double High) RemovalInterval => WilsonInterval.Compute(RemovedImages, Math.Max(1, EvaluationImages));
+
+    /// <summary>
+    /// Other ways of picking k heads, measured on the same evaluation images and against the same random subsets: DL
+    /// on heads and the lens-free output-change norm (see <see cref="OverlayStudy"/>). A lens earns credit only by
+    /// doing better than these.
+    /// </summary>
+    public IReadOnlyList<OverlaySelectorResult> Baselines { get; init; } = Array.Empty<OverlaySelectorResult>();
 }
+
+/// <summary>The overlay study's outcome for one head-picking rule compared with the lens.</summary>
+/// <param name="Selector">Name of the rule.</param>
+/// <param name="Heads">The k heads it picked on the calibration images (best first).</param>
+/// <param name="PresenceAfter">Mean presence on the evaluation images with those heads ablated.</param>
+/// <param name="Percentile">Share of the compared random subsets that leave more overlay.</param>
+/// <param name="PValue">One-sided p against the random subsets, computed as for the lens.</param>
+/// <param name="RemovedImages">Evaluation images whose overlay it removed (same threshold as the lens).</param>
+/// <param name="CleanShiftAlongDirection">Its shift along the overlay direction on clean evaluation images.</param>
+public sealed record OverlaySelectorResult(string Selector, IReadOnlyList<HeadScore> Heads, double PresenceAfter, double Percentile,
+    double PValue, int RemovedImages, double CleanShiftAlongDirection);
 
 /// <summary>Base images and the same images with the overlay composed in, preprocessed: [B, C, S, S] each.</summary>
 /// <param name="Base">Clean images.</param>
@@ -49,7 +68,10 @@ public sealed record OverlayPair(torch.Tensor Base, torch.Tensor Overlaid);
 /// <summary>
 /// Overlay removal: on calibration images, find the overlay direction and rank heads by how much the lens read-out of
 /// each head moves along it because of the overlay; ablate the top k on disjoint evaluation images and compare the
-/// overlay presence left with that left by every (or many random) k-head subsets.
+/// overlay presence left with that left by every (or many random) k-head subsets. Two other selectors are measured the
+/// same way beside the lens: DL on heads (the same overlay score through the Diffusion Lens read-out) and the
+/// lens-free output-change norm ‖o_h(overlaid) − o_h(base)‖ of each head's CLS write, averaged over the calibration
+/// images — the simplest rule a researcher could use without any lens.
 /// </summary>
 public static class OverlayStudy
 {
@@ -114,20 +136,53 @@ public static class OverlayStudy
         if (direction.norm().item<float>() < 1e-8f)
             throw new ArgumentException("the overlay does not change the output embedding of the calibration images (d = 0); nothing to remove.", nameof(calibration));
         var ranked = HeadScore.RankAll(HeadScores(lens, calibration, direction, cancellationToken), arch.NumHeads);
-        var top = ranked.Take(topK).Select(h => h.Head.Index(arch.NumHeads)).OrderBy(i => i).ToArray();
+        var selectors = new (string Name, IReadOnlyList<HeadScore> Ranked)[]
+        {
+            ("DL-on-heads", HeadScore.RankAll(HeadScores(new DiffusionLens(vit), calibration, direction, cancellationToken), arch.NumHeads)),
+            ("output-change norm", HeadScore.RankAll(OutputChangeNorms(vit, calibration, cancellationToken), arch.NumHeads)),
+        };
+        int[] Chosen(IEnumerable<HeadScore> r) => r.Take(topK).Select(h => h.Head.Index(arch.NumHeads)).OrderBy(i => i).ToArray();
 
+        // Row 0: nothing ablated; row 1: the lens's heads; then one row per selector; then the random subsets.
         var (subsets, exhaustive) = Subsets(n, topK, maxSubsets, seed);
-        var all = new List<int[]> { Array.Empty<int>(), top };
+        var all = new List<int[]> { Array.Empty<int>(), Chosen(ranked) };
+        all.AddRange(selectors.Select(s => Chosen(s.Ranked)));
+        int firstRandom = all.Count;
         all.AddRange(subsets);
         var (presence, clean, removed, shift) = Measure(vit, evaluation, direction, all, n, cancellationToken);
+        var randomPresence = presence.Skip(firstRandom).ToArray();
+        double Percentile(double p) => randomPresence.Count(r => r > p + 1e-12) / (double)randomPresence.Length;
+        double PValue(double p)
+        {
+            int atMost = randomPresence.Count(r => r <= p + 1e-12);
+            return exhaustive ? atMost / (double)randomPresence.Length : (1.0 + atMost) / (1.0 + randomPresence.Length);
+        }
         double chosen = presence[1];
-        var randomPresence = presence.Skip(2).ToArray();
-        int atMost = randomPresence.Count(p => p <= chosen + 1e-12);
-        double pValue = exhaustive ? atMost / (double)randomPresence.Length : (1.0 + atMost) / (1.0 + randomPresence.Length);
+        var baselines = selectors.Select((s, i) => new OverlaySelectorResult(s.Name, s.Ranked.Take(topK).ToArray(), presence[2 + i],
+            Percentile(presence[2 + i]), PValue(presence[2 + i]), removed[2 + i], shift[2 + i])).ToArray();
         return new OverlayStudyResult(ranked.Take(topK).ToArray(), presence[0], chosen, randomPresence.Average(),
-            randomPresence.Count(p => p > chosen + 1e-12) / (double)randomPresence.Length, pValue, randomPresence.Length, exhaustive,
-            clean[1], clean.Skip(2).Average(), (int)calibration.Base.shape[0], (int)evaluation.Base.shape[0],
-            removed[1], removed.Skip(2).Average() / evaluation.Base.shape[0], shift[1]);
+            Percentile(chosen), PValue(chosen), randomPresence.Length, exhaustive,
+            clean[1], clean.Skip(firstRandom).Average(), (int)calibration.Base.shape[0], (int)evaluation.Base.shape[0],
+            removed[1], removed.Skip(firstRandom).Average() / evaluation.Base.shape[0], shift[1]) { Baselines = baselines };
+    }
+
+    /// <summary>
+    /// The lens-free selector: per head, the mean over calibration images of ‖o_h(overlaid) − o_h(base)‖, the change
+    /// the overlay makes to the head's CLS write [L·H].
+    /// </summary>
+    internal static double[] OutputChangeNorms(IHookedVit vit, OverlayPair calibration, CancellationToken cancellationToken = default)
+    {
+        var arch = vit.Architecture;
+        cancellationToken.ThrowIfCancellationRequested();
+        using var scope = torch.NewDisposeScope();
+        var names = Enumerable.Range(0, arch.NumLayers).Select(HookNames.Result).ToArray();
+        torch.Tensor ClsWrites(torch.Tensor pixels)
+        {
+            using var run = vit.RunWithCache(pixels, CacheRequest.ForNames(names, new[] { arch.ClsIndex }));
+            return torch.cat(names.Select(h => run.Cache[h].select(1, 0)).ToArray(), 1);     // [B, L·H, D]
+        }
+        var change = (ClsWrites(calibration.Overlaid) - ClsWrites(calibration.Base)).norm(-1).mean(new long[] { 0 });
+        return change.to(torch.float64).cpu().data<double>().ToArray();
     }
 
     /// <summary>
@@ -160,7 +215,7 @@ public static class OverlayStudy
             for (int s = 0; s < count; s++)
                 foreach (var h in sets[start + s]) m[s * n + h] = 0f;
             var masks = torch.tensor(m).view(count, arch.NumLayers, arch.NumHeads);
-            var outputs = HeadAblation.Run(vit, both, masks, maxRowsPerForward: 1024, cancellationToken: ct);  // [R, 2B, P]
+            var outputs = HeadAblation.Run(vit, both, masks, cancellationToken: ct);  // [R, 2B, P]
             var baseOut = outputs.narrow(1, 0, b);
             var overOut = outputs.narrow(1, b, b);
             var perImage = (((overOut - baseOut) * unit).sum(-1) / norm).to(torch.float64).cpu();             // [R, B]

@@ -48,6 +48,9 @@ internal static class Verdicts
             text += $" With only {o.SubsetsCompared} possible subsets the smallest attainable p is {P(1.0 / o.SubsetsCompared)}, so this design cannot reach p < 0.05"
                 + (o.Percentile >= 1 - 1.0 / o.SubsetsCompared - 1e-12 ? "; DSL's choice removes the most overlay of them all." : ".");
         if (o.PresenceAfter > 0.5) text += " Most of the overlay remains.";
+        foreach (var b in o.Baselines)
+            text += $" Beside it, {b.Selector} chose {string.Join(", ", b.Heads.Select(h => h.Head.Label))}: left {F(b.PresenceAfter)}, "
+                + $"removed on {b.RemovedImages} of {o.EvaluationImages}, p = {P(b.PValue)}.";
         return text;
     }
 

@@ -81,6 +81,14 @@ public static class ScoreTable
             yield return new("overlay", "random_subsets", "removal_rate_mean", o.RandomRemovalRate);
             yield return new("overlay", "chosen", "clean_shift_along_direction", o.CleanShiftAlongDirection);
             foreach (var h in o.TopHeads) yield return new("overlay", h.Label, "overlay_score", h.Score);
+            foreach (var b in o.Baselines)
+            {
+                yield return new("overlay", b.Selector, "presence_after", b.PresenceAfter);
+                yield return new("overlay", b.Selector, "percentile", b.Percentile);
+                yield return new("overlay", b.Selector, "p_value", b.PValue);
+                yield return new("overlay", b.Selector, "removal_rate", b.RemovedImages / (double)Math.Max(1, o.EvaluationImages));
+                yield return new("overlay", b.Selector, "clean_shift_along_direction", b.CleanShiftAlongDirection);
+            }
         }
         foreach (var (stage, seconds) in results.TimingsSeconds ?? new Dictionary<string, double>())
             yield return new("timings", stage, "seconds", seconds);

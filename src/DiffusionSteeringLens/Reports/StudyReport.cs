@@ -64,6 +64,14 @@ public static class StudyReport
                 (IReadOnlyList<string>)new[] { $"mean of {o.SubsetsCompared} {(o.Exhaustive ? "(all)" : "random")} subsets of {o.TopHeads.Count}", F(o.RandomPresenceMean),
                     $"{o.RandomRemovalRate:P0}", F(o.RandomCleanSimilarityAfter) },
             });
+            if (o.Baselines.Count > 0)
+            {
+                report.Paragraph("Other selectors picking the same number of heads on the same calibration images, measured on the same evaluation "
+                    + "images against the same random subsets (p one-sided, as for DSL):");
+                report.Table(new[] { "selector", "heads", "overlay presence", "images with the overlay removed", "share of random subsets leaving more", "p" },
+                    o.Baselines.Select(b => (IReadOnlyList<string>)new[] { b.Selector, string.Join(", ", b.Heads.Select(h => h.Head.Label)), F(b.PresenceAfter),
+                        $"{b.RemovedImages} of {o.EvaluationImages}", $"{b.Percentile:P1}", F(b.PValue) }).ToList());
+            }
         }
         return report;
     }

@@ -103,6 +103,21 @@ public sealed class PlantedOverlayTests
             _out.WriteLine($"removed on {dsl.RemovedImages} of {dsl.EvaluationImages} images (Wilson {dsl.RemovalInterval.Low:F3}–{dsl.RemovalInterval.High:F3}); random subsets {dsl.RandomRemovalRate:P1}");
             Assert.Equal(dsl.EvaluationImages, dsl.RemovedImages);
             Assert.True(dsl.RandomRemovalRate < 0.5, $"random subsets removed the overlay from {dsl.RandomRemovalRate:P1} of images");
+
+            // The selectors measured beside the lens: the DL row of the DSL study is the study run with the DL lens
+            // (same heads, same presence, same p — one protocol), and the lens-free output-change norm also finds
+            // the planted heads here, because only they see the overlaid corners.
+            foreach (var b in dsl.Baselines)
+                _out.WriteLine($"selector {b.Selector}: {string.Join(", ", b.Heads.Select(h => h.Head.Label))}, presence after {b.PresenceAfter:F4}, removed {b.RemovedImages}, p = {b.PValue:F4}");
+            Assert.Equal(new[] { "DL-on-heads", "output-change norm" }, dsl.Baselines.Select(b => b.Selector).ToArray());
+            var dlRow = dsl.Baselines[0];
+            Assert.Equal(dl.TopHeads.Select(h => h.Head).OrderBy(h => h.Index(HeadsPerLayer)), dlRow.Heads.Select(h => h.Head).OrderBy(h => h.Index(HeadsPerLayer)));
+            Assert.Equal(dl.PresenceAfter, dlRow.PresenceAfter, 12);
+            Assert.Equal(dl.PValue, dlRow.PValue, 12);
+            Assert.Equal(dl.RemovedImages, dlRow.RemovedImages);
+            var byChange = dsl.Baselines[1].Heads.Select(h => (h.Head.Layer, h.Head.Head)).OrderBy(h => h).ToArray();
+            Assert.Equal(PlantedOverlayModel.Heads.OrderBy(h => h).ToArray(), byChange);
+            Assert.Equal(1.0 / subsets, dsl.Baselines[1].PValue, 12);
         }
         finally
         {
