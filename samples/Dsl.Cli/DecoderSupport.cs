@@ -10,7 +10,8 @@ namespace DiffusionSteeringLens.Cli;
 /// <summary>Loads the Kandinsky 2.2 decoder and adapts it to an <see cref="EmbeddingRenderer"/>.</summary>
 internal static class DecoderSupport
 {
-    public static (IDisposable Owner, EmbeddingRenderer Renderer) Load(string folder, ModelLoadOptions options, IHookedVit encoder, int size,
+    /// <summary>Loads the decoder once; the returned factory gives a renderer for any decoder seed (same steps, guidance, size).</summary>
+    public static (IDisposable Owner, Func<long, EmbeddingRenderer> RendererForSeed) Load(string folder, ModelLoadOptions options, IHookedVit encoder, int size,
         RunSettings s, IProgress<StudyProgress> progress)
     {
         var decoder = KandinskyV22Decoder.FromPretrained(folder, options);
@@ -21,9 +22,12 @@ internal static class DecoderSupport
         }
         var negative = encoder.ZeroImageEmbedding();
         var owner = new Owner(decoder, negative);
-        var decodeOptions = new KandinskyDecodeOptions { NumInferenceSteps = s.Steps, GuidanceScale = s.Guidance, Height = size, Width = size, Seed = s.Seed };
-        var renderer = DecoderEmbeddingRenderer.Create(decoder, negative, decodeOptions, size, encoder.DType, encoder.Device, new StepProgress(progress));
-        return (owner, renderer);
+        var stepProgress = new StepProgress(progress);
+        EmbeddingRenderer ForSeed(long seed) => DecoderEmbeddingRenderer.Create(decoder, negative,
+            new KandinskyDecodeOptions { NumInferenceSteps = s.Steps, GuidanceScale = s.Guidance, Height = size, Width = size, Seed = seed },
+            size, encoder.DType, encoder.Device, stepProgress);
+        ForSeed(s.Seed); // validates the settings now, before any work
+        return (owner, ForSeed);
     }
 
     private sealed class StepProgress(IProgress<StudyProgress> target) : IProgress<DecodeProgress>

@@ -69,6 +69,7 @@ public static class DslCli
         RankCommand.Create(host),
         ValidateCommand.Create(host),
         OverlayCommand.Create(host),
+        ImageScoresCommand.Create(host),
         DemoCommand.Create(host),
         InspectCommand.Create(host),
         ExportCommand.Create(host),

@@ -113,10 +113,11 @@ internal sealed class Session : IDisposable
     private void LoadDecoder(ModelLoadOptions loadOptions, ProgressDisplay display)
     {
         var s = Settings;
-        EmbeddingRenderer? renderer = null;
+        Func<long, EmbeddingRenderer>? rendererForSeed = null;
         if (Host.RendererOverride is { } over)
         {
-            (renderer, DecoderDescription) = over(Encoder);
+            (var renderer, DecoderDescription) = over(Encoder);
+            rendererForSeed = _ => renderer;
         }
         else
         {
@@ -130,15 +131,30 @@ internal sealed class Session : IDisposable
             plan.CheckMemory(size, s.BatchSize, s.Guidance > 1, s.DType, Host.MemoryProbe());
             var decoder = DecoderSupport.Load(folder, loadOptions, Encoder, size, s, DecoderProgress);
             _owned.Add(decoder.Owner);
-            renderer = decoder.Renderer;
+            rendererForSeed = decoder.RendererForSeed;
             DecoderDescription = s.Decoder is null ? ModelFolders.ShippedModel + "/decoder" : Path.GetFullPath(folder);
             DecodeSettings = $"steps {s.Steps}, guidance {s.Guidance}, {size}px, seed {s.Seed} (same noise for every picture)";
             display.Log($"decoder {DecoderDescription}: {DecodeSettings}");
         }
-        var key = $"decoder={DecoderDescription};steps={s.Steps};guidance={s.Guidance};size={s.Size};seed={s.Seed};dtype={s.DType}";
-        Pictures = new PictureSweep(Path.Combine(s.Out, "pictures"), renderer, key, s.BatchSize, s.Resume,
-            LoggerFactory.CreateLogger<PictureSweep>());
+        _rendererForSeed = rendererForSeed;
+        Pictures = Sweep(Path.Combine(s.Out, "pictures"), s.Seed);
     }
+
+    private Func<long, EmbeddingRenderer>? _rendererForSeed;
+
+    private PictureSweep Sweep(string folder, long seed)
+    {
+        var s = Settings;
+        var key = $"decoder={DecoderDescription};steps={s.Steps};guidance={s.Guidance};size={s.Size};seed={seed};dtype={s.DType}";
+        return new PictureSweep(folder, _rendererForSeed!(seed), key, s.BatchSize, s.Resume, LoggerFactory.CreateLogger<PictureSweep>());
+    }
+
+    /// <summary>
+    /// A picture sweep decoding with another decoder seed (same decoder and settings), stored under
+    /// <c>pictures/seed-N</c>; null when the session does not decode.
+    /// </summary>
+    public PictureSweep? PicturesForSeed(long seed) =>
+        _rendererForSeed is null ? null : Sweep(Path.Combine(Settings.Out, "pictures", $"seed-{seed}"), seed);
 
     /// <summary>A study context over this session's encoder, input and decoding.</summary>
     public StudyContext Context(IProgress<StudyProgress>? progress)

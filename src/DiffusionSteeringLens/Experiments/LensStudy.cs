@@ -8,7 +8,7 @@ namespace DiffusionSteeringLens.Experiments;
 /// The experiment steps behind the <c>dsl</c> commands, as plain library calls returning result records: lens read-outs
 /// (layer sweep, steered targets), head ranking, importance validation and the overlay-removal study.
 /// </summary>
-public static class LensStudy
+public static partial class LensStudy
 {
     /// <summary>DL layer sweep: every <c>resid_post</c> read out (and decoded when the context decodes).</summary>
     public static ReadoutSweep LayerSweep(StudyContext context, CancellationToken cancellationToken = default)

@@ -42,6 +42,9 @@ public sealed record StudyResults
     /// <summary>Importance correlation and trajectories.</summary>
     public ValidationResult? Validation { get; init; }
 
+    /// <summary>Importance correlation of decoded-picture scores (several decoder seeds).</summary>
+    public ImageSpaceValidationResult? ImageSpace { get; init; }
+
     /// <summary>Overlay-removal study.</summary>
     public OverlayStudyResult? Overlay { get; init; }
 

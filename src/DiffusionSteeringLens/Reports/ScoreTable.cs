@@ -66,6 +66,21 @@ public static class ScoreTable
                 if (h.Importance is { } imp) yield return new("validation_heads", h.Head.Label, "importance", imp);
             }
         }
+        if (results.ImageSpace is { } imageSpace)
+        {
+            foreach (var l in imageSpace.Lenses)
+            {
+                yield return new("image_space", l.Lens, "rho", l.Correlation.Rho);
+                yield return new("image_space", l.Lens, "ci_low", l.Correlation.CiLow);
+                yield return new("image_space", l.Lens, "ci_high", l.Correlation.CiHigh);
+                yield return new("image_space", l.Lens, "p_one_sided", l.Correlation.PValueOneSided);
+            }
+            yield return new("image_space", "DSL-DL", "delta_rho", imageSpace.DslVsDl.Delta);
+            yield return new("image_space", "DSL-DL", "ci_low", imageSpace.DslVsDl.CiLow);
+            yield return new("image_space", "DSL-DL", "ci_high", imageSpace.DslVsDl.CiHigh);
+            yield return new("image_space", "DSL", "seed_agreement", imageSpace.DslSeedAgreement);
+            yield return new("image_space", "DL-on-heads", "seed_agreement", imageSpace.DlSeedAgreement);
+        }
         if (results.Overlay is { } o)
         {
             yield return new("overlay", "chosen", "presence_before", o.PresenceBefore);

@@ -50,6 +50,7 @@ public static class StudyReport
         if (results.Targets is { Count: > 0 } targets) TargetSection(report, targets);
         if (results.Heads is { Count: > 0 } heads) HeadSection(report, heads, results, topK);
         if (results.Validation is { } v) ValidationSection(report, v);
+        if (results.ImageSpace is { } imageSpace) ImageSpaceSection(report, imageSpace);
         if (results.Overlay is { } o)
         {
             report.Heading("Overlay removal");
@@ -74,6 +75,22 @@ public static class StudyReport
             }
         }
         return report;
+    }
+
+    private static void ImageSpaceSection(HtmlReport report, ImageSpaceValidationResult r)
+    {
+        report.Heading("Picture-space validation");
+        report.Paragraph($"Every head's DSL and DL-on-heads read-out decoded on {r.Images} evaluation image(s) with decoder seeds "
+            + $"{string.Join(", ", r.DecoderSeeds)}; a picture's score is its similarity to the input picture (through the encoder), averaged "
+            + $"over the seeds; ρ with {r.Ablation.ToString().ToLowerInvariant()}-ablation importance on the same images. The embedding-space "
+            + "rows are the same lenses' scores on the same images without decoding.");
+        report.Table(new[] { "scores", "ρ", "95 % CI", "one-sided p", "verdict" },
+            r.Lenses.Select(l => (IReadOnlyList<string>)new[] { l.Lens, F(l.Correlation.Rho), $"[{F(l.Correlation.CiLow)}, {F(l.Correlation.CiHigh)}]",
+                F(l.Correlation.PValueOneSided), l.Verdict }).ToList());
+        report.Paragraph(r.DslVsDlVerdict);
+        report.Paragraph($"Seed agreement (mean Spearman ρ between two seeds' scores of the same image): DSL {F(r.DslSeedAgreement)}, "
+            + $"DL-on-heads {F(r.DlSeedAgreement)}. Below 1, a single seed's ranking is partly decoder noise.");
+        foreach (var w in r.Warnings) report.Paragraph("Warning: " + w);
     }
 
     private static void LayerSection(HtmlReport report, IReadOnlyList<TargetReadout> sweep)
