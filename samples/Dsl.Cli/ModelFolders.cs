@@ -21,7 +21,7 @@ internal static class ModelFolders
     public static string ShippedEncoder(string model, CliHost host)
     {
         try { return Path.Combine(ShippedModels.Require(model, host.BaseDirectory), "encoder"); }
-        catch (ShippedModelNotFoundException e) { throw new CliUsageException(e.Message); }
+        catch (ShippedModelNotFoundException e) { throw new CliUsageException($"{e.Message} Or pass --encoder DIR (an HF encoder folder)."); }
     }
 
     /// <summary>
