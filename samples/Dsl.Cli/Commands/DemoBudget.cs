@@ -49,12 +49,16 @@ internal sealed record DemoBudget
     };
 
     /// <summary>One line with every count the run uses (after the user's options), for the log and the report.</summary>
-    public static string Describe(Experiments.ValidationSettings v, int evaluationImages, int calibrationImages, string overlay, int overlayTopK,
-        int overlayImages, int overlaySubsets)
+    public static string Describe(Experiments.ValidationSettings v, int evaluationImages, int calibrationImages, string overlay, int heads,
+        int overlayTopK, int overlayImages, int overlaySubsets)
     {
-        string N(int x) => x.ToString("N0", CultureInfo.InvariantCulture);
+        string N(double x) => x.ToString("N0", CultureInfo.InvariantCulture);
+        // The overlay study enumerates every k-head subset when there are no more than the limit, else draws that many.
+        double all = 1;
+        for (int i = 0; i < overlayTopK; i++) all = all * (heads - i) / (i + 1);
+        var subsets = all <= overlaySubsets ? $"all {N(all)}" : $"{N(overlaySubsets)} random";
         return $"{N(evaluationImages)} evaluation and {N(calibrationImages)} calibration images, {N(v.Permutations)} permutations, "
             + $"{N(v.Bootstrap)} bootstrap resamples, {N(v.RandomOrders)} random ablation orders ({v.TrajectorySteps} steps on {v.TrajectoryImages} images), "
-            + $"overlay study: {overlay}, k = {overlayTopK}, {N(overlayImages)} evaluation images vs {N(overlaySubsets)} random {overlayTopK}-head subsets";
+            + $"overlay study: {overlay}, k = {overlayTopK}, {N(overlayImages)} evaluation images vs {subsets} {overlayTopK}-head subsets";
     }
 }

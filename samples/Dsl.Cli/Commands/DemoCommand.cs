@@ -61,7 +61,7 @@ internal static class DemoCommand
                     };
                     using var images = loadImages(session.Processor);
                     var sizes = DemoBudget.Describe(settings, (int)images.Evaluation.Pixels.shape[0], (int)images.Calibration.Pixels.shape[0],
-                        overlay ? images.OverlayName : "skipped", k, options.OverlayImages, options.OverlaySubsets);
+                        overlay ? images.OverlayName : "skipped", arch.NumLayers * arch.NumHeads, k, options.OverlayImages, options.OverlaySubsets);
                     display.Log(budget.FullStudy is { } full
                         ? $"reduced demo run of the testbed study: {sizes}; the full study's numbers: {full}"
                         : $"study sizes: {sizes}");

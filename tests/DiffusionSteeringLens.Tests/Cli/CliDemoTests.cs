@@ -24,6 +24,7 @@ public sealed class CliDemoTests
         Assert.Contains("decode dsl-shown-heads: 8/8", run.Out);                 // top 8 and bottom 4 of 8 heads: each once
         Assert.Equal(2 + 8 + 8 + 2, renderer.Rendered);                          // layer sweep, shown heads (DSL, DL), overlay before/after
         Assert.Contains("study sizes: 12 evaluation and 20 calibration images, 200 permutations", run.Out);
+        Assert.Contains("vs all 28 2-head subsets", run.Out);                      // 8 heads, k = 8 / 4: every subset, not a random draw
 
         using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "results.json")));
         var root = json.RootElement;
