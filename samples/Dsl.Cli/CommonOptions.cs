@@ -45,7 +45,7 @@ internal sealed class CommonOptions
     internal static string TopKDescription(string command) => command switch
     {
         "overlay" => "k = the number of heads DSL picks on the calibration images and ablates on the evaluation images (compared with every, or 2,000 random, k-head subsets); also the rows of the top-heads grid and table.",
-        "demo" => "k = the heads shown in the top-heads grid, log and report table. It does not change the demo's overlay study, which ablates a quarter of all heads.",
+        "demo" => "k = DSL's top heads shown (and decoded, with its bottom 4) in the top-heads grid, log and report table. It does not change the demo's overlay study, which ablates 4 heads on the testbed and a quarter of all heads on other models.",
         _ => "k = the heads shown in the top-heads grid, log and report table (every head is scored and in results.json and the report's layer × head grids).",
     };
 

@@ -1,24 +1,27 @@
+using DiffusionSteeringLens.Synthetic;
+
 namespace DiffusionSteeringLens.Cli;
 
-/// <summary>Resolves the encoder/decoder folders a user names (or the shipped default model) to what the loaders need.</summary>
+/// <summary>Resolves the encoder/decoder folders a user names (or a shipped model) to what the loaders need.</summary>
 internal static class ModelFolders
 {
-    public const string ShippedModel = "models/shapes32";
+    /// <summary>How reports name the default model (it is copied beside the tool binary).</summary>
+    public const string ShippedModel = ShippedModels.BesideApplicationFolder + "/" + ShippedModels.Shapes32;
 
     /// <summary>
-    /// The shipped model's root: next to the tool binary (copied there as content), else — in a source checkout —
-    /// <c>samples/models/shapes32</c> in the nearest ancestor folder that has it.
+    /// The shipped shapes32 model's root (see <see cref="ShippedModels.TryLocate"/>: beside the tool binary, else in a
+    /// source checkout above it); the expected place beside the binary when it is nowhere.
     /// </summary>
-    public static string ShippedRoot(CliHost host)
+    public static string ShippedRoot(CliHost host) =>
+        ShippedModels.TryLocate(ShippedModels.Shapes32, host.BaseDirectory)
+        ?? Path.Combine(host.BaseDirectory, ShippedModels.BesideApplicationFolder, ShippedModels.Shapes32);
+
+    /// <summary>The encoder folder of a shipped model (<c>shapes32</c>, <c>marked96/seed2</c>, …).</summary>
+    /// <exception cref="CliUsageException">The model is not installed.</exception>
+    public static string ShippedEncoder(string model, CliHost host)
     {
-        var beside = Path.Combine(host.BaseDirectory, "models", "shapes32");
-        if (Directory.Exists(beside)) return beside;
-        for (var dir = new DirectoryInfo(host.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            var candidate = Path.Combine(dir.FullName, "samples", "models", "shapes32");
-            if (File.Exists(Path.Combine(candidate, "encoder", "config.json"))) return candidate;
-        }
-        return beside;
+        try { return Path.Combine(ShippedModels.Require(model, host.BaseDirectory), "encoder"); }
+        catch (ShippedModelNotFoundException e) { throw new CliUsageException($"{e.Message} Or pass --encoder DIR (an HF encoder folder)."); }
     }
 
     /// <summary>
@@ -48,6 +51,16 @@ internal static class ModelFolders
         return (model, processor);
     }
 
+    /// <summary>
+    /// The decoder folder to use: the one named, else the shipped decoder when the encoder is a shipped one (the default,
+    /// or a shipped encoder folder named with --encoder), else null (no decoding).
+    /// </summary>
+    public static string? ResolveDecoder(string? folder, string? encoder, CliHost host)
+    {
+        if (folder is not null) return ResolveDecoder(folder, encoderIsShipped: false, host);
+        return encoder is null ? ResolveDecoder(null, encoderIsShipped: true, host) : ShippedModels.DecoderFor(encoder);
+    }
+
     /// <summary>The decoder folder to use: the one named, else the shipped one when present, else null (no decoding).</summary>
     public static string? ResolveDecoder(string? folder, bool encoderIsShipped, CliHost host)
     {
@@ -58,7 +71,7 @@ internal static class ModelFolders
                 throw new CliUsageException($"{Path.GetFullPath(folder)} has no unet/ folder; --decoder must be a diffusers Kandinsky 2.2 decoder folder (unet/, scheduler/, optional movq/).");
             return folder;
         }
-        // The shipped decoder only fits the shipped encoder (their embedding widths match by construction).
+        // The shipped decoder only fits the shipped encoders (their embedding spaces match by construction).
         var shipped = Path.Combine(ShippedRoot(host), "decoder");
         return encoderIsShipped && Directory.Exists(Path.Combine(shipped, "unet")) ? shipped : null;
     }

@@ -31,7 +31,14 @@ internal sealed record RunProvenance(string LibraryVersion, string ToolVersion, 
         ?? assembly.GetName().Version?.ToString() ?? "unknown";
 
     // Every bound setting, by its option name, so a run can be repeated even where defaults were used.
-    private static IReadOnlyDictionary<string, string> SettingsOf(RunSettings s) => new SortedDictionary<string, string>(StringComparer.Ordinal)
+    private static IReadOnlyDictionary<string, string> SettingsOf(RunSettings s)
+    {
+        var all = CommonSettingsOf(s);
+        foreach (var (key, value) in s.CommandSettings) all[key] = value;
+        return all;
+    }
+
+    private static SortedDictionary<string, string> CommonSettingsOf(RunSettings s) => new(StringComparer.Ordinal)
     {
         ["encoder"] = s.Encoder ?? "(shipped model)",
         ["decoder"] = s.NoDecode ? "(none: --no-decode)" : s.Decoder ?? "(shipped decoder with the shipped encoder)",

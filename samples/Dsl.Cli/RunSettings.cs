@@ -24,4 +24,7 @@ internal sealed record RunSettings
     public SteeringFunction Steering { get; init; } = SteeringFunction.Default;
     public int TopK { get; init; } = 8;
     public int Threads { get; init; } = 2;
+
+    /// <summary>Command-specific settings recorded with the run (e.g. the demo's model and budget), by name.</summary>
+    public IReadOnlyDictionary<string, string> CommandSettings { get; init; } = new Dictionary<string, string>();
 }

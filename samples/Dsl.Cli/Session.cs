@@ -121,7 +121,7 @@ internal sealed class Session : IDisposable
         }
         else
         {
-            var folder = ModelFolders.ResolveDecoder(s.Decoder, s.Encoder is null, Host);
+            var folder = ModelFolders.ResolveDecoder(s.Decoder, s.Encoder, Host);
             if (folder is null) return;
             int size = s.Size ?? Encoder.Architecture.ImageSize;
             // From the configs alone, before any decoder weights are read or pictures allocated.
@@ -132,7 +132,7 @@ internal sealed class Session : IDisposable
             var decoder = DecoderSupport.Load(folder, loadOptions, Encoder, size, s, DecoderProgress);
             _owned.Add(decoder.Owner);
             rendererForSeed = decoder.RendererForSeed;
-            DecoderDescription = s.Decoder is null ? ModelFolders.ShippedModel + "/decoder" : Path.GetFullPath(folder);
+            DecoderDescription = s.Decoder is null && s.Encoder is null ? ModelFolders.ShippedModel + "/decoder" : Path.GetFullPath(folder);
             DecodeSettings = $"steps {s.Steps}, guidance {s.Guidance}, {size}px, seed {s.Seed} (same noise for every picture)";
             display.Log($"decoder {DecoderDescription}: {DecodeSettings}");
         }

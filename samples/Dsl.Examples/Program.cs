@@ -10,7 +10,7 @@ using TorchSharp;
 // Usage: dotnet run --project samples/Dsl.Examples -- [encoder-folder]
 // Default encoder: the shipped demo model, samples/models/shapes32/encoder.
 TorchNativeLoader.EnsureLoaded(); // opt in to the libtorch load fix (Debian 12 / Ubuntu 22.04) before the first tensor
-var encoderFolder = args.Length > 0 ? args[0] : FindShippedEncoder();
+var encoderFolder = args.Length > 0 ? args[0] : Path.Combine(ShippedModels.Require(ShippedModels.Shapes32), "encoder");
 using var encoder = ClipVisionModelWithProjection.FromPretrained(encoderFolder);
 var arch = encoder.Architecture;
 Console.WriteLine($"encoder: {encoderFolder} ({arch.NumLayers} layers × {arch.NumHeads} heads, output {arch.OutputDim})");
@@ -44,14 +44,4 @@ static torch.Tensor Normalise(torch.Tensor pictures)
     using var mean = torch.tensor(ShippedShapesModel.ImageMean.ToArray()).to(torch.float32).view(1, 3, 1, 1);
     using var std = torch.tensor(ShippedShapesModel.ImageStd.ToArray()).to(torch.float32).view(1, 3, 1, 1);
     return (pictures - mean) / std;
-}
-
-static string FindShippedEncoder()
-{
-    for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-    {
-        var candidate = Path.Combine(dir.FullName, "samples", "models", "shapes32", "encoder");
-        if (Directory.Exists(candidate)) return candidate;
-    }
-    throw new DirectoryNotFoundException("The shipped model samples/models/shapes32 was not found; pass an encoder folder.");
 }

@@ -25,7 +25,7 @@ internal static class DistilTraining
     public static void Run(TrainOptions o, ClipVisionConfig config)
     {
         int steps = o.DistilSteps;
-        using var teacher = ClipVisionModelWithProjection.FromPretrained(o.Teacher);
+        using var teacher = ClipVisionModelWithProjection.FromPretrained(o.Teacher ?? Path.Combine(ShippedModels.Require(ShippedModels.Shapes32), "encoder"));
         manual_seed(o.Seed);
         using var model = new ClipVisionModelWithProjection(config);
         WeightInit.InitClip(model);

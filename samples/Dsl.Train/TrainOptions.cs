@@ -36,8 +36,11 @@ internal sealed record TrainOptions
     /// <summary>Encoder depth and heads per layer (the shipped shapes32 model: 4 × 4).</summary>
     public int Layers { get; init; } = 4;
     public int Heads { get; init; } = 4;
-    /// <summary>Testbed distillation: the teacher encoder folder, step count, weight of the regression loss, checkpoint period.</summary>
-    public string Teacher { get; init; } = "samples/models/shapes32/encoder";
+    /// <summary>
+    /// Testbed distillation: the teacher encoder folder (null = the shipped shapes32 encoder, found by ShippedModels), step
+    /// count, weight of the regression loss, checkpoint period.
+    /// </summary>
+    public string? Teacher { get; init; }
     public int DistilSteps { get; init; } = 2000;
     public double DistilWeight { get; init; } = 10;
     public int CheckpointSteps { get; init; } = 100;

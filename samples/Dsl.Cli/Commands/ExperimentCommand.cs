@@ -9,8 +9,9 @@ internal static class ExperimentCommand
 {
     public delegate Task<StudyResults> Body(Session session, ProgressDisplay display, RunOutputs outputs, CancellationToken ct);
 
+    // adjustSettings: command-specific defaults applied to the bound common options (e.g. the demo's model).
     public static Command Create(CliHost host, string name, string description, bool steering, Action<Command>? extraOptions,
-        Func<ParseResult, Body> body)
+        Func<ParseResult, Body> body, Func<ParseResult, RunSettings, RunSettings>? adjustSettings = null)
     {
         var command = new Command(name, description);
         var options = new CommonOptions();
@@ -19,6 +20,7 @@ internal static class ExperimentCommand
         command.SetAction((r, ct) => CommandRunner.Guard(host, r.GetValue(options.Verbose), async () =>
         {
             var settings = options.Bind(r);
+            if (adjustSettings is not null) settings = adjustSettings(r, settings);
             var run = body(r); // binds the command's own options first, so bad values fail before any loading
             var display = new ProgressDisplay(host);
             var watch = Stopwatch.StartNew();

@@ -52,22 +52,30 @@ internal sealed class ValidationOptions
     }
 
     /// <summary>Checks the image-set options and returns how to load the sets once the processor is known.</summary>
-    public Func<ClipImageProcessor, StudyImages> BindImages(ParseResult r)
+    /// <param name="r">The parsed command line.</param>
+    /// <param name="defaults">
+    /// Synthetic-set defaults that replace the options' own when the user did not give them (the demo's budget on the
+    /// testbed); null = the options' defaults.
+    /// </param>
+    public Func<ClipImageProcessor, StudyImages> BindImages(ParseResult r, SyntheticSetDefaults? defaults = null)
     {
         var folder = r.GetValue(Images);
         var reference = r.GetValue(ReferenceImages);
-        int count = r.GetValue(Synthetic);
+        int count = defaults is not null && Implicit(r, Synthetic) ? defaults.EvaluationImages : r.GetValue(Synthetic);
         int seed = r.GetValue(ImageSeed);
+        int calibrationCount = defaults?.CalibrationImages ?? StudyImages.DefaultCalibrationCount;
+        int referenceCount = defaults?.ReferenceImages ?? StudyImages.DefaultReferenceCount;
         if (count < 1) throw new CliUsageException($"--synthetic must be at least 1 (got {count}).");
         RequireFolder("--images", folder);
         RequireFolder("--reference-images", reference);
-        bool marked = (r.GetValue(Domain) ?? "shapes").Trim().ToLowerInvariant() switch
+        var domainText = defaults is not null && Implicit(r, Domain) ? defaults.Domain : r.GetValue(Domain);
+        bool marked = (domainText ?? "shapes").Trim().ToLowerInvariant() switch
         {
             "shapes" => false,
             "marked" => true,
             var other => throw new CliUsageException($"--domain must be shapes or marked (got '{other}')."),
         };
-        var kindText = r.GetValue(OverlayKind);
+        var kindText = defaults is not null && Implicit(r, OverlayKind) && folder is null && domainText == defaults.Domain ? defaults.OverlayKind : r.GetValue(OverlayKind);
         MarkKind? mark = kindText is null ? null
             : Enum.TryParse<MarkKind>(kindText.Trim(), ignoreCase: true, out var k) && Enum.IsDefined(k) && !int.TryParse(kindText, out _) ? k
             : throw new CliUsageException($"--overlay-kind must be stripes, dots, cross or bar (got '{kindText}').");
@@ -77,8 +85,8 @@ internal sealed class ValidationOptions
             throw new CliUsageException($"--overlay-kind {kindText} needs --domain marked (the shapes domain has only the stripes overlay).");
         return processor =>
         {
-            if (folder is null && marked) return StudyImages.SyntheticMarked(processor, mark ?? MarkKind.Stripes, count, seed);
-            if (folder is null) return StudyImages.Synthetic(processor, count, seed);
+            if (folder is null && marked) return SyntheticStudyImages.Marked(processor, mark ?? MarkKind.Stripes, count, seed, calibrationCount, referenceCount);
+            if (folder is null) return SyntheticStudyImages.Shapes(processor, count, seed, calibrationCount, referenceCount);
             try { return StudyImages.FromFolder(processor, folder, seed, reference); }
             catch (ArgumentException e) { throw new CliUsageException(e.Message); }
         };
@@ -136,6 +144,9 @@ internal sealed class ValidationOptions
 
     /// <summary>Prefix of a steering whose strength is chosen on calibration images.</summary>
     public const string AutoPrefix = "auto:";
+
+    /// <summary>Whether <paramref name="option"/> was left at its default on the command line.</summary>
+    public static bool Implicit(ParseResult r, Option option) => r.GetResult(option) is null or { Implicit: true };
 
     private static void RequireFolder(string option, string? folder)
     {

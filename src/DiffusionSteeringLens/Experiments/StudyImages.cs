@@ -1,7 +1,6 @@
 using DiffusionSteeringLens.Analysis;
 using DiffusionSteeringLens.Imaging;
 using DiffusionSteeringLens.Models.Vit.ClipVision;
-using DiffusionSteeringLens.Synthetic;
 using TorchSharp;
 
 namespace DiffusionSteeringLens.Experiments;
@@ -17,8 +16,9 @@ public sealed class StudyImages : IDisposable
     private readonly ClipImageProcessor _processor;
 
     private StudyImages(PreparedInput calibration, PreparedInput evaluation, PreparedInput? reference, string description,
-        ClipImageProcessor processor, Func<torch.Tensor, torch.Tensor> composeOverlay)
+        ClipImageProcessor processor, Func<torch.Tensor, torch.Tensor> composeOverlay, string overlayName)
     {
+        OverlayName = overlayName;
         Calibration = calibration;
         Evaluation = evaluation;
         Reference = reference;
@@ -36,67 +36,53 @@ public sealed class StudyImages : IDisposable
     /// <summary>Mean-ablation reference images; null when none were given (mean ablation then fails with a clear error).</summary>
     public PreparedInput? Reference { get; }
 
+    /// <summary>The overlay the overlay study composes in (e.g. <c>stripes</c>, <c>dots</c>), for logs and reports.</summary>
+    public string OverlayName { get; }
+
     /// <summary>Where the images came from and how they were split, for reports.</summary>
     public string Description { get; }
 
-    /// <summary>Default number of synthetic evaluation images.</summary>
+    /// <summary>Default number of evaluation images of a drawn (synthetic) image set.</summary>
     public const int DefaultEvaluationCount = 50;
 
-    /// <summary>Default number of synthetic calibration images.</summary>
+    /// <summary>Default number of calibration images of a drawn image set.</summary>
     public const int DefaultCalibrationCount = 20;
 
-    /// <summary>Default number of synthetic mean-ablation reference images.</summary>
+    /// <summary>Default number of mean-ablation reference images of a drawn image set.</summary>
     public const int DefaultReferenceCount = 200;
 
     /// <summary>
-    /// Images from the synthetic shapes domain (no overlay), drawn by count and seed: evaluation from
-    /// <paramref name="seed"/>, calibration from seed + 1,000 and reference from seed + 2,000 (separate draws).
-    /// The overlay study uses the domain's own stripe overlay.
+    /// Image sets from pictures already in memory (e.g. drawn by a procedural domain). The tensors stay the caller's:
+    /// they are preprocessed into new ones.
     /// </summary>
-    public static StudyImages Synthetic(ClipImageProcessor processor, int evaluationCount = DefaultEvaluationCount, int seed = 0,
-        int calibrationCount = DefaultCalibrationCount, int referenceCount = DefaultReferenceCount)
+    /// <param name="processor">The encoder's image processor.</param>
+    /// <param name="calibration">Calibration pictures [Bc, 3, H, W] in [0, 1] (at least 1).</param>
+    /// <param name="evaluation">Evaluation pictures [Be, 3, H, W] in [0, 1] (at least 1), disjoint from calibration.</param>
+    /// <param name="reference">Mean-ablation reference pictures, or null (mean ablation then fails with a clear error).</param>
+    /// <param name="description">Where the pictures came from and how they were split, for reports.</param>
+    /// <param name="composeOverlay">
+    /// The overlay study's overlay: pictures [B, 3, H, W] → a new tensor with the overlay composed in; null = black/white
+    /// stripes in the bottom-right quadrant.
+    /// </param>
+    /// <param name="overlayName">Name of the overlay for logs and reports.</param>
+    /// <exception cref="ArgumentException">A set is empty or not [B, 3, H, W].</exception>
+    public static StudyImages FromPictures(ClipImageProcessor processor, torch.Tensor calibration, torch.Tensor evaluation,
+        torch.Tensor? reference, string description, Func<torch.Tensor, torch.Tensor>? composeOverlay = null, string overlayName = "stripes")
     {
         ArgumentNullException.ThrowIfNull(processor);
-        return Drawn(processor, (count, s) => ShapeDomain.Render(ShapeDomain.Sample(count, s, overlayProbability: 0)), evaluationCount, seed,
-            calibrationCount, referenceCount, $"synthetic shapes domain, seed {seed}", SyntheticOverlay);
-    }
-
-    /// <summary>
-    /// Images from the <see cref="MarkedShapeDomain"/> (the 96-head testbed's domain), drawn by count and seed like
-    /// <see cref="Synthetic"/> (evaluation from <paramref name="seed"/>, calibration from seed + 1,000, reference from
-    /// seed + 2,000). The other marks and the tick count appear as the domain draws them; the study's own mark
-    /// <paramref name="overlay"/> is removed from every image, so the overlay study composes it into images that lack it.
-    /// </summary>
-    public static StudyImages SyntheticMarked(ClipImageProcessor processor, MarkKind overlay, int evaluationCount = DefaultEvaluationCount,
-        int seed = 0, int calibrationCount = DefaultCalibrationCount, int referenceCount = DefaultReferenceCount)
-    {
-        ArgumentNullException.ThrowIfNull(processor);
-        if (!Enum.IsDefined(overlay)) throw new ArgumentOutOfRangeException(nameof(overlay), overlay, "unknown mark kind.");
-        string name = overlay.ToString().ToLowerInvariant();
-        return Drawn(processor, (count, s) => MarkedShapeDomain.Render(MarkedShapeDomain.Sample(count, s).Select(a => Without(a, overlay)).ToList()),
-            evaluationCount, seed, calibrationCount, referenceCount, $"marked shapes domain without the {name} mark (overlay: {name}), seed {seed}",
-            pictures => MarkedShapeDomain.ComposeMark(pictures.cpu(), overlay));
-    }
-
-    /// <summary>The three sets drawn from a seeded synthetic domain: evaluation from seed, calibration seed + 1,000, reference seed + 2,000.</summary>
-    private static StudyImages Drawn(ClipImageProcessor processor, Func<int, int, torch.Tensor> render, int evaluationCount, int seed,
-        int calibrationCount, int referenceCount, string domain, Func<torch.Tensor, torch.Tensor> composeOverlay)
-    {
-        if (evaluationCount < 1 || calibrationCount < 1 || referenceCount < 0)
-            throw new ArgumentOutOfRangeException(nameof(evaluationCount), $"need ≥ 1 evaluation and calibration images and ≥ 0 reference images (got {evaluationCount}, {calibrationCount}, {referenceCount}).");
-        PreparedInput Draw(int count, int s)
-        {
-            using var pictures = render(count, s);
-            return Prepare(processor, pictures);
-        }
+        ArgumentNullException.ThrowIfNull(calibration);
+        ArgumentNullException.ThrowIfNull(evaluation);
+        ArgumentNullException.ThrowIfNull(description);
+        CheckPictures(calibration, nameof(calibration));
+        CheckPictures(evaluation, nameof(evaluation));
+        if (reference is not null) CheckPictures(reference, nameof(reference));
         PreparedInput? cal = null, eval = null;
         try
         {
-            cal = Draw(calibrationCount, seed + 1000);
-            eval = Draw(evaluationCount, seed);
-            var reference = referenceCount == 0 ? null : Draw(referenceCount, seed + 2000);
-            return new StudyImages(cal, eval, reference,
-                $"{domain}: {calibrationCount} calibration, {evaluationCount} evaluation, {referenceCount} reference images", processor, composeOverlay);
+            cal = Prepare(processor, calibration);
+            eval = Prepare(processor, evaluation);
+            var refs = reference is null ? null : Prepare(processor, reference);
+            return new StudyImages(cal, eval, refs, description, processor, composeOverlay ?? StripeOverlay.Compose, overlayName);
         }
         catch
         {
@@ -105,14 +91,11 @@ public sealed class StudyImages : IDisposable
         }
     }
 
-    private static MarkedShapeAttributes Without(MarkedShapeAttributes a, MarkKind kind) => kind switch
+    private static void CheckPictures(torch.Tensor pictures, string name)
     {
-        MarkKind.Stripes => a with { Base = a.Base with { Overlay = false } },
-        MarkKind.Dots => a with { Dots = false },
-        MarkKind.Cross => a with { Cross = false },
-        MarkKind.Bar => a with { Bar = false },
-        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
-    };
+        if (pictures.ndim != 4 || pictures.shape[1] != 3 || pictures.shape[0] < 1)
+            throw new ArgumentException($"{name} pictures must be [B ≥ 1, 3, H, W]; got [{string.Join(", ", pictures.shape)}].", name);
+    }
 
     /// <summary>
     /// Images of a folder (png/jpg/jpeg/bmp, sorted by name, then shuffled with <paramref name="seed"/>): the first third
@@ -143,7 +126,7 @@ public sealed class StudyImages : IDisposable
             return new StudyImages(cal, eval, reference,
                 $"{Path.GetFullPath(folder)} (seed {seed}): {calibrationCount} calibration, {files.Length - calibrationCount} evaluation images; "
                 + (referenceFolder is null ? "no reference set" : $"reference {Path.GetFullPath(referenceFolder)} ({reference!.Pixels.shape[0]} images)"),
-                processor, StripeOverlay);
+                processor, StripeOverlay.Compose, "stripes");
         }
         catch
         {
@@ -154,6 +137,16 @@ public sealed class StudyImages : IDisposable
 
     /// <summary>Pictures [B, 3, H, W] in [0, 1] with this domain's overlay composed in (a new tensor the caller owns).</summary>
     public torch.Tensor ComposeOverlay(torch.Tensor pictures) => _composeOverlay(pictures);
+
+    /// <summary>
+    /// The default overlay (used for image folders and by <see cref="FromPictures"/> when none is given): black/white
+    /// diagonal stripes in the bottom-right quadrant of pictures [B, 3, H, W] in [0, 1]; a new CPU tensor the caller owns.
+    /// </summary>
+    public static torch.Tensor ComposeDefaultOverlay(torch.Tensor pictures)
+    {
+        ArgumentNullException.ThrowIfNull(pictures);
+        return StripeOverlay.Compose(pictures);
+    }
 
     /// <summary>Base and overlaid pixels of a set (the caller owns both tensors).</summary>
     public OverlayPair OverlayPair(PreparedInput set)
@@ -192,21 +185,5 @@ public sealed class StudyImages : IDisposable
         }).ToArray();
         try { return PreparedInput.FromRgb(processor, rgb); }
         finally { foreach (var t in rgb) t.Dispose(); }
-    }
-
-    private static torch.Tensor SyntheticOverlay(torch.Tensor pictures)
-    {
-        if (pictures.shape[2] == ShapeDomain.ImageSize && pictures.shape[3] == ShapeDomain.ImageSize)
-            return ShapeDomain.ComposeOverlay(pictures.cpu());
-        return StripeOverlay(pictures);
-    }
-
-    private static torch.Tensor StripeOverlay(torch.Tensor pictures)
-    {
-        using var scope = torch.NewDisposeScope();
-        int h = (int)pictures.shape[2], w = (int)pictures.shape[3], side = Math.Max(h, w);
-        var stripes = ImageIO.ToFloatChw(DemoImages.Stripes(side)).narrow(1, 0, h).narrow(2, 0, w);
-        var mask = DemoImages.RegionMask(side, 0.5, 0.5, 0.5, 0.5).narrow(0, 0, h).narrow(1, 0, w);
-        return OverlayStudy.Compose(pictures.cpu(), stripes, mask).MoveToOuterDisposeScope();
     }
 }

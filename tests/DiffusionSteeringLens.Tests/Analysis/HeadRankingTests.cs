@@ -1,3 +1,4 @@
+using DiffusionSteeringLens.Synthetic;
 using DiffusionSteeringLens.Analysis;
 using DiffusionSteeringLens.Hooks;
 using DiffusionSteeringLens.Lenses;
@@ -157,7 +158,7 @@ public sealed class HeadRankingTests
         using (var slice = vit.state_dict()["vision_model.encoder.layers.1.self_attn.out_proj.weight"].narrow(1, 3 * arch.HeadDim, arch.HeadDim))
             slice.zero_();
         var processor = DiffusionSteeringLens.Models.Vit.ClipVision.ClipImageProcessor.Load(GoldenClip.Folder);
-        using var images = DiffusionSteeringLens.Experiments.StudyImages.Synthetic(processor, evaluationCount: 5, seed: 3, calibrationCount: 3, referenceCount: 0);
+        using var images = DiffusionSteeringLens.Synthetic.SyntheticStudyImages.Shapes(processor, evaluationCount: 5, seed: 3, calibrationCount: 3, referenceCount: 0);
         var settings = new DiffusionSteeringLens.Experiments.ValidationSettings { Permutations = 100, Bootstrap = 50, RandomOrders = 20, TrajectorySteps = 3 };
         var v = DiffusionSteeringLens.Experiments.LensStudy.Validate(vit, images, new SteeringOptions { Steering = new ScaleSteering(8) }, settings);
         var silent = v.Heads.Single(h => h.Head == new HeadTarget(1, 3));

@@ -1,3 +1,4 @@
+using DiffusionSteeringLens.Synthetic;
 using DiffusionSteeringLens.Analysis;
 using DiffusionSteeringLens.Experiments;
 using DiffusionSteeringLens.Lenses;
@@ -26,7 +27,7 @@ public sealed class IndirectHeadTests
         int a = IndirectHeadModel.A.Layer * arch.NumHeads + IndirectHeadModel.A.Head;
         int b = IndirectHeadModel.B.Layer * arch.NumHeads + IndirectHeadModel.B.Head;
         var processor = ClipImageProcessor.Load(GoldenClip.Folder);
-        using var images = StudyImages.Synthetic(processor, evaluationCount: 6, seed: 3, calibrationCount: 3, referenceCount: 0);
+        using var images = SyntheticStudyImages.Shapes(processor, evaluationCount: 6, seed: 3, calibrationCount: 3, referenceCount: 0);
         var steering = new SteeringOptions { Steering = new RelativeSteering(1) };
 
         // What the raw DSL score says (before the flag): A's steered read-out has the clean direction, cos = 1.

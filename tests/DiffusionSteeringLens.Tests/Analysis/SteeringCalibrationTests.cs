@@ -1,3 +1,4 @@
+using DiffusionSteeringLens.Synthetic;
 using DiffusionSteeringLens.Analysis;
 using DiffusionSteeringLens.Experiments;
 using DiffusionSteeringLens.Lenses;
@@ -16,7 +17,7 @@ public sealed class SteeringCalibrationTests
     public SteeringCalibrationTests(ITestOutputHelper output) => _out = output;
 
     private static StudyImages Images(int evaluationCount, int seed) =>
-        StudyImages.Synthetic(ClipImageProcessor.Load(GoldenClip.Folder), evaluationCount, seed, calibrationCount: 4, referenceCount: 0);
+        SyntheticStudyImages.Shapes(ClipImageProcessor.Load(GoldenClip.Folder), evaluationCount, seed, calibrationCount: 4, referenceCount: 0);
 
     [Theory]
     [InlineData(SteeringFamily.Relative, ReadoutMode.Recomputed)]

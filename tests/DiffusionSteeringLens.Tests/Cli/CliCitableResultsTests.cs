@@ -93,7 +93,7 @@ public sealed class CliCitableResultsTests
 
     [Theory]
     [InlineData("overlay", "ablates")]
-    [InlineData("demo", "a quarter of all heads")]
+    [InlineData("demo", "ablates 4 heads on the testbed and a quarter of all heads on other models")]
     [InlineData("rank", "every head is scored")]
     public async Task TopKHelpSaysWhatKIsForEachCommand(string command, string says)
     {

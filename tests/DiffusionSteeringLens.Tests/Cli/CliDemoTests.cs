@@ -1,3 +1,4 @@
+using DiffusionSteeringLens.Synthetic;
 using System.Text.Json;
 using DiffusionSteeringLens.Experiments;
 using DiffusionSteeringLens.Imaging;
@@ -17,16 +18,21 @@ public sealed class CliDemoTests
         var run = await CliRun.WithHost(new[] { "demo", "--encoder", CliRun.GoldenEncoder, "--out", dir, "--permutations", "200", "--synthetic", "12", "--random-orders", "100", "--bootstrap", "100" }, renderer);
         Assert.True(run.ExitCode == 0, run.Error);
         Assert.Equal("", run.Error);
-        foreach (var f in new[] { "input.png", "grid-layer-sweep.png", "grid-top-heads.png", "grid-all-heads-dsl.png", "grid-overlay.png", "results.json", "results.csv", "report.html" })
+        foreach (var f in new[] { "input.png", "grid-layer-sweep.png", "grid-top-heads.png", "grid-overlay.png", "results.json", "results.csv", "report.html" })
             Assert.True(File.Exists(Path.Combine(dir, f)), f);
         // Redirected output: plain progress lines, not live bars.
-        Assert.Contains("decode dsl-heads: 8/8", run.Out);
+        Assert.Contains("decode dsl-shown-heads: 8/8", run.Out);                 // top 8 and bottom 4 of 8 heads: each once
+        Assert.Equal(2 + 8 + 8 + 2, renderer.Rendered);                          // layer sweep, shown heads (DSL, DL), overlay before/after
+        Assert.Contains("study sizes: 12 evaluation and 20 calibration images, 200 permutations", run.Out);
+        Assert.Contains("vs all 28 2-head subsets", run.Out);                      // 8 heads, k = 8 / 4: every subset, not a random draw
 
         using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "results.json")));
         var root = json.RootElement;
         Assert.Equal(2, root.GetProperty("layerSweep").GetArrayLength());
         Assert.Equal(8, root.GetProperty("heads").GetArrayLength());
-        Assert.True(root.GetProperty("heads")[0].GetProperty("dslImageScore").ValueKind == JsonValueKind.Number);
+        Assert.Equal(JsonValueKind.Null, root.GetProperty("heads")[0].GetProperty("dslImageScore").ValueKind);  // all heads: embedding space
+        Assert.Equal(2 * 8, root.GetProperty("targets").GetArrayLength());                                      // shown heads: decoded
+        Assert.Equal(JsonValueKind.Number, root.GetProperty("targets")[0].GetProperty("imageSimilarity").ValueKind);
         var validation = root.GetProperty("validation");
         Assert.Equal("embedding", validation.GetProperty("scoreSpace").GetString());
         Assert.Equal("zero", validation.GetProperty("ablation").GetString());
@@ -45,13 +51,38 @@ public sealed class CliDemoTests
         Assert.Contains(csv, l => l.StartsWith("validation,dsl_minus_dl,delta_rho,", StringComparison.Ordinal));
 
         var html = File.ReadAllText(Path.Combine(dir, "report.html"));
-        Assert.Equal(5, Regex.Matches(html, "src=\"data:image/png;base64,").Count); // input, layer sweep, top heads, all heads, overlay
+        Assert.Equal(4, Regex.Matches(html, "src=\"data:image/png;base64,").Count); // input, layer sweep, shown heads, overlay
         Assert.Contains("Similarity to the input per layer", html);          // per-layer curve
         Assert.Equal(2 * 8, Regex.Matches(html, "class=\"cell\"").Count);     // DSL, DL heat maps of the input (2 × 4)
         Assert.Contains("Success direction", html);
         Assert.Contains("Lens score vs ablation importance", html);          // scatter
         Assert.Contains("Ablation trajectories", html);
         Assert.DoesNotMatch("(src|href)=\"(https?:|//)", html);               // nothing loaded from outside
+    }
+
+    [Fact]
+    public void TheDemoDefaultsToThe96HeadTestbed()
+    {
+        var host = new DiffusionSteeringLens.Cli.CliHost { Out = TextWriter.Null, Error = TextWriter.Null };
+        var encoder = DiffusionSteeringLens.Cli.Commands.DemoCommand.ModelEncoder(DiffusionSteeringLens.Cli.Commands.DemoCommand.DefaultModel, host)!;
+        Assert.EndsWith(Path.Combine("marked96", "seed2", "encoder"), encoder, StringComparison.Ordinal);
+        using var config = JsonDocument.Parse(File.ReadAllText(Path.Combine(encoder, "config.json")));
+        var vision = config.RootElement.TryGetProperty("vision_config", out var nested) ? nested : config.RootElement;
+        Assert.Equal(96, vision.GetProperty("num_hidden_layers").GetInt32() * vision.GetProperty("num_attention_heads").GetInt32());
+        // Its pictures come from the shipped shapes32 decoder; --model shapes32 is the tool's plain default (null).
+        Assert.EndsWith(Path.Combine("shapes32", "decoder"), DiffusionSteeringLens.Synthetic.ShippedModels.DecoderFor(encoder)!, StringComparison.Ordinal);
+        Assert.Null(DiffusionSteeringLens.Cli.Commands.DemoCommand.ModelEncoder("shapes32", host));
+    }
+
+    [Fact]
+    public async Task DemoModelOptionRejectsUnknownNamesAndEncoderTogether()
+    {
+        var bad = await CliRun.Public("demo", "--model", "tiny", "--out", Fixtures.TempFolder());
+        Assert.Equal(1, bad.ExitCode);
+        Assert.Contains("--model must be marked96 or shapes32", bad.Error);
+        var both = await CliRun.Public("demo", "--model", "shapes32", "--encoder", CliRun.GoldenEncoder, "--out", Fixtures.TempFolder());
+        Assert.Equal(1, both.ExitCode);
+        Assert.Contains("either --model or --encoder", both.Error);
     }
 
     [Fact]

@@ -15,7 +15,7 @@ public sealed class MarkedStudyImagesTests
     public void TheStudyMarkIsAbsentFromTheImagesAndTheOverlayAddsExactlyIt(MarkKind kind)
     {
         var processor = ClipImageProcessor.Load(Path.Combine(ShippedShapesModel.Require(), "encoder"));
-        using var images = StudyImages.SyntheticMarked(processor, kind, evaluationCount: 12, seed: 4, calibrationCount: 6, referenceCount: 0);
+        using var images = SyntheticStudyImages.Marked(processor, kind, evaluationCount: 12, seed: 4, calibrationCount: 6, referenceCount: 0);
         var pictures = images.Evaluation.Pictures;
         using var mask = MarkedShapeDomain.MarkMask(kind).to(torch.ScalarType.Bool).view(1, 1, 32, 32).expand(pictures.shape[0], 3, 32, 32);
         using var overlaid = images.ComposeOverlay(pictures);

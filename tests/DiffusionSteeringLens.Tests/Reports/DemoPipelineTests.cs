@@ -1,3 +1,4 @@
+using DiffusionSteeringLens.Synthetic;
 using DiffusionSteeringLens.Experiments;
 using DiffusionSteeringLens.Models.Vit.ClipVision;
 using DiffusionSteeringLens.Tests.Cli;
@@ -20,15 +21,20 @@ public sealed class DemoPipelineTests
         var renderer = new FakeRenderer(24);
         var sweep = new PictureSweep(Fixtures.TempFolder(), renderer.Render, "test", batchSize: 3);
         var context = new StudyContext(vit, input, sweep);
-        using var images = StudyImages.Synthetic(processor, evaluationCount: 6, seed: 1, calibrationCount: 4, referenceCount: 5);
+        using var images = SyntheticStudyImages.Shapes(processor, evaluationCount: 6, seed: 1, calibrationCount: 4, referenceCount: 5);
         var settings = new ValidationSettings { Permutations = 100, Bootstrap = 50, RandomOrders = 40, TrajectorySteps = 5, Ablation = DiffusionSteeringLens.Analysis.AblationKind.Mean };
-        using var demo = DemoPipeline.Run(context, images, new DemoOptions { Validation = settings });
+        using var demo = DemoPipeline.Run(context, images, new DemoOptions { Validation = settings, ShownTopHeads = 3, ShownBottomHeads = 2 });
 
         var r = demo.Results;
         Assert.Equal(2, r.LayerSweep!.Count);
         Assert.Equal(8, r.Heads!.Count);
-        Assert.All(r.Heads, h => Assert.True(h.DslImageScore.HasValue));
+        // Every head is scored in embedding space; only the shown heads are decoded.
+        Assert.All(r.Heads, h => Assert.Null(h.DslImageScore));
         Assert.Equal(Enumerable.Range(1, 8), r.Heads.Select(h => h.DslRank).OrderBy(x => x));
+        Assert.Equal(new[] { 1, 2, 3, 7, 8 }, demo.ShownHeads.Select(h => h.DslRank));
+        Assert.Equal(demo.ShownHeads.Select(h => h.Head.Label), demo.ShownDsl!.Readouts.Select(x => x.Target));
+        Assert.Equal(2 * 5, r.Targets!.Count);
+        Assert.All(r.Targets, t => Assert.True(t.ImageSimilarity.HasValue));
         var v = r.Validation!;
         Assert.Equal(ScoreSpace.Embedding, v.ScoreSpace);
         Assert.Equal(DiffusionSteeringLens.Analysis.AblationKind.Mean, v.Ablation);                     // the demo's ablation is the option's, not hard-coded
@@ -39,11 +45,25 @@ public sealed class DemoPipelineTests
         Assert.Equal((4, 6), (v.Trajectories.CalibrationImages, v.Lenses[0].Correlation.Images));
         Assert.Equal(2, r.Overlay!.TopHeads.Count);
         Assert.Equal(new long[] { 2, 3, 16, 16 }, demo.LayerSweep.Pictures!.shape);
-        Assert.Equal(new long[] { 8, 3, 16, 16 }, demo.Ranking.DslPictures!.shape);
+        Assert.Null(demo.Ranking.DslPictures);
+        Assert.Equal(new long[] { 5, 3, 16, 16 }, demo.ShownDsl.Pictures!.shape);
+        Assert.Equal(new long[] { 5, 3, 16, 16 }, demo.ShownDl!.Pictures!.shape);
         Assert.Equal(new long[] { 2, 3, 16, 16 }, demo.Overlay!.Pictures!.shape);
-        Assert.Equal(2 + 8 + 8 + 2, renderer.Rendered);
+        Assert.Equal(2 + 5 + 5 + 2, renderer.Rendered);                          // layer sweep, shown heads (DSL, DL), overlay
         // The last resid_post read-out is the model output itself.
         Assert.Equal(1.0, r.LayerSweep[^1].EmbeddingSimilarity, 6);
+    }
+
+    [Fact]
+    public void ShownHeadsAreTheTopAndBottomByDslRankWithoutRepeats()
+    {
+        var rows = Enumerable.Range(0, 96).Select(i => new HeadScoreRow(new DiffusionSteeringLens.Lenses.HeadTarget(i / 12, i % 12),
+            DslScore: -i, DslRank: 96 - i, DlScore: 0, DlRank: 1)).ToArray();
+        var shown = DemoPipeline.ShownHeads(rows, 8, 4);
+        Assert.Equal(new[] { 1, 2, 3, 4, 5, 6, 7, 8, 93, 94, 95, 96 }, shown.Select(h => h.DslRank));
+        Assert.Equal("L7H11", shown[0].Head.Label);                              // rank 1 is the last row here
+        var few = DemoPipeline.ShownHeads(rows.Take(10).Select((r, i) => r with { DslRank = i + 1 }).ToArray(), 8, 4);
+        Assert.Equal(Enumerable.Range(1, 10), few.Select(h => h.DslRank));        // 10 heads: every head once
     }
 
     [Fact]

@@ -23,21 +23,41 @@ public sealed class ShippedModelTests
     }
 
     [Fact]
-    public void LocateFindsTheShippedFolder()
+    public void RequireFindsTheShippedFolders()
     {
-        var found = ShippedShapesModel.Locate();
-        Assert.NotNull(found);
-        Assert.Equal(Path.GetFullPath(ModelFolder()), Path.GetFullPath(found!));
+        // From the test binaries the copy beside them (the CLI's content) may be found first; from the root, the repository's.
+        Assert.True(File.Exists(Path.Combine(ShippedShapesModel.Require(), "encoder", "config.json")));
+        var root = Path.GetFullPath(Path.Combine(ModelFolder(), "..", "..", ".."));
+        Assert.Equal(Path.GetFullPath(ModelFolder()), ShippedShapesModel.Require(root));
+        var testbed = ShippedModels.Require(ShippedModels.Marked96, root);
+        Assert.Equal(Path.GetFullPath(Path.Combine(ModelFolder(), "..", "marked96", "seed2")), Path.GetFullPath(testbed));
+        // The testbed encoders are distilled onto shapes32's embedding space, so shapes32's decoder decodes them.
+        Assert.Equal(Path.GetFullPath(Path.Combine(ModelFolder(), "decoder")), Path.GetFullPath(ShippedModels.DecoderFor(Path.Combine(testbed, "encoder"))!));
+        Assert.Equal(Path.GetFullPath(Path.Combine(ModelFolder(), "decoder")), Path.GetFullPath(ShippedModels.DecoderFor(Path.Combine(ModelFolder(), "encoder"))!));
+        Assert.Null(ShippedModels.DecoderFor(Fixtures.TempFolder()));
     }
 
     [Fact]
-    public void RequireThrowsOutsideTheRepositoryNamingWhereItLooked()
+    public void RequireThrowsATypedExceptionOutsideTheRepositoryNamingWhereItLooked()
     {
         var outside = Fixtures.TempFolder();
-        Assert.Null(ShippedShapesModel.Locate(outside));
-        var e = Assert.Throws<DirectoryNotFoundException>(() => ShippedShapesModel.Require(outside));
+        Assert.Null(ShippedModels.TryLocate(ShippedModels.Shapes32, outside));
+        var e = Assert.Throws<ShippedModelNotFoundException>(() => ShippedShapesModel.Require(outside));
         Assert.Contains(outside, e.Message, StringComparison.Ordinal);
-        Assert.Equal(ShippedShapesModel.Locate(), ShippedShapesModel.Require());
+        Assert.Equal(ShippedModels.Shapes32, e.Model);
+        Assert.Equal(new[] { outside }, e.SearchedFrom);
+    }
+
+    [Fact]
+    public void ModelsCopiedBesideAnApplicationAreFoundFirst()
+    {
+        var app = Fixtures.TempFolder();
+        var encoder = Path.Combine(app, ShippedModels.BesideApplicationFolder, "marked96", "seed2", "encoder");
+        Directory.CreateDirectory(encoder);
+        File.Copy(Path.Combine(ModelFolder(), "..", "marked96", "seed2", "encoder", "config.json"), Path.Combine(encoder, "config.json"));
+        Assert.Equal(Path.GetFullPath(Path.Combine(app, "models", "marked96", "seed2")), ShippedModels.TryLocate(ShippedModels.Marked96, app));
+        Assert.Null(ShippedModels.DecoderFor(encoder));                 // no shapes32 decoder copied beside it
+        Assert.Throws<ArgumentOutOfRangeException>(() => ShippedModels.Marked96Seed(0));
     }
 
     [Fact]

@@ -1,6 +1,7 @@
+using DiffusionSteeringLens.Experiments;
 using DiffusionSteeringLens.Lenses;
 
-namespace DiffusionSteeringLens.Experiments;
+namespace DiffusionSteeringLens.Synthetic;
 
 /// <summary>Settings of <see cref="DemoPipeline"/>.</summary>
 public sealed record DemoOptions
@@ -13,6 +14,12 @@ public sealed record DemoOptions
     /// scores trajectories over the first 4 ablations on 4 evaluation images to stay within its time budget.
     /// </summary>
     public ValidationSettings Validation { get; init; } = new() { TrajectorySteps = 4, TrajectoryImages = 4 };
+
+    /// <summary>Heads with the highest DSL score whose DSL and DL pictures are decoded (every head is scored).</summary>
+    public int ShownTopHeads { get; init; } = 8;
+
+    /// <summary>Heads with the lowest DSL score whose DSL and DL pictures are decoded.</summary>
+    public int ShownBottomHeads { get; init; } = 4;
 
     /// <summary>Evaluation images of the overlay study.</summary>
     public int OverlayImages { get; init; } = 8;

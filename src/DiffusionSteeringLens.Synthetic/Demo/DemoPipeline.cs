@@ -1,11 +1,14 @@
+using DiffusionSteeringLens.Experiments;
 using System.Diagnostics;
 using DiffusionSteeringLens.Analysis;
+using DiffusionSteeringLens.Lenses;
 
-namespace DiffusionSteeringLens.Experiments;
+namespace DiffusionSteeringLens.Synthetic;
 
 /// <summary>
 /// The end-to-end demo: DL layer sweep, all-heads DSL (and DL-on-heads) ranking, importance correlation with ablation
-/// trajectories, and the overlay-removal study on an overlaid copy of the input.
+/// trajectories, and the overlay-removal study. Every head is scored in embedding space (cheap); only what the grids show
+/// is decoded: the layer sweep and the DSL/DL pictures of DSL's top and bottom heads.
 /// </summary>
 public static class DemoPipeline
 {
@@ -27,13 +30,24 @@ public static class DemoPipeline
 
         ReadoutSweep? layers = null;
         HeadRanking? ranking = null;
+        ReadoutSweep? shownDsl = null, shownDl = null;
         OverlayOutcome? overlay = null;
         try
         {
             layers = LensStudy.LayerSweep(context, cancellationToken);
             Lap("layer sweep");
-            ranking = LensStudy.RankHeads(context, options.Steering, cancellationToken);
+            // Every head in embedding space: no decoder, so nothing is drawn for heads no grid shows.
+            var scoring = new StudyContext(context.Encoder, context.Input, null, null, context.Progress);
+            ranking = LensStudy.RankHeads(scoring, options.Steering, cancellationToken);
             Lap("head ranking");
+            var shown = ShownHeads(ranking.Rows, options.ShownTopHeads, options.ShownBottomHeads);
+            var shownTargets = shown.Select(r => (LensTarget)r.Head).ToArray();
+            if (context.Decodes)
+            {
+                shownDsl = LensStudy.Readouts(context, new SteeringLens(context.Encoder, options.Steering), shownTargets, "dsl-shown-heads", cancellationToken);
+                shownDl = LensStudy.Readouts(context, new DiffusionLens(context.Encoder), shownTargets, "dl-shown-heads", cancellationToken);
+                Lap("shown heads decoded");
+            }
             var validation = LensStudy.Validate(context.Encoder, images, options.Steering, options.Validation, context.Progress, cancellationToken);
             Lap("validation");
             if (options.RunOverlay)
@@ -48,6 +62,7 @@ public static class DemoPipeline
                 Steering = options.Steering.Steering.ToString(),
                 Architecture = arch,
                 LayerSweep = layers.Readouts,
+                Targets = shownDsl is null || shownDl is null ? null : shownDsl.Readouts.Concat(shownDl.Readouts).ToArray(),
                 Heads = ranking.Rows,
                 Validation = validation,
                 Overlay = overlay?.Result,
@@ -55,14 +70,30 @@ public static class DemoPipeline
                 Images = images.Description,
                 TimingsSeconds = timings,
             };
-            return new DemoOutcome(results, layers, ranking, overlay);
+            return new DemoOutcome(results, layers, ranking, shown, shownDsl, shownDl, overlay);
         }
         catch
         {
             layers?.Dispose();
             ranking?.Dispose();
+            shownDsl?.Dispose();
+            shownDl?.Dispose();
             overlay?.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// The heads the demo's grid shows, in DSL rank order: the <paramref name="top"/> best and the <paramref name="bottom"/>
+    /// worst by DSL score (fewer when the model has fewer heads; a head is never listed twice).
+    /// </summary>
+    internal static IReadOnlyList<HeadScoreRow> ShownHeads(IReadOnlyList<HeadScoreRow> rows, int top, int bottom)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(top);
+        ArgumentOutOfRangeException.ThrowIfNegative(bottom);
+        var ordered = rows.OrderBy(r => r.DslRank).ToArray();
+        var first = ordered.Take(top).ToArray();
+        var last = ordered.Skip(Math.Max(first.Length, ordered.Length - bottom)).ToArray();
+        return first.Concat(last).ToArray();
     }
 }

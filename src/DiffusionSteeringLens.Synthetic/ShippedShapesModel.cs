@@ -35,34 +35,12 @@ public static class ShippedShapesModel
     };
 
     /// <summary>
-    /// Finds the model folder by walking up from <paramref name="startDirectory"/> (default: the app's base directory,
-    /// then the current directory) to a directory containing <see cref="RelativePath"/>; null if there is none.
+    /// The model folder (see <see cref="ShippedModels.Require"/>: beside the application or above
+    /// <paramref name="startDirectory"/>, default the app's base directory, then the current directory).
     /// </summary>
-    public static string? Locate(string? startDirectory = null)
-    {
-        foreach (var start in startDirectory is null
-                     ? new[] { AppContext.BaseDirectory, Directory.GetCurrentDirectory() }
-                     : new[] { startDirectory })
-        {
-            for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
-            {
-                var candidate = Path.Combine(dir.FullName, RelativePath);
-                if (File.Exists(Path.Combine(candidate, "encoder", "config.json"))) return candidate;
-            }
-        }
-        return null;
-    }
-
-    /// <summary>
-    /// Like <see cref="Locate"/>, but throws when the folder is not found (e.g. an application running outside this
-    /// repository that did not copy <c>samples/models/shapes32</c> next to itself).
-    /// </summary>
-    /// <exception cref="DirectoryNotFoundException">No <see cref="RelativePath"/> above the start directories; the message
-    /// says where it looked and how to fix it.</exception>
-    public static string Require(string? startDirectory = null) =>
-        Locate(startDirectory) ?? throw new DirectoryNotFoundException(
-            $"the shipped model ({RelativePath}) was not found above {startDirectory ?? $"{AppContext.BaseDirectory} or {Directory.GetCurrentDirectory()}"}; " +
-            "run from a clone of the repository, or copy samples/models/shapes32 next to your application and pass its parent folder.");
+    /// <exception cref="ShippedModelNotFoundException">The folder is not found (e.g. an application running outside this
+    /// repository that did not copy <c>samples/models/shapes32</c> next to itself); the message says where it looked.</exception>
+    public static string Require(string? startDirectory = null) => ShippedModels.Require(ShippedModels.Shapes32, startDirectory);
 
     /// <summary>Loads the encoder (strict key check) from the model folder.</summary>
     public static ClipVisionModelWithProjection LoadEncoder(string folder, ModelLoadOptions? options = null) =>

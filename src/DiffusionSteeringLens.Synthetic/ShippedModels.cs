@@ -1,0 +1,82 @@
+namespace DiffusionSteeringLens.Synthetic;
+
+/// <summary>
+/// The one place that finds the models shipped with the repository (<c>samples/models/…</c>): the 4 × 4 shapes32
+/// encoder + decoder and the 8 × 12 marked96 testbed encoders (decoded by shapes32's decoder). Public so applications,
+/// the CLI, the trainer and the examples resolve them the same way.
+/// </summary>
+public static class ShippedModels
+{
+    /// <summary>Folder of the shipped models relative to the repository root.</summary>
+    public const string RepositoryFolder = "samples/models";
+
+    /// <summary>Folder of the shipped models relative to an application that copied them next to itself.</summary>
+    public const string BesideApplicationFolder = "models";
+
+    /// <summary>The 4-layer × 4-head encoder and its decoder.</summary>
+    public const string Shapes32 = "shapes32";
+
+    /// <summary>The testbed seed the demo uses by default (best decoder fidelity of the three, 93.5 %).</summary>
+    public const int Marked96DefaultSeed = 2;
+
+    /// <summary>The 96-head testbed seed the demo uses by default.</summary>
+    public static string Marked96 => Marked96Seed(Marked96DefaultSeed);
+
+    /// <summary>A 96-head testbed encoder (seeds 1, 2 and 3 are shipped), e.g. <c>marked96/seed2</c>.</summary>
+    public static string Marked96Seed(int seed)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(seed, 1);
+        return $"marked96/seed{seed}";
+    }
+
+    /// <summary>
+    /// The folder of shipped model <paramref name="model"/> (it holds <c>encoder/config.json</c>), searched in
+    /// <c>models/&lt;model&gt;</c> beside each start directory and in <c>samples/models/&lt;model&gt;</c> in it and its ancestors;
+    /// null when none has it. Start directories: <paramref name="startDirectory"/>, or the application's base directory
+    /// and then the current directory.
+    /// </summary>
+    public static string? TryLocate(string model, string? startDirectory = null)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(model);
+        foreach (var start in Starts(startDirectory))
+        {
+            var beside = Path.Combine(start, BesideApplicationFolder, model);
+            if (HasEncoder(beside)) return Path.GetFullPath(beside);
+            for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
+            {
+                var candidate = Path.Combine(dir.FullName, RepositoryFolder, model);
+                if (HasEncoder(candidate)) return candidate;
+            }
+        }
+        return null;
+    }
+
+    /// <summary>Like <see cref="TryLocate"/>, but a missing model is an error.</summary>
+    /// <exception cref="ShippedModelNotFoundException">No start directory has the model; the message says where it looked.</exception>
+    public static string Require(string model, string? startDirectory = null) =>
+        TryLocate(model, startDirectory) ?? throw new ShippedModelNotFoundException(model, Starts(startDirectory));
+
+    /// <summary>
+    /// The shipped decoder that decodes the encoder in <paramref name="encoderFolder"/> when that is a shipped encoder
+    /// (shapes32's own, or a marked96 one distilled onto its embedding space); null for any other encoder or when the
+    /// decoder is missing.
+    /// </summary>
+    public static string? DecoderFor(string encoderFolder)
+    {
+        ArgumentNullException.ThrowIfNull(encoderFolder);
+        var encoder = new DirectoryInfo(Path.GetFullPath(encoderFolder));
+        if (encoder.Name != "encoder" || encoder.Parent is not { } model) return null;
+        // shapes32/encoder → shapes32; marked96/seedN/encoder → marked96/seedN → its sibling shapes32.
+        var modelsRoot = model.Name == Shapes32 ? model.Parent
+            : model.Name.StartsWith("seed", StringComparison.Ordinal) && model.Parent?.Name == "marked96" ? model.Parent.Parent
+            : null;
+        if (modelsRoot is null) return null;
+        var decoder = Path.Combine(modelsRoot.FullName, Shapes32, "decoder");
+        return Directory.Exists(Path.Combine(decoder, "unet")) ? decoder : null;
+    }
+
+    private static string[] Starts(string? startDirectory) =>
+        startDirectory is null ? new[] { AppContext.BaseDirectory, Directory.GetCurrentDirectory() } : new[] { startDirectory };
+
+    private static bool HasEncoder(string folder) => File.Exists(Path.Combine(folder, "encoder", "config.json"));
+}
