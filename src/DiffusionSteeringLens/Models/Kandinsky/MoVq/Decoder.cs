@@ -1,3 +1,4 @@
+using DiffusionSteeringLens.Models.Kandinsky.Layers;
 using DiffusionSteeringLens.Runtime;
 using DiffusionSteeringLens.IO.Configs;
 using TorchSharp;
@@ -49,7 +50,7 @@ internal sealed class Decoder : nn.Module<Tensor, Tensor?, Tensor>
         int first = config.BlockOutChannels[0];
         conv_norm_out = zq is int z
             ? new SpatialNorm(first, z, device, dtype)
-            : LayerFactory.GroupNorm(groups, first, LayerFactory.VaeEps, device, dtype);
+            : LayerFactory.GroupNorm(groups, first, ResnetBlockSettings.VaeEps, device, dtype);
         conv_out = LayerFactory.Conv(first, config.OutChannels, 3, device, dtype, padding: 1);
         RegisterComponents();
     }

@@ -1,3 +1,4 @@
+using DiffusionSteeringLens.Models.Kandinsky.Layers;
 using DiffusionSteeringLens.Runtime;
 using DiffusionSteeringLens.IO.Configs;
 using TorchSharp;
@@ -43,7 +44,7 @@ internal sealed class Encoder : nn.Module<Tensor, Tensor>
             });
         }
         mid_block = new UNetMidBlock2D(channels[^1], groups, null, config.MidBlockAddAttention, device, dtype);
-        conv_norm_out = LayerFactory.GroupNorm(groups, channels[^1], LayerFactory.VaeEps, device, dtype);
+        conv_norm_out = LayerFactory.GroupNorm(groups, channels[^1], ResnetBlockSettings.VaeEps, device, dtype);
         conv_out = LayerFactory.Conv(channels[^1], config.LatentChannels, 3, device, dtype, padding: 1);
         RegisterComponents();
     }

@@ -33,16 +33,4 @@ internal static class LayerFactory
         }
         return norm;
     }
-
-    /// <summary>
-    /// A VAE resnet: spatially conditioned (<see cref="ResnetBlockCondNorm2D"/>) when <paramref name="zqChannels"/> is
-    /// given, a plain <see cref="ResnetBlock2D"/> otherwise.
-    /// </summary>
-    public static nn.Module<Tensor, Tensor?, Tensor> Resnet(int inChannels, int outChannels, int groups, int? zqChannels, Device device, ScalarType dtype) =>
-        zqChannels is int zq
-            ? new ResnetBlockCondNorm2D(inChannels, outChannels, zq, device, dtype)
-            : new ResnetBlock2D(inChannels, outChannels, groups, VaeEps, device, dtype);
-
-    /// <summary>GroupNorm epsilon used throughout the VAE.</summary>
-    public const double VaeEps = 1e-6;
 }

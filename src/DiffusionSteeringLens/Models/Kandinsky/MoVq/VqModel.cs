@@ -1,3 +1,4 @@
+using DiffusionSteeringLens.Models.Kandinsky.Layers;
 using System.Text.RegularExpressions;
 using DiffusionSteeringLens.IO;
 using DiffusionSteeringLens.IO.Configs;

@@ -1,3 +1,4 @@
+using DiffusionSteeringLens.Models.Kandinsky.Layers;
 using DiffusionSteeringLens.IO;
 using DiffusionSteeringLens.IO.Configs;
 using DiffusionSteeringLens.Runtime;
@@ -60,7 +61,7 @@ public sealed class UNet2DConditionModel : nn.Module, IImageConditionedUNet
         encoder_hid_proj = new ImageProjection(imageDim, context, config.NumImageTextEmbeds, device, dtype);
         add_embedding = new ImageTimeEmbedding(imageDim, timeEmbedDim, device, dtype);
 
-        var resnet = new ResnetBlockSettings(timeEmbedDim, config.NormNumGroups, config.NormEps,
+        var resnet = ResnetBlockSettings.TimeConditioned(timeEmbedDim, config.NormNumGroups, config.NormEps,
             config.ResnetTimeScaleShift == "scale_shift", config.ResnetSkipTimeAct, config.ResnetOutScaleFactor, device, dtype);
 
         var downs = new UNetDownBlock[n];

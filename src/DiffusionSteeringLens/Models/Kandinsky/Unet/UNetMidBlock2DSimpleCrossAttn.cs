@@ -1,3 +1,4 @@
+using DiffusionSteeringLens.Models.Kandinsky.Layers;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;

@@ -1,8 +1,9 @@
+using DiffusionSteeringLens.Models.Kandinsky.MoVq;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
-namespace DiffusionSteeringLens.Models.Kandinsky.MoVq;
+namespace DiffusionSteeringLens.Models.Kandinsky.Layers;
 
 /// <summary>
 /// MoVQ's spatially conditioned normalisation: GroupNorm(f)·conv_y(zq↑) + conv_b(zq↑), where zq↑ is the quantised
