@@ -1,6 +1,5 @@
 using TorchSharp;
 using TorchSharp.Modules;
-using DiffusionSteeringLens.Models.Kandinsky.Unet;
 using static TorchSharp.torch;
 
 namespace DiffusionSteeringLens.Models.Kandinsky.Layers;
@@ -42,12 +41,12 @@ internal sealed class ResnetBlock2D : nn.Module<Tensor, Tensor?, Tensor>
         ArgumentNullException.ThrowIfNull(settings);
         var (device, dtype) = (settings.Device, settings.DType);
         norm1 = Norm(inChannels, settings);
-        conv1 = UNetLayers.Conv2d(inChannels, outChannels, 3, device, dtype);
+        conv1 = KandinskyLayers.Conv2d(inChannels, outChannels, 3, device, dtype);
         if (settings.TembChannels is int temb)
-            time_emb_proj = UNetLayers.Linear(temb, settings.ScaleShift ? 2L * outChannels : outChannels, device, dtype);
+            time_emb_proj = KandinskyLayers.Linear(temb, settings.ScaleShift ? 2L * outChannels : outChannels, device, dtype);
         norm2 = Norm(outChannels, settings);
-        conv2 = UNetLayers.Conv2d(outChannels, outChannels, 3, device, dtype);
-        if (inChannels != outChannels) conv_shortcut = UNetLayers.Conv2d(inChannels, outChannels, 1, device, dtype);
+        conv2 = KandinskyLayers.Conv2d(outChannels, outChannels, 3, device, dtype);
+        if (inChannels != outChannels) conv_shortcut = KandinskyLayers.Conv2d(inChannels, outChannels, 1, device, dtype);
         _scaleShift = settings.ScaleShift;
         _skipTimeAct = settings.SkipTimeAct;
         _outputScaleFactor = settings.OutputScaleFactor;
@@ -110,7 +109,7 @@ internal sealed class ResnetBlock2D : nn.Module<Tensor, Tensor?, Tensor>
     private static nn.Module Norm(int channels, ResnetBlockSettings settings) =>
         settings.SpatialNormChannels is int latent
             ? new SpatialNorm(channels, latent, settings.Device, settings.DType)
-            : UNetLayers.GroupNorm(settings.Groups, channels, settings.Eps, settings.Device, settings.DType);
+            : KandinskyLayers.GroupNorm(settings.Groups, channels, settings.Eps, settings.Device, settings.DType);
 
     private static Tensor Normalize(nn.Module norm, Tensor x, Tensor? conditioning) => norm switch
     {

@@ -1,4 +1,3 @@
-using DiffusionSteeringLens.Models.Kandinsky.MoVq;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -33,9 +32,9 @@ internal sealed class SpatialNorm : nn.Module<Tensor, Tensor, Tensor>
     /// <param name="dtype">Parameter dtype.</param>
     public SpatialNorm(int featureChannels, int zqChannels, Device device, ScalarType dtype) : base(nameof(SpatialNorm))
     {
-        norm_layer = LayerFactory.GroupNorm(Groups, featureChannels, Eps, device, dtype);
-        conv_y = LayerFactory.Conv(zqChannels, featureChannels, 1, device, dtype);
-        conv_b = LayerFactory.Conv(zqChannels, featureChannels, 1, device, dtype);
+        norm_layer = KandinskyLayers.GroupNorm(Groups, featureChannels, Eps, device, dtype);
+        conv_y = KandinskyLayers.Conv2d(zqChannels, featureChannels, 1, device, dtype);
+        conv_b = KandinskyLayers.Conv2d(zqChannels, featureChannels, 1, device, dtype);
         RegisterComponents();
     }
 

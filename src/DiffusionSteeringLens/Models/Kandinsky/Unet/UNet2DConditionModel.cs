@@ -55,7 +55,7 @@ public sealed class UNet2DConditionModel : nn.Module, IImageConditionedUNet
         int context = config.CrossAttentionDim;
         int imageDim = config.EncoderHidDim!.Value;
 
-        conv_in = UNetLayers.Conv2d(config.InChannels, ch[0], config.ConvInKernel, device, dtype);
+        conv_in = KandinskyLayers.Conv2d(config.InChannels, ch[0], config.ConvInKernel, device, dtype);
         time_proj = new Timesteps(ch[0], config.FlipSinToCos, config.FreqShift);
         time_embedding = new TimestepEmbedding(ch[0], timeEmbedDim, config.TimestepPostAct is not null, device, dtype);
         encoder_hid_proj = new ImageProjection(imageDim, context, config.NumImageTextEmbeds, device, dtype);
@@ -103,8 +103,8 @@ public sealed class UNet2DConditionModel : nn.Module, IImageConditionedUNet
         }
         up_blocks = new ModuleList<UNetUpBlock>(ups);
 
-        conv_norm_out = UNetLayers.GroupNorm(config.NormNumGroups, ch[0], config.NormEps, device, dtype);
-        conv_out = UNetLayers.Conv2d(ch[0], config.OutChannels, config.ConvOutKernel, device, dtype);
+        conv_norm_out = KandinskyLayers.GroupNorm(config.NormNumGroups, ch[0], config.NormEps, device, dtype);
+        conv_out = KandinskyLayers.Conv2d(ch[0], config.OutChannels, config.ConvOutKernel, device, dtype);
         _downsampleFactor = 1 << (n - 1);
         RegisterComponents();
     }
