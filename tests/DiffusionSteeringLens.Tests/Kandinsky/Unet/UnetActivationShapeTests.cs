@@ -1,5 +1,4 @@
 using DiffusionSteeringLens.Hooks;
-using DiffusionSteeringLens.IO.Configs;
 using DiffusionSteeringLens.Models.Kandinsky.Unet;
 using DiffusionSteeringLens.Tests.TestSupport;
 using TorchSharp;

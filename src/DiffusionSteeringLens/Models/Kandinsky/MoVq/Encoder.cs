@@ -1,6 +1,5 @@
 using DiffusionSteeringLens.Models.Kandinsky.Layers;
 using DiffusionSteeringLens.Runtime;
-using DiffusionSteeringLens.IO.Configs;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;

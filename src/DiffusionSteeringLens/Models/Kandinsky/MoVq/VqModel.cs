@@ -1,7 +1,6 @@
 using DiffusionSteeringLens.Models.Kandinsky.Layers;
 using System.Text.RegularExpressions;
 using DiffusionSteeringLens.IO;
-using DiffusionSteeringLens.IO.Configs;
 using DiffusionSteeringLens.Runtime;
 using TorchSharp;
 using TorchSharp.Modules;

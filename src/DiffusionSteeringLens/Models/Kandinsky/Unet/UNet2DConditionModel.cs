@@ -1,7 +1,6 @@
 using DiffusionSteeringLens.Models.Kandinsky.Layers;
 using DiffusionSteeringLens.Hooks;
 using DiffusionSteeringLens.IO;
-using DiffusionSteeringLens.IO.Configs;
 using DiffusionSteeringLens.Runtime;
 using Microsoft.Extensions.Logging;
 using TorchSharp;
@@ -76,19 +75,13 @@ public sealed class UNet2DConditionModel : nn.Module, IImageConditionedUNet
         var resnet = ResnetBlockSettings.TimeConditioned(timeEmbedDim, config.NormNumGroups, config.NormEps,
             config.ResnetTimeScaleShift == "scale_shift", config.ResnetSkipTimeAct, config.ResnetOutScaleFactor, device, dtype);
 
+        // Block types were checked against UNetBlockTypes by Validate: Find cannot miss here.
         var downs = new UNetDownBlock[n];
         for (int i = 0; i < n; i++)
         {
-            int input = i == 0 ? ch[0] : ch[i - 1];
-            bool addDownsample = i < n - 1;
-            downs[i] = config.DownBlockTypes[i] switch
-            {
-                "ResnetDownsampleBlock2D" => new ResnetDownsampleBlock2D(input, ch[i], config.LayersPerBlock[i], addDownsample, resnet,
-                    UNetHookNames.DownBlock(i), _runtime),
-                "SimpleCrossAttnDownBlock2D" => new SimpleCrossAttnDownBlock2D(input, ch[i], config.LayersPerBlock[i], addDownsample,
-                    config.AttentionHeadDim[i], context, config.OnlyCrossAttention, resnet, UNetHookNames.DownBlock(i), _runtime),
-                var other => throw new ArgumentException($"down block type '{other}' is not supported.", nameof(config)),
-            };
+            var level = new UNetLevel(i == 0 ? ch[0] : ch[i - 1], 0, ch[i], config.LayersPerBlock[i], i < n - 1,
+                config.AttentionHeadDim[i], context, config.OnlyCrossAttention, resnet, UNetHookNames.DownBlock(i), _runtime);
+            downs[i] = UNetBlockTypes.Find(UNetBlockTypes.Down, config.DownBlockTypes[i])!.Create(level);
         }
         down_blocks = new ModuleList<UNetDownBlock>(downs);
 
@@ -100,18 +93,11 @@ public sealed class UNet2DConditionModel : nn.Module, IImageConditionedUNet
         for (int i = 0; i < n; i++)
         {
             int output = ch[n - 1 - i];
-            int input = ch[Math.Max(n - 2 - i, 0)];
-            int layers = config.LayersPerBlock[n - 1 - i] + 1;
-            bool addUpsample = i < n - 1;
-            ups[i] = config.UpBlockTypes[i] switch
-            {
-                "ResnetUpsampleBlock2D" => new ResnetUpsampleBlock2D(input, prev, output, layers, addUpsample, resnet, UNetHookNames.UpBlock(i), _runtime),
-                // Quirk kept from the reference: up block i takes attention_head_dim[i], NOT the reversed list that
-                // every other per-level setting of the up path uses (equal entries make this moot for Kandinsky).
-                "SimpleCrossAttnUpBlock2D" => new SimpleCrossAttnUpBlock2D(input, prev, output, layers, addUpsample,
-                    config.AttentionHeadDim[i], context, config.OnlyCrossAttention, resnet, UNetHookNames.UpBlock(i), _runtime),
-                var other => throw new ArgumentException($"up block type '{other}' is not supported.", nameof(config)),
-            };
+            // Quirk kept from the reference: up block i takes attention_head_dim[i], NOT the reversed list that
+            // every other per-level setting of the up path uses (equal entries make this moot for Kandinsky).
+            var level = new UNetLevel(ch[Math.Max(n - 2 - i, 0)], prev, output, config.LayersPerBlock[n - 1 - i] + 1, i < n - 1,
+                config.AttentionHeadDim[i], context, config.OnlyCrossAttention, resnet, UNetHookNames.UpBlock(i), _runtime);
+            ups[i] = UNetBlockTypes.Find(UNetBlockTypes.Up, config.UpBlockTypes[i])!.Create(level);
             prev = output;
         }
         up_blocks = new ModuleList<UNetUpBlock>(ups);
