@@ -1,7 +1,6 @@
 using DiffusionSteeringLens.Runtime;
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Engines;
-using DiffusionSteeringLens.IO.Configs;
 using DiffusionSteeringLens.Lenses;
 using DiffusionSteeringLens.Models.Vit.ClipVision;
 using TorchSharp;

@@ -1,5 +1,6 @@
 using System.Globalization;
-using DiffusionSteeringLens.IO.Configs;
+using DiffusionSteeringLens.Models.Kandinsky.MoVq;
+using DiffusionSteeringLens.Models.Kandinsky.Unet;
 using DiffusionSteeringLens.Models.Kandinsky.Schedulers;
 using TorchSharp;
 

@@ -1,7 +1,6 @@
 using DiffusionSteeringLens.Experiments;
 using DiffusionSteeringLens.Imaging;
 using DiffusionSteeringLens.IO;
-using DiffusionSteeringLens.IO.Configs;
 using DiffusionSteeringLens.Models.Vit;
 using DiffusionSteeringLens.Models.Vit.ClipVision;
 using DiffusionSteeringLens.Runtime;

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using DiffusionSteeringLens.IO;
-using DiffusionSteeringLens.IO.Configs;
 using DiffusionSteeringLens.Models.Kandinsky.Schedulers;
 using DiffusionSteeringLens.Models.Kandinsky.Unet;
 using DiffusionSteeringLens.Models.Vit.ClipVision;
@@ -61,7 +60,7 @@ internal static class DecoderTraining
                 var noise = randn_like(x0);
                 var ac = alphasCumprod.index_select(0, t).view(-1, 1, 1, 1);
                 var xt = ac.sqrt() * x0 + (1 - ac).sqrt() * noise;
-                var pred = unet.Forward(xt, t, embeds, null).narrow(1, 0, channels);
+                var pred = unet.Forward(xt, t, embeds).narrow(1, 0, channels);
                 var loss = nn.functional.mse_loss(pred, noise);
                 opt.zero_grad();
                 loss.backward();

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using DiffusionSteeringLens.IO;
-using DiffusionSteeringLens.IO.Configs;
 using DiffusionSteeringLens.Models.Vit.ClipVision;
 using DiffusionSteeringLens.Synthetic;
 using TorchSharp;

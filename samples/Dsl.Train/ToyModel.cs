@@ -1,5 +1,7 @@
 using System.Text.Json;
-using DiffusionSteeringLens.IO.Configs;
+using DiffusionSteeringLens.Models.Kandinsky.Schedulers;
+using DiffusionSteeringLens.Models.Kandinsky.Unet;
+using DiffusionSteeringLens.Models.Vit.ClipVision;
 using DiffusionSteeringLens.Synthetic;
 using TorchSharp;
 using static TorchSharp.torch;

@@ -1,4 +1,3 @@
-using DiffusionSteeringLens.IO.Configs;
 using DiffusionSteeringLens.Decoding;
 using DiffusionSteeringLens.Models.Kandinsky;
 using DiffusionSteeringLens.Models.Vit.ClipVision;

@@ -1,4 +1,4 @@
-using DiffusionSteeringLens.IO.Configs;
+using DiffusionSteeringLens.Models.Vit.ClipVision;
 using DiffusionSteeringLens.Models.Vit;
 using TorchSharp;
 

@@ -1,5 +1,4 @@
 using DiffusionSteeringLens.Imaging;
-using DiffusionSteeringLens.IO.Configs;
 using DiffusionSteeringLens.Models.Vit.ClipVision;
 using TorchSharp;
 

@@ -1,6 +1,5 @@
 using System.Text.Json;
 using DiffusionSteeringLens.IO;
-using DiffusionSteeringLens.IO.Configs;
 using DiffusionSteeringLens.Models.Kandinsky.Unet;
 using DiffusionSteeringLens.Models.Vit.ClipVision;
 using TorchSharp;

@@ -1,6 +1,5 @@
 using System.Text.Json;
 using DiffusionSteeringLens.IO;
-using DiffusionSteeringLens.IO.Configs;
 using DiffusionSteeringLens.Models.Vit.ClipVision;
 using DiffusionSteeringLens.Tests.TestSupport;
 using TorchSharp;

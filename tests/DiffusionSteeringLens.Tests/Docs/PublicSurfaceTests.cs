@@ -25,10 +25,12 @@ public sealed class PublicSurfaceTests
     [Fact]
     public void ModelBuildingBlocksAreInternal()
     {
-        // The roots a user loads stay public; everything else in the model folders is an implementation detail.
+        // The roots a user loads and the configs they read (which live next to their models) stay public; everything
+        // else in the model folders is an implementation detail.
         var roots = new HashSet<string>(StringComparer.Ordinal)
         {
             "UNet2DConditionModel", "ClipVisionModelWithProjection", "ClipImageProcessor", "ViTForImageClassification", "Dinov2Model",
+            "UNet2DConditionConfig", "VqModelConfig", "ClipVisionConfig", "ClipImageProcessorConfig", "VitConfig", "Dinov2Config",
         };
         var blocks = Exported.Where(t => t.Namespace is { } ns
                 && (ns.EndsWith(".Unet", StringComparison.Ordinal) || ns.EndsWith(".MoVq", StringComparison.Ordinal)

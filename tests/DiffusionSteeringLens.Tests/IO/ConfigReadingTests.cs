@@ -1,5 +1,6 @@
 using DiffusionSteeringLens.IO;
-using DiffusionSteeringLens.IO.Configs;
+using DiffusionSteeringLens.Models.Kandinsky.Schedulers;
+using DiffusionSteeringLens.Models.Vit.ClipVision;
 using DiffusionSteeringLens.Tests.TestSupport;
 
 namespace DiffusionSteeringLens.Tests.IO;

@@ -1,6 +1,5 @@
 using DiffusionSteeringLens.Imaging;
 using DiffusionSteeringLens.IO;
-using DiffusionSteeringLens.IO.Configs;
 using DiffusionSteeringLens.Models.Vit.ClipVision;
 using DiffusionSteeringLens.Tests.TestSupport;
 using TorchSharp;

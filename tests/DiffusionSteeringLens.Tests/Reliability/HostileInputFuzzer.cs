@@ -1,7 +1,10 @@
 using System.Diagnostics;
 using DiffusionSteeringLens.Imaging;
 using DiffusionSteeringLens.IO;
-using DiffusionSteeringLens.IO.Configs;
+using DiffusionSteeringLens.Models.Kandinsky.MoVq;
+using DiffusionSteeringLens.Models.Kandinsky.Schedulers;
+using DiffusionSteeringLens.Models.Kandinsky.Unet;
+using DiffusionSteeringLens.Models.Vit.ClipVision;
 
 namespace DiffusionSteeringLens.Tests.Reliability;
 

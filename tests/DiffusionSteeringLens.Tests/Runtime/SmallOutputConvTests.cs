@@ -83,7 +83,7 @@ public sealed class SmallOutputConvTests
         Tensor Gradient(UNet2DConditionModel model, ScalarType dtype, Tensor weights)
         {
             var x = sample.to(dtype).requires_grad_(true);
-            var y = model.Forward(x, timestep, embeds.to(dtype), null);
+            var y = model.Forward(x, timestep, embeds.to(dtype));
             (y * weights.to(dtype)).sum().backward();
             return x.grad!;
         }

@@ -1,4 +1,3 @@
-using DiffusionSteeringLens.IO.Configs;
 using DiffusionSteeringLens.Models.Vit.ClipVision;
 using DiffusionSteeringLens.Tests.TestSupport;
 using TorchSharp;

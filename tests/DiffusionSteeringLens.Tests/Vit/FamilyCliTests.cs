@@ -1,5 +1,4 @@
 using DiffusionSteeringLens.IO;
-using DiffusionSteeringLens.IO.Configs;
 using DiffusionSteeringLens.Models.Vit;
 using DiffusionSteeringLens.Tests.Cli;
 using DiffusionSteeringLens.Tests.TestSupport;

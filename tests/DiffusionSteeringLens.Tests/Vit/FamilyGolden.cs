@@ -1,5 +1,4 @@
 using DiffusionSteeringLens.IO;
-using DiffusionSteeringLens.IO.Configs;
 using DiffusionSteeringLens.Models.Vit.ClipVision;
 using DiffusionSteeringLens.Models.Vit.Dinov2;
 using DiffusionSteeringLens.Models.Vit.ViT;

@@ -1,6 +1,5 @@
 using DiffusionSteeringLens.Hooks;
 using DiffusionSteeringLens.IO;
-using DiffusionSteeringLens.IO.Configs;
 using DiffusionSteeringLens.Models.Vit;
 using DiffusionSteeringLens.Models.Vit.Dinov2;
 using DiffusionSteeringLens.Models.Vit.ViT;

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using DiffusionSteeringLens.IO.Configs;
 using DiffusionSteeringLens.Models.Kandinsky.MoVq;
 using DiffusionSteeringLens.Tests.TestSupport;
 using TorchSharp;

@@ -1,5 +1,4 @@
 using DiffusionSteeringLens.IO;
-using DiffusionSteeringLens.IO.Configs;
 using DiffusionSteeringLens.Models.Kandinsky.Schedulers;
 using DiffusionSteeringLens.Tests.TestSupport;
 using TorchSharp;

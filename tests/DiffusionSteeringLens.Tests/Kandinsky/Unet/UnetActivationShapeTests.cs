@@ -1,4 +1,4 @@
-using DiffusionSteeringLens.IO.Configs;
+using DiffusionSteeringLens.Hooks;
 using DiffusionSteeringLens.Models.Kandinsky.Unet;
 using DiffusionSteeringLens.Tests.TestSupport;
 using TorchSharp;
@@ -16,7 +16,7 @@ namespace DiffusionSteeringLens.Tests.Kandinsky.Unet;
 /// </remarks>
 public sealed class UnetActivationShapeTests
 {
-    // The reference hooked modules; the tap reports the same tensors under the fixtures' debug names.
+    // The reference hooked modules; the hook points carry the same tensors under the fixtures' debug names.
     private static readonly Dictionary<string, string> Renames = new(StringComparer.Ordinal)
     {
         ["time_proj"] = "t_emb",
@@ -26,7 +26,7 @@ public sealed class UnetActivationShapeTests
 
     private static readonly Dictionary<long, long> Widths = new() { [384] = 32, [768] = 64, [1152] = 96, [1536] = 128 };
 
-    /// <summary>Tap names, order and shapes of a latent 64×64, batch-2 forward equal the reference's (widths scaled).</summary>
+    /// <summary>Hook point names, firing order and shapes of a latent 64×64, batch-2 forward equal the reference's (widths scaled).</summary>
     [Fact]
     [Trait("Category", "Manifest")]
     public void ForwardReportsReferenceActivationsInOrder()
@@ -51,7 +51,12 @@ public sealed class UnetActivationShapeTests
         var seen = new List<(string Name, string Shape)>();
         using (torch.no_grad())
         {
-            var output = model.Forward(sample, timestep, image, (name, t) => seen.Add((name, string.Join(",", t.shape))));
+            var observe = model.HookPointNames.Select(n => new HookBinding(n, (t, name) =>
+            {
+                seen.Add((name, string.Join(",", t.shape)));
+                return t;
+            })).ToList();
+            var output = model.RunWithHooks(sample, timestep, image, observe);
             Assert.Equal(new long[] { 2, 8, 64, 64 }, output.shape);
             Assert.False(output.isnan().any().item<bool>());
         }

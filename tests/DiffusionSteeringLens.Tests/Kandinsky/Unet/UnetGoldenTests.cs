@@ -1,3 +1,4 @@
+using DiffusionSteeringLens.Hooks;
 using DiffusionSteeringLens.Models.Kandinsky.Unet;
 using DiffusionSteeringLens.Tests.TestSupport;
 using TorchSharp;
@@ -37,19 +38,21 @@ public sealed class UnetGoldenTests
         torch.Tensor actual;
         using (torch.no_grad())
         {
-            actual = model.Forward(sample, timestep, imageEmbeds, (name, t) =>
+            // Observe every hook point; the activation dies with the forward pass: keep a copy owned by this test's scope.
+            var observe = model.HookPointNames.Select(n => new HookBinding(n, (t, name) =>
             {
-                // The tapped tensor dies with the forward pass: keep a copy owned by this test's scope.
                 var copy = t.detach().clone().DetachFromDisposeScope();
                 scope.Attach(copy);
                 captured[name] = copy;
-            });
+                return t;
+            })).ToList();
+            actual = model.RunWithHooks(sample, timestep, imageEmbeds, observe);
         }
 
         double err = TensorAssert.CloseScaled(expectedOutput, actual, Tolerance, $"{goldenCase} output");
         _output.WriteLine($"{goldenCase} output: max abs err {err:E3}");
 
-        // Predict (no tap, no grad) is the same computation; its warm time is reported.
+        // Predict (no hooks, no grad) is the same computation; its warm time is reported.
         var watch = new System.Diagnostics.Stopwatch();
         double best = double.MaxValue;
         for (int i = 0; i < 3; i++)

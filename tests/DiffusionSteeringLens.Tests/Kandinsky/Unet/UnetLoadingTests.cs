@@ -1,6 +1,5 @@
 using System.Text.Json.Nodes;
 using DiffusionSteeringLens.IO;
-using DiffusionSteeringLens.IO.Configs;
 using DiffusionSteeringLens.Models.Kandinsky.Unet;
 using DiffusionSteeringLens.Tests.TestSupport;
 using TorchSharp;

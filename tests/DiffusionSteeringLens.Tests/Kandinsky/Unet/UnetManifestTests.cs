@@ -1,4 +1,3 @@
-using DiffusionSteeringLens.IO.Configs;
 using DiffusionSteeringLens.Models.Kandinsky.Unet;
 using DiffusionSteeringLens.Tests.TestSupport;
 using TorchSharp;

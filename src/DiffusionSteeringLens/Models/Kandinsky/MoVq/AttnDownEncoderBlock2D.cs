@@ -1,3 +1,4 @@
+using DiffusionSteeringLens.Models.Kandinsky.Layers;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -8,7 +9,7 @@ namespace DiffusionSteeringLens.Models.Kandinsky.MoVq;
 internal sealed class AttnDownEncoderBlock2D : nn.Module<Tensor, Tensor>
 {
     // Field names are the checkpoint's key segments.
-    private readonly ModuleList<nn.Module<Tensor, Tensor?, Tensor>> resnets;
+    private readonly ModuleList<ResnetBlock2D> resnets;
     private readonly ModuleList<VaeAttention> attentions;
     private readonly ModuleList<Downsample2D>? downsamplers;
 
@@ -23,12 +24,12 @@ internal sealed class AttnDownEncoderBlock2D : nn.Module<Tensor, Tensor>
     public AttnDownEncoderBlock2D(int inChannels, int outChannels, int numLayers, int groups, bool addDownsample, Device device, ScalarType dtype)
         : base(nameof(AttnDownEncoderBlock2D))
     {
-        resnets = new ModuleList<nn.Module<Tensor, Tensor?, Tensor>>();
+        resnets = new ModuleList<ResnetBlock2D>();
         attentions = new ModuleList<VaeAttention>();
         for (int i = 0; i < numLayers; i++)
         {
-            resnets.Add(new ResnetBlock2D(i == 0 ? inChannels : outChannels, outChannels, groups, LayerFactory.VaeEps, device, dtype));
-            attentions.Add(new VaeAttention(outChannels, outChannels, groups, LayerFactory.VaeEps, null, device, dtype));
+            resnets.Add(ResnetBlockSettings.Vae(groups, null, device, dtype).Create(i == 0 ? inChannels : outChannels, outChannels));
+            attentions.Add(new VaeAttention(outChannels, outChannels, groups, ResnetBlockSettings.VaeEps, null, device, dtype));
         }
         if (addDownsample) downsamplers = new ModuleList<Downsample2D>(new Downsample2D(outChannels, device, dtype));
         RegisterComponents();

@@ -1,3 +1,4 @@
+using DiffusionSteeringLens.Models.Kandinsky.Layers;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -8,7 +9,7 @@ namespace DiffusionSteeringLens.Models.Kandinsky.MoVq;
 internal sealed class AttnUpDecoderBlock2D : nn.Module<Tensor, Tensor?, Tensor>
 {
     // Field names are the checkpoint's key segments.
-    private readonly ModuleList<nn.Module<Tensor, Tensor?, Tensor>> resnets;
+    private readonly ModuleList<ResnetBlock2D> resnets;
     private readonly ModuleList<VaeAttention> attentions;
     private readonly ModuleList<Upsample2D>? upsamplers;
 
@@ -24,12 +25,12 @@ internal sealed class AttnUpDecoderBlock2D : nn.Module<Tensor, Tensor?, Tensor>
     public AttnUpDecoderBlock2D(int inChannels, int outChannels, int numLayers, int groups, int? zqChannels, bool addUpsample, Device device, ScalarType dtype)
         : base(nameof(AttnUpDecoderBlock2D))
     {
-        resnets = new ModuleList<nn.Module<Tensor, Tensor?, Tensor>>();
+        resnets = new ModuleList<ResnetBlock2D>();
         attentions = new ModuleList<VaeAttention>();
         for (int i = 0; i < numLayers; i++)
         {
-            resnets.Add(LayerFactory.Resnet(i == 0 ? inChannels : outChannels, outChannels, groups, zqChannels, device, dtype));
-            attentions.Add(new VaeAttention(outChannels, outChannels, groups, LayerFactory.VaeEps, zqChannels, device, dtype));
+            resnets.Add(ResnetBlockSettings.Vae(groups, zqChannels, device, dtype).Create(i == 0 ? inChannels : outChannels, outChannels));
+            attentions.Add(new VaeAttention(outChannels, outChannels, groups, ResnetBlockSettings.VaeEps, zqChannels, device, dtype));
         }
         if (addUpsample) upsamplers = new ModuleList<Upsample2D>(new Upsample2D(outChannels, device, dtype));
         RegisterComponents();

@@ -1,5 +1,5 @@
+using DiffusionSteeringLens.Models.Kandinsky.Layers;
 using DiffusionSteeringLens.Runtime;
-using DiffusionSteeringLens.IO.Configs;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -30,7 +30,7 @@ internal sealed class Decoder : nn.Module<Tensor, Tensor?, Tensor>
         var reversed = config.BlockOutChannels.Reverse().ToArray();
         int groups = config.NormNumGroups;
         int? zq = config.IsSpatialNorm ? config.LatentChannels : null;
-        conv_in = LayerFactory.Conv(config.LatentChannels, reversed[0], 3, device, dtype, padding: 1);
+        conv_in = KandinskyLayers.Conv2d(config.LatentChannels, reversed[0], 3, device, dtype);
         mid_block = new UNetMidBlock2D(reversed[0], groups, zq, config.MidBlockAddAttention, device, dtype);
         up_blocks = new ModuleList<nn.Module<Tensor, Tensor?, Tensor>>();
         int output = reversed[0];
@@ -49,8 +49,8 @@ internal sealed class Decoder : nn.Module<Tensor, Tensor?, Tensor>
         int first = config.BlockOutChannels[0];
         conv_norm_out = zq is int z
             ? new SpatialNorm(first, z, device, dtype)
-            : LayerFactory.GroupNorm(groups, first, LayerFactory.VaeEps, device, dtype);
-        conv_out = LayerFactory.Conv(first, config.OutChannels, 3, device, dtype, padding: 1);
+            : KandinskyLayers.GroupNorm(groups, first, ResnetBlockSettings.VaeEps, device, dtype);
+        conv_out = KandinskyLayers.Conv2d(first, config.OutChannels, 3, device, dtype);
         RegisterComponents();
     }
 

@@ -1,3 +1,4 @@
+using DiffusionSteeringLens.Models.Kandinsky.Layers;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -8,7 +9,7 @@ namespace DiffusionSteeringLens.Models.Kandinsky.MoVq;
 internal sealed class DownEncoderBlock2D : nn.Module<Tensor, Tensor>
 {
     // Field names are the checkpoint's key segments.
-    private readonly ModuleList<nn.Module<Tensor, Tensor?, Tensor>> resnets;
+    private readonly ModuleList<ResnetBlock2D> resnets;
     private readonly ModuleList<Downsample2D>? downsamplers;
 
     /// <summary>Creates the block.</summary>
@@ -22,9 +23,9 @@ internal sealed class DownEncoderBlock2D : nn.Module<Tensor, Tensor>
     public DownEncoderBlock2D(int inChannels, int outChannels, int numLayers, int groups, bool addDownsample, Device device, ScalarType dtype)
         : base(nameof(DownEncoderBlock2D))
     {
-        resnets = new ModuleList<nn.Module<Tensor, Tensor?, Tensor>>();
+        resnets = new ModuleList<ResnetBlock2D>();
         for (int i = 0; i < numLayers; i++)
-            resnets.Add(new ResnetBlock2D(i == 0 ? inChannels : outChannels, outChannels, groups, LayerFactory.VaeEps, device, dtype));
+            resnets.Add(ResnetBlockSettings.Vae(groups, null, device, dtype).Create(i == 0 ? inChannels : outChannels, outChannels));
         if (addDownsample) downsamplers = new ModuleList<Downsample2D>(new Downsample2D(outChannels, device, dtype));
         RegisterComponents();
     }

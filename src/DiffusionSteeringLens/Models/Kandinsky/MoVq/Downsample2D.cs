@@ -1,3 +1,4 @@
+using DiffusionSteeringLens.Models.Kandinsky.Layers;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -19,7 +20,7 @@ internal sealed class Downsample2D : nn.Module<Tensor, Tensor>
     /// <param name="dtype">Parameter dtype.</param>
     public Downsample2D(int channels, Device device, ScalarType dtype) : base(nameof(Downsample2D))
     {
-        conv = LayerFactory.Conv(channels, channels, 3, device, dtype, stride: 2, padding: 0);
+        conv = KandinskyLayers.Conv2d(channels, channels, 3, device, dtype, stride: 2, padding: 0);
         RegisterComponents();
     }
 

@@ -1,5 +1,5 @@
+using DiffusionSteeringLens.Models.Kandinsky.Layers;
 using DiffusionSteeringLens.Runtime;
-using DiffusionSteeringLens.IO.Configs;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -28,7 +28,7 @@ internal sealed class Encoder : nn.Module<Tensor, Tensor>
         ArgumentNullException.ThrowIfNull(config);
         var channels = config.BlockOutChannels;
         int groups = config.NormNumGroups;
-        conv_in = LayerFactory.Conv(config.InChannels, channels[0], 3, device, dtype, padding: 1);
+        conv_in = KandinskyLayers.Conv2d(config.InChannels, channels[0], 3, device, dtype);
         down_blocks = new ModuleList<nn.Module<Tensor, Tensor>>();
         int output = channels[0];
         for (int i = 0; i < config.DownBlockTypes.Count; i++)
@@ -43,8 +43,8 @@ internal sealed class Encoder : nn.Module<Tensor, Tensor>
             });
         }
         mid_block = new UNetMidBlock2D(channels[^1], groups, null, config.MidBlockAddAttention, device, dtype);
-        conv_norm_out = LayerFactory.GroupNorm(groups, channels[^1], LayerFactory.VaeEps, device, dtype);
-        conv_out = LayerFactory.Conv(channels[^1], config.LatentChannels, 3, device, dtype, padding: 1);
+        conv_norm_out = KandinskyLayers.GroupNorm(groups, channels[^1], ResnetBlockSettings.VaeEps, device, dtype);
+        conv_out = KandinskyLayers.Conv2d(channels[^1], config.LatentChannels, 3, device, dtype);
         RegisterComponents();
     }
 

@@ -1,3 +1,4 @@
+using DiffusionSteeringLens.Models.Kandinsky.Layers;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -12,7 +13,7 @@ internal sealed class UNetMidBlock2D : nn.Module<Tensor, Tensor?, Tensor>
 {
     // Field names are the checkpoint's key segments.
     private readonly ModuleList<VaeAttention> attentions;
-    private readonly ModuleList<nn.Module<Tensor, Tensor?, Tensor>> resnets;
+    private readonly ModuleList<ResnetBlock2D> resnets;
 
     /// <summary>Creates the block (one attention layer between two resnets).</summary>
     /// <param name="channels">Channels throughout.</param>
@@ -24,10 +25,10 @@ internal sealed class UNetMidBlock2D : nn.Module<Tensor, Tensor?, Tensor>
     public UNetMidBlock2D(int channels, int groups, int? zqChannels, bool addAttention, Device device, ScalarType dtype) : base(nameof(UNetMidBlock2D))
     {
         attentions = new ModuleList<VaeAttention>();
-        resnets = new ModuleList<nn.Module<Tensor, Tensor?, Tensor>>();
-        resnets.Add(LayerFactory.Resnet(channels, channels, groups, zqChannels, device, dtype));
-        if (addAttention) attentions.Add(new VaeAttention(channels, channels, groups, LayerFactory.VaeEps, zqChannels, device, dtype));
-        resnets.Add(LayerFactory.Resnet(channels, channels, groups, zqChannels, device, dtype));
+        resnets = new ModuleList<ResnetBlock2D>();
+        resnets.Add(ResnetBlockSettings.Vae(groups, zqChannels, device, dtype).Create(channels, channels));
+        if (addAttention) attentions.Add(new VaeAttention(channels, channels, groups, ResnetBlockSettings.VaeEps, zqChannels, device, dtype));
+        resnets.Add(ResnetBlockSettings.Vae(groups, zqChannels, device, dtype).Create(channels, channels));
         RegisterComponents();
     }
 

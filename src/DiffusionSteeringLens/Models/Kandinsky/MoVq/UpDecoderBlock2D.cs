@@ -1,3 +1,4 @@
+using DiffusionSteeringLens.Models.Kandinsky.Layers;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -8,7 +9,7 @@ namespace DiffusionSteeringLens.Models.Kandinsky.MoVq;
 internal sealed class UpDecoderBlock2D : nn.Module<Tensor, Tensor?, Tensor>
 {
     // Field names are the checkpoint's key segments.
-    private readonly ModuleList<nn.Module<Tensor, Tensor?, Tensor>> resnets;
+    private readonly ModuleList<ResnetBlock2D> resnets;
     private readonly ModuleList<Upsample2D>? upsamplers;
 
     /// <summary>Creates the block.</summary>
@@ -23,9 +24,9 @@ internal sealed class UpDecoderBlock2D : nn.Module<Tensor, Tensor?, Tensor>
     public UpDecoderBlock2D(int inChannels, int outChannels, int numLayers, int groups, int? zqChannels, bool addUpsample, Device device, ScalarType dtype)
         : base(nameof(UpDecoderBlock2D))
     {
-        resnets = new ModuleList<nn.Module<Tensor, Tensor?, Tensor>>();
+        resnets = new ModuleList<ResnetBlock2D>();
         for (int i = 0; i < numLayers; i++)
-            resnets.Add(LayerFactory.Resnet(i == 0 ? inChannels : outChannels, outChannels, groups, zqChannels, device, dtype));
+            resnets.Add(ResnetBlockSettings.Vae(groups, zqChannels, device, dtype).Create(i == 0 ? inChannels : outChannels, outChannels));
         if (addUpsample) upsamplers = new ModuleList<Upsample2D>(new Upsample2D(outChannels, device, dtype));
         RegisterComponents();
     }

@@ -1,3 +1,4 @@
+using DiffusionSteeringLens.Models.Kandinsky.Layers;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -16,7 +17,7 @@ internal sealed class Upsample2D : nn.Module<Tensor, Tensor>
     /// <param name="dtype">Parameter dtype.</param>
     public Upsample2D(int channels, Device device, ScalarType dtype) : base(nameof(Upsample2D))
     {
-        conv = LayerFactory.Conv(channels, channels, 3, device, dtype, padding: 1);
+        conv = KandinskyLayers.Conv2d(channels, channels, 3, device, dtype);
         RegisterComponents();
     }
 

@@ -1,3 +1,4 @@
+using DiffusionSteeringLens.Models.Kandinsky.Layers;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -39,11 +40,11 @@ internal sealed class VaeAttention : nn.Module<Tensor, Tensor?, Tensor>
         _heads = channels / headDim;
         _scale = (float)Math.Pow(headDim, -0.5);
         if (spatialNormChannels is int zq) spatial_norm = new SpatialNorm(channels, zq, device, dtype);
-        else group_norm = LayerFactory.GroupNorm(groups, channels, eps, device, dtype);
-        to_q = LayerFactory.Linear(channels, channels, device, dtype);
-        to_k = LayerFactory.Linear(channels, channels, device, dtype);
-        to_v = LayerFactory.Linear(channels, channels, device, dtype);
-        to_out = new ModuleList<Linear>(LayerFactory.Linear(channels, channels, device, dtype));
+        else group_norm = KandinskyLayers.GroupNorm(groups, channels, eps, device, dtype);
+        to_q = KandinskyLayers.Linear(channels, channels, device, dtype);
+        to_k = KandinskyLayers.Linear(channels, channels, device, dtype);
+        to_v = KandinskyLayers.Linear(channels, channels, device, dtype);
+        to_out = new ModuleList<Linear>(KandinskyLayers.Linear(channels, channels, device, dtype));
         RegisterComponents();
     }
 

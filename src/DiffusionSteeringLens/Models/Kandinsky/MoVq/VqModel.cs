@@ -1,6 +1,6 @@
+using DiffusionSteeringLens.Models.Kandinsky.Layers;
 using System.Text.RegularExpressions;
 using DiffusionSteeringLens.IO;
-using DiffusionSteeringLens.IO.Configs;
 using DiffusionSteeringLens.Runtime;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -37,9 +37,9 @@ internal sealed class VqModel : nn.Module<Tensor, Tensor>, ILatentImageDecoder
         DType = dtype;
         int vqDim = config.EffectiveVqEmbedDim;
         encoder = new Encoder(config, Device, dtype);
-        quant_conv = LayerFactory.Conv(config.LatentChannels, vqDim, 1, Device, dtype);
+        quant_conv = KandinskyLayers.Conv2d(config.LatentChannels, vqDim, 1, Device, dtype);
         quantize = new VectorQuantizer(config.NumVqEmbeddings, vqDim, Device, dtype);
-        post_quant_conv = LayerFactory.Conv(vqDim, config.LatentChannels, 1, Device, dtype);
+        post_quant_conv = KandinskyLayers.Conv2d(vqDim, config.LatentChannels, 1, Device, dtype);
         decoder = new Decoder(config, Device, dtype);
         RegisterComponents();
         // Inference model: no autograd graph unless the caller's inputs ask for one.

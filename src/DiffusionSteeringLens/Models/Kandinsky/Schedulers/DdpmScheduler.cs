@@ -1,5 +1,4 @@
 using DiffusionSteeringLens.IO;
-using DiffusionSteeringLens.IO.Configs;
 using TorchSharp;
 using static TorchSharp.torch;
 

@@ -1,3 +1,4 @@
+using DiffusionSteeringLens.Models.Kandinsky.Layers;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -45,16 +46,16 @@ internal sealed class AddedKVAttention : nn.Module<Tensor, Tensor, Tensor>
         _headDim = headDim;
         _scale = Math.Pow(headDim, -0.5);
         // Attention's own eps (1e-5) is used here, not the UNet's norm_eps: the blocks never pass it on.
-        group_norm = UNetLayers.GroupNorm(groups, channels, 1e-5, device, dtype);
-        to_q = UNetLayers.Linear(channels, channels, device, dtype);
+        group_norm = KandinskyLayers.GroupNorm(groups, channels, 1e-5, device, dtype);
+        to_q = KandinskyLayers.Linear(channels, channels, device, dtype);
         if (!onlyCrossAttention)
         {
-            to_k = UNetLayers.Linear(channels, channels, device, dtype);
-            to_v = UNetLayers.Linear(channels, channels, device, dtype);
+            to_k = KandinskyLayers.Linear(channels, channels, device, dtype);
+            to_v = KandinskyLayers.Linear(channels, channels, device, dtype);
         }
-        add_k_proj = UNetLayers.Linear(contextDim, channels, device, dtype);
-        add_v_proj = UNetLayers.Linear(contextDim, channels, device, dtype);
-        to_out = new ModuleList<Linear>(UNetLayers.Linear(channels, channels, device, dtype));
+        add_k_proj = KandinskyLayers.Linear(contextDim, channels, device, dtype);
+        add_v_proj = KandinskyLayers.Linear(contextDim, channels, device, dtype);
+        to_out = new ModuleList<Linear>(KandinskyLayers.Linear(channels, channels, device, dtype));
         RegisterComponents();
     }
 

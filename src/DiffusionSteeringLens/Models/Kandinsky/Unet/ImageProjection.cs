@@ -1,3 +1,4 @@
+using DiffusionSteeringLens.Models.Kandinsky.Layers;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -24,8 +25,8 @@ internal sealed class ImageProjection : nn.Module<Tensor, Tensor>
     public ImageProjection(int imageEmbedDim, int crossAttentionDim, int numTokens, Device device, ScalarType dtype) : base(nameof(ImageProjection))
     {
         _numTokens = numTokens;
-        image_embeds = UNetLayers.Linear(imageEmbedDim, (long)numTokens * crossAttentionDim, device, dtype);
-        norm = UNetLayers.LayerNorm(crossAttentionDim, 1e-5, device, dtype);
+        image_embeds = KandinskyLayers.Linear(imageEmbedDim, (long)numTokens * crossAttentionDim, device, dtype);
+        norm = KandinskyLayers.LayerNorm(crossAttentionDim, 1e-5, device, dtype);
         RegisterComponents();
     }
 

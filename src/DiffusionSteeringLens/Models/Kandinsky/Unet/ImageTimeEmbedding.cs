@@ -1,3 +1,4 @@
+using DiffusionSteeringLens.Models.Kandinsky.Layers;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -20,9 +21,9 @@ internal sealed class ImageTimeEmbedding : nn.Module<Tensor, Tensor>
     /// <param name="dtype">Dtype of the weights.</param>
     public ImageTimeEmbedding(int imageEmbedDim, int timeEmbedDim, Device device, ScalarType dtype) : base(nameof(ImageTimeEmbedding))
     {
-        image_proj = UNetLayers.Linear(imageEmbedDim, timeEmbedDim, device, dtype);
+        image_proj = KandinskyLayers.Linear(imageEmbedDim, timeEmbedDim, device, dtype);
         // LayerNorm with PyTorch's default eps (1e-5); the reference does not take norm_eps here.
-        image_norm = UNetLayers.LayerNorm(timeEmbedDim, 1e-5, device, dtype);
+        image_norm = KandinskyLayers.LayerNorm(timeEmbedDim, 1e-5, device, dtype);
         RegisterComponents();
     }
 

@@ -1,3 +1,5 @@
+using DiffusionSteeringLens.Hooks;
+using DiffusionSteeringLens.Models.Kandinsky.Layers;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -12,6 +14,7 @@ internal sealed class ResnetUpsampleBlock2D : UNetUpBlock
 {
     private readonly ModuleList<ResnetBlock2D> resnets;
     private readonly ModuleList<ResnetBlock2D>? upsamplers;
+    private readonly UNetLevelHooks hooks;
     private readonly int _outChannels;
 
     /// <summary>Creates the block.</summary>
@@ -21,7 +24,10 @@ internal sealed class ResnetUpsampleBlock2D : UNetUpBlock
     /// <param name="numLayers">Number of resnets.</param>
     /// <param name="addUpsample">End with an up-sampling resnet (all but the last level).</param>
     /// <param name="resnet">Resnet settings.</param>
-    public ResnetUpsampleBlock2D(int inChannels, int prevOutputChannels, int outChannels, int numLayers, bool addUpsample, ResnetBlockSettings resnet)
+    /// <param name="path">State-dict path of the block (e.g. <c>up_blocks.1</c>), the prefix of its hook names.</param>
+    /// <param name="runtime">The model's hook runtime.</param>
+    public ResnetUpsampleBlock2D(int inChannels, int prevOutputChannels, int outChannels, int numLayers, bool addUpsample, ResnetBlockSettings resnet,
+        string path, HookRuntime runtime)
         : base(nameof(ResnetUpsampleBlock2D))
     {
         ArgumentNullException.ThrowIfNull(resnet);
@@ -29,9 +35,13 @@ internal sealed class ResnetUpsampleBlock2D : UNetUpBlock
             .Select(i => resnet.Create(UpBlockChannels.ResnetIn(i, numLayers, inChannels, prevOutputChannels, outChannels), outChannels))
             .ToArray());
         if (addUpsample) upsamplers = new ModuleList<ResnetBlock2D>(resnet.Create(outChannels, outChannels, ResnetResample.Up));
+        hooks = UNetLevelHooks.ForLevel(path, numLayers, withAttention: false, addUpsample ? "upsamplers" : null, runtime);
         _outChannels = outChannels;
         RegisterComponents();
     }
+
+    /// <inheritdoc />
+    public override UNetLevelHooks Hooks => hooks;
 
     /// <inheritdoc />
     public override int OutChannels => _outChannels;
@@ -40,6 +50,6 @@ internal sealed class ResnetUpsampleBlock2D : UNetUpBlock
     public override int NumSkips => resnets.Count;
 
     /// <inheritdoc />
-    public override Tensor Forward(Tensor hiddenStates, Tensor temb, Tensor context, IList<Tensor> skips, Action<string, Tensor>? tap, string path) =>
-        RunLevel(hiddenStates, temb, context, skips, tap, path, resnets, null, upsamplers);
+    public override Tensor Forward(Tensor hiddenStates, Tensor temb, Tensor context, IList<Tensor> skips) =>
+        RunLevel(hiddenStates, temb, context, skips, hooks, resnets, null, upsamplers);
 }

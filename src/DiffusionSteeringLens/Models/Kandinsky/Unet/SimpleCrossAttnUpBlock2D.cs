@@ -1,3 +1,5 @@
+using DiffusionSteeringLens.Hooks;
+using DiffusionSteeringLens.Models.Kandinsky.Layers;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -14,6 +16,7 @@ internal sealed class SimpleCrossAttnUpBlock2D : UNetUpBlock
     private readonly ModuleList<AddedKVAttention> attentions;
     private readonly ModuleList<ResnetBlock2D> resnets;
     private readonly ModuleList<ResnetBlock2D>? upsamplers;
+    private readonly UNetLevelHooks hooks;
     private readonly int _outChannels;
 
     /// <summary>Creates the block.</summary>
@@ -26,8 +29,11 @@ internal sealed class SimpleCrossAttnUpBlock2D : UNetUpBlock
     /// <param name="crossAttentionDim">Width of the context tokens.</param>
     /// <param name="onlyCrossAttention">Attention uses the context keys/values only.</param>
     /// <param name="resnet">Resnet settings (its groups, device and dtype also apply to the attentions).</param>
+    /// <param name="path">State-dict path of the block (e.g. <c>up_blocks.1</c>), the prefix of its hook names.</param>
+    /// <param name="runtime">The model's hook runtime.</param>
     public SimpleCrossAttnUpBlock2D(int inChannels, int prevOutputChannels, int outChannels, int numLayers, bool addUpsample,
-        int attentionHeadDim, int crossAttentionDim, bool onlyCrossAttention, ResnetBlockSettings resnet)
+        int attentionHeadDim, int crossAttentionDim, bool onlyCrossAttention, ResnetBlockSettings resnet,
+        string path, HookRuntime runtime)
         : base(nameof(SimpleCrossAttnUpBlock2D))
     {
         ArgumentNullException.ThrowIfNull(resnet);
@@ -38,9 +44,13 @@ internal sealed class SimpleCrossAttnUpBlock2D : UNetUpBlock
             .Select(_ => new AddedKVAttention(outChannels, attentionHeadDim, crossAttentionDim, resnet.Groups, onlyCrossAttention, resnet.Device, resnet.DType))
             .ToArray());
         if (addUpsample) upsamplers = new ModuleList<ResnetBlock2D>(resnet.Create(outChannels, outChannels, ResnetResample.Up));
+        hooks = UNetLevelHooks.ForLevel(path, numLayers, withAttention: true, addUpsample ? "upsamplers" : null, runtime);
         _outChannels = outChannels;
         RegisterComponents();
     }
+
+    /// <inheritdoc />
+    public override UNetLevelHooks Hooks => hooks;
 
     /// <inheritdoc />
     public override int OutChannels => _outChannels;
@@ -49,6 +59,6 @@ internal sealed class SimpleCrossAttnUpBlock2D : UNetUpBlock
     public override int NumSkips => resnets.Count;
 
     /// <inheritdoc />
-    public override Tensor Forward(Tensor hiddenStates, Tensor temb, Tensor context, IList<Tensor> skips, Action<string, Tensor>? tap, string path) =>
-        RunLevel(hiddenStates, temb, context, skips, tap, path, resnets, attentions, upsamplers);
+    public override Tensor Forward(Tensor hiddenStates, Tensor temb, Tensor context, IList<Tensor> skips) =>
+        RunLevel(hiddenStates, temb, context, skips, hooks, resnets, attentions, upsamplers);
 }

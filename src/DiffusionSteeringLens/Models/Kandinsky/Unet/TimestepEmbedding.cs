@@ -1,3 +1,4 @@
+using DiffusionSteeringLens.Models.Kandinsky.Layers;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -19,8 +20,8 @@ internal sealed class TimestepEmbedding : nn.Module<Tensor, Tensor>
     /// <param name="dtype">Dtype of the weights.</param>
     public TimestepEmbedding(int inChannels, int timeEmbedDim, bool postAct, Device device, ScalarType dtype) : base(nameof(TimestepEmbedding))
     {
-        linear_1 = UNetLayers.Linear(inChannels, timeEmbedDim, device, dtype);
-        linear_2 = UNetLayers.Linear(timeEmbedDim, timeEmbedDim, device, dtype);
+        linear_1 = KandinskyLayers.Linear(inChannels, timeEmbedDim, device, dtype);
+        linear_2 = KandinskyLayers.Linear(timeEmbedDim, timeEmbedDim, device, dtype);
         _postAct = postAct;
         RegisterComponents();
     }

@@ -1,5 +1,6 @@
+using DiffusionSteeringLens.Models.Kandinsky.Layers;
+using DiffusionSteeringLens.Hooks;
 using DiffusionSteeringLens.IO;
-using DiffusionSteeringLens.IO.Configs;
 using DiffusionSteeringLens.Runtime;
 using Microsoft.Extensions.Logging;
 using TorchSharp;
@@ -29,6 +30,17 @@ public sealed class UNet2DConditionModel : nn.Module, IImageConditionedUNet
     private readonly UNetMidBlock2DSimpleCrossAttn mid_block;
     private readonly GroupNorm conv_norm_out;
     private readonly Conv2d conv_out;
+    // Parameter-free hook points outside the blocks (the blocks hold their own): no state-dict entries.
+    private readonly HookPoint hook_t_emb;
+    private readonly HookPoint hook_time_embedding;
+    private readonly HookPoint hook_aug_emb;
+    private readonly HookPoint hook_encoder_hidden_states;
+    private readonly HookPoint hook_conv_in;
+    private readonly HookPoint hook_conv_norm_out;
+    private readonly HookPoint hook_conv_out;
+    private readonly HookRuntime _runtime = new();
+    private readonly IReadOnlyList<string> _hookNames;
+    private readonly HashSet<string> _hookNameSet;
     private readonly int _downsampleFactor;
 
     /// <summary>Builds the model with freshly initialised weights (or, on the meta device, without any storage).</summary>
@@ -54,56 +66,58 @@ public sealed class UNet2DConditionModel : nn.Module, IImageConditionedUNet
         int context = config.CrossAttentionDim;
         int imageDim = config.EncoderHidDim!.Value;
 
-        conv_in = UNetLayers.Conv2d(config.InChannels, ch[0], config.ConvInKernel, device, dtype);
+        conv_in = KandinskyLayers.Conv2d(config.InChannels, ch[0], config.ConvInKernel, device, dtype);
         time_proj = new Timesteps(ch[0], config.FlipSinToCos, config.FreqShift);
         time_embedding = new TimestepEmbedding(ch[0], timeEmbedDim, config.TimestepPostAct is not null, device, dtype);
         encoder_hid_proj = new ImageProjection(imageDim, context, config.NumImageTextEmbeds, device, dtype);
         add_embedding = new ImageTimeEmbedding(imageDim, timeEmbedDim, device, dtype);
 
-        var resnet = new ResnetBlockSettings(timeEmbedDim, config.NormNumGroups, config.NormEps,
+        var resnet = ResnetBlockSettings.TimeConditioned(timeEmbedDim, config.NormNumGroups, config.NormEps,
             config.ResnetTimeScaleShift == "scale_shift", config.ResnetSkipTimeAct, config.ResnetOutScaleFactor, device, dtype);
 
+        // Block types were checked against UNetBlockTypes by Validate: Find cannot miss here.
         var downs = new UNetDownBlock[n];
         for (int i = 0; i < n; i++)
         {
-            int input = i == 0 ? ch[0] : ch[i - 1];
-            bool addDownsample = i < n - 1;
-            downs[i] = config.DownBlockTypes[i] switch
-            {
-                "ResnetDownsampleBlock2D" => new ResnetDownsampleBlock2D(input, ch[i], config.LayersPerBlock[i], addDownsample, resnet),
-                "SimpleCrossAttnDownBlock2D" => new SimpleCrossAttnDownBlock2D(input, ch[i], config.LayersPerBlock[i], addDownsample,
-                    config.AttentionHeadDim[i], context, config.OnlyCrossAttention, resnet),
-                var other => throw new ArgumentException($"down block type '{other}' is not supported.", nameof(config)),
-            };
+            var level = new UNetLevel(i == 0 ? ch[0] : ch[i - 1], 0, ch[i], config.LayersPerBlock[i], i < n - 1,
+                config.AttentionHeadDim[i], context, config.OnlyCrossAttention, resnet, UNetHookNames.DownBlock(i), _runtime);
+            downs[i] = UNetBlockTypes.Find(UNetBlockTypes.Down, config.DownBlockTypes[i])!.Create(level);
         }
         down_blocks = new ModuleList<UNetDownBlock>(downs);
 
         mid_block = new UNetMidBlock2DSimpleCrossAttn(ch[n - 1], 1, config.AttentionHeadDim[n - 1], context,
-            config.MidBlockOnlyCrossAttention ?? config.OnlyCrossAttention, resnet.WithOutputScaleFactor(config.MidBlockScaleFactor));
+            config.MidBlockOnlyCrossAttention ?? config.OnlyCrossAttention, resnet.WithOutputScaleFactor(config.MidBlockScaleFactor), _runtime);
 
         var ups = new UNetUpBlock[n];
         int prev = ch[n - 1];
         for (int i = 0; i < n; i++)
         {
             int output = ch[n - 1 - i];
-            int input = ch[Math.Max(n - 2 - i, 0)];
-            int layers = config.LayersPerBlock[n - 1 - i] + 1;
-            bool addUpsample = i < n - 1;
-            ups[i] = config.UpBlockTypes[i] switch
-            {
-                "ResnetUpsampleBlock2D" => new ResnetUpsampleBlock2D(input, prev, output, layers, addUpsample, resnet),
-                // Quirk kept from the reference: up block i takes attention_head_dim[i], NOT the reversed list that
-                // every other per-level setting of the up path uses (equal entries make this moot for Kandinsky).
-                "SimpleCrossAttnUpBlock2D" => new SimpleCrossAttnUpBlock2D(input, prev, output, layers, addUpsample,
-                    config.AttentionHeadDim[i], context, config.OnlyCrossAttention, resnet),
-                var other => throw new ArgumentException($"up block type '{other}' is not supported.", nameof(config)),
-            };
+            // Quirk kept from the reference: up block i takes attention_head_dim[i], NOT the reversed list that
+            // every other per-level setting of the up path uses (equal entries make this moot for Kandinsky).
+            var level = new UNetLevel(ch[Math.Max(n - 2 - i, 0)], prev, output, config.LayersPerBlock[n - 1 - i] + 1, i < n - 1,
+                config.AttentionHeadDim[i], context, config.OnlyCrossAttention, resnet, UNetHookNames.UpBlock(i), _runtime);
+            ups[i] = UNetBlockTypes.Find(UNetBlockTypes.Up, config.UpBlockTypes[i])!.Create(level);
             prev = output;
         }
         up_blocks = new ModuleList<UNetUpBlock>(ups);
 
-        conv_norm_out = UNetLayers.GroupNorm(config.NormNumGroups, ch[0], config.NormEps, device, dtype);
-        conv_out = UNetLayers.Conv2d(ch[0], config.OutChannels, config.ConvOutKernel, device, dtype);
+        conv_norm_out = KandinskyLayers.GroupNorm(config.NormNumGroups, ch[0], config.NormEps, device, dtype);
+        conv_out = KandinskyLayers.Conv2d(ch[0], config.OutChannels, config.ConvOutKernel, device, dtype);
+        hook_t_emb = new HookPoint(UNetHookNames.TimestepFeatures, _runtime);
+        hook_time_embedding = new HookPoint(UNetHookNames.TimeEmbedding, _runtime);
+        hook_aug_emb = new HookPoint(UNetHookNames.ImageTimeEmbedding, _runtime);
+        hook_encoder_hidden_states = new HookPoint(UNetHookNames.Context, _runtime);
+        hook_conv_in = new HookPoint(UNetHookNames.ConvIn, _runtime);
+        hook_conv_norm_out = new HookPoint(UNetHookNames.ConvNormOut, _runtime);
+        hook_conv_out = new HookPoint(UNetHookNames.ConvOut, _runtime);
+        _hookNames = new[] { UNetHookNames.TimestepFeatures, UNetHookNames.TimeEmbedding, UNetHookNames.ImageTimeEmbedding, UNetHookNames.Context, UNetHookNames.ConvIn }
+            .Concat(downs.SelectMany(b => b.Hooks.NamesInForwardOrder()))
+            .Concat(mid_block.Hooks.NamesInForwardOrder())
+            .Concat(ups.SelectMany(b => b.Hooks.NamesInForwardOrder()))
+            .Concat(new[] { UNetHookNames.ConvNormOut, UNetHookNames.ConvOut })
+            .ToArray();
+        _hookNameSet = new HashSet<string>(_hookNames, StringComparer.Ordinal);
         _downsampleFactor = 1 << (n - 1);
         RegisterComponents();
     }
@@ -125,6 +139,15 @@ public sealed class UNet2DConditionModel : nn.Module, IImageConditionedUNet
 
     /// <inheritdoc />
     public ScalarType DType { get; }
+
+    /// <summary>
+    /// Every hook point, in the order a forward pass reaches it: <c>t_emb</c> (sinusoidal timestep features, float32),
+    /// <c>time_embedding</c>, <c>aug_emb</c>, <c>encoder_hidden_states</c> (context tokens), <c>conv_in</c>; inside each
+    /// <c>down_blocks.i</c>, <c>mid_block</c> and <c>up_blocks.i</c> the outputs <c>….resnets.j</c>,
+    /// <c>….attentions.j</c>, <c>….downsamplers.0</c> / <c>….upsamplers.0</c>, then the block's own output; finally
+    /// <c>conv_norm_out</c> (before the SiLU) and <c>conv_out</c>. Names are the modules' state-dict paths.
+    /// </summary>
+    public IReadOnlyList<string> HookPointNames => _hookNames;
 
     /// <summary>Spatial sizes of the sample must be multiples of this (2 per down-sampling level).</summary>
     public int SpatialMultiple => _downsampleFactor;
@@ -166,32 +189,52 @@ public sealed class UNet2DConditionModel : nn.Module, IImageConditionedUNet
     }
 
     /// <inheritdoc />
-    /// <remarks>Runs without gradient tracking; see <see cref="Forward"/> for the tapped variant.</remarks>
+    /// <remarks>Runs without gradient tracking; see <see cref="Forward"/> for the one in the ambient grad mode.</remarks>
     public Tensor Predict(Tensor sample, Tensor timestep, Tensor imageEmbeds)
     {
         using var _ = torch.no_grad();
-        return Forward(sample, timestep, imageEmbeds, null);
+        return Forward(sample, timestep, imageEmbeds);
     }
 
     /// <summary>
-    /// One denoiser evaluation, optionally reporting intermediate tensors. Runs in the ambient grad mode.
+    /// <see cref="Forward"/> with hook functions bound to named points (<see cref="HookPointNames"/>) for this call only:
+    /// each function sees the point's activation and returns the tensor the model continues with (return its input to
+    /// only observe). A hook on a down block's output changes what the next block receives, not the skip tensors.
+    /// </summary>
+    /// <remarks>
+    /// The activation belongs to the forward pass and is disposed when it ends: to keep it, copy it out of the dispose
+    /// scope, e.g. <c>t.detach().clone().DetachFromDisposeScope()</c>. Runs in the ambient grad mode.
+    /// </remarks>
+    /// <param name="sample">Noisy sample [B, InChannels, H, W].</param>
+    /// <param name="timestep">Scalar, [1] or [B] timestep.</param>
+    /// <param name="imageEmbeds">[B, ImageEmbedDim].</param>
+    /// <param name="hooks">Bindings; several on one point run in order.</param>
+    /// <returns>[B, OutChannels, H, W]; the caller owns it.</returns>
+    /// <exception cref="ArgumentException">A binding names a point this model does not have, or shapes do not fit.</exception>
+    public Tensor RunWithHooks(Tensor sample, Tensor timestep, Tensor imageEmbeds, IReadOnlyList<HookBinding> hooks)
+    {
+        ArgumentNullException.ThrowIfNull(hooks);
+        foreach (var binding in hooks)
+        {
+            ArgumentNullException.ThrowIfNull(binding, nameof(hooks));
+            if (!_hookNameSet.Contains(binding.HookName))
+                throw new ArgumentException($"'{binding.HookName}' is not a hook point of this UNet (see HookPointNames, e.g. '{UNetHookNames.ConvIn}', '{UNetHookNames.MidBlock}').", nameof(hooks));
+        }
+        using var state = new HookRunState(hooks, null, null, Device);
+        using var run = _runtime.Begin(state);
+        return Forward(sample, timestep, imageEmbeds);
+    }
+
+    /// <summary>
+    /// One denoiser evaluation in the ambient grad mode (hooks bound by <see cref="RunWithHooks"/> fire; none otherwise).
     /// </summary>
     /// <param name="sample">Noisy sample [B, InChannels, H, W]; H and W multiples of <see cref="SpatialMultiple"/>.</param>
     /// <param name="timestep">Scalar, [1] or [B] timestep (raw scheduler values, integer or floating).</param>
     /// <param name="imageEmbeds">[B, ImageEmbedDim].</param>
-    /// <param name="tap">
-    /// Called with (name, tensor) for: <c>t_emb</c> (sinusoidal features, float32), <c>time_embedding</c>,
-    /// <c>aug_emb</c>, <c>encoder_hidden_states</c> (context tokens), <c>conv_in</c>, each
-    /// <c>down_blocks.i</c> / <c>mid_block</c> / <c>up_blocks.i</c> output and, inside them,
-    /// <c>….resnets.j</c>, <c>….attentions.j</c>, <c>….downsamplers.0</c>, <c>….upsamplers.0</c>; then
-    /// <c>conv_norm_out</c> (before the SiLU) and <c>conv_out</c>. The tensor belongs to the forward pass and is
-    /// disposed when it ends: to keep it, copy it out of the dispose scope, e.g.
-    /// <c>t.detach().clone().DetachFromDisposeScope()</c>. Null costs nothing.
-    /// </param>
     /// <returns>[B, OutChannels, H, W] in <see cref="DType"/> on <see cref="Device"/>; the caller owns it.</returns>
     /// <exception cref="ArgumentException">Shapes do not fit the model.</exception>
     /// <exception cref="InvalidOperationException">The model was built on the meta device.</exception>
-    public Tensor Forward(Tensor sample, Tensor timestep, Tensor imageEmbeds, Action<string, Tensor>? tap)
+    public Tensor Forward(Tensor sample, Tensor timestep, Tensor imageEmbeds)
     {
         ArgumentNullException.ThrowIfNull(sample);
         ArgumentNullException.ThrowIfNull(timestep);
@@ -208,43 +251,23 @@ public sealed class UNet2DConditionModel : nn.Module, IImageConditionedUNet
 
         var timesteps = timestep.dim() == 0 ? timestep.unsqueeze(0) : timestep;
         timesteps = timesteps.to(Device).expand(batch);
-        var tEmb = time_proj.call(timesteps);
-        tap?.Invoke("t_emb", tEmb);
-        var emb = time_embedding.call(tEmb.to(DType));
-        tap?.Invoke("time_embedding", emb);
-        var aug = add_embedding.call(image);
-        tap?.Invoke("aug_emb", aug);
+        var tEmb = hook_t_emb.call(time_proj.call(timesteps));
+        var emb = hook_time_embedding.call(time_embedding.call(tEmb.to(DType)));
+        var aug = hook_aug_emb.call(add_embedding.call(image));
         emb = emb + aug;
         if (Config.TimeEmbeddingActFn is not null) emb = nn.functional.silu(emb);
 
-        var context = encoder_hid_proj.call(image);
-        tap?.Invoke("encoder_hidden_states", context);
+        var context = hook_encoder_hidden_states.call(encoder_hid_proj.call(image));
 
-        var h = conv_in.call(x);
-        tap?.Invoke("conv_in", h);
+        var h = hook_conv_in.call(conv_in.call(x));
         var skips = new List<Tensor> { h };
-        for (int i = 0; i < down_blocks.Count; i++)
-        {
-            var path = tap is null ? "" : $"down_blocks.{i}";
-            h = down_blocks[i].Forward(h, emb, context, skips, tap, path);
-            tap?.Invoke(path, h);
-        }
-
-        h = mid_block.Forward(h, emb, context, tap, "mid_block");
-        tap?.Invoke("mid_block", h);
-
-        for (int i = 0; i < up_blocks.Count; i++)
-        {
-            var path = tap is null ? "" : $"up_blocks.{i}";
-            h = up_blocks[i].Forward(h, emb, context, skips, tap, path);
-            tap?.Invoke(path, h);
-        }
+        foreach (var block in down_blocks) h = block.Forward(h, emb, context, skips);
+        h = mid_block.Forward(h, emb, context);
+        foreach (var block in up_blocks) h = block.Forward(h, emb, context, skips);
         if (skips.Count != 0) throw new InvalidOperationException($"{skips.Count} skip tensors were left unused (down and up paths do not match).");
 
-        h = conv_norm_out.call(h);
-        tap?.Invoke("conv_norm_out", h);
-        h = ConvOut(nn.functional.silu(h));
-        tap?.Invoke("conv_out", h);
+        h = hook_conv_norm_out.call(conv_norm_out.call(h));
+        h = hook_conv_out.call(ConvOut(nn.functional.silu(h)));
         return h.MoveToOuterDisposeScope();
     }
 

@@ -1,3 +1,4 @@
+using DiffusionSteeringLens.Models.Kandinsky.Layers;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -10,6 +11,9 @@ internal abstract class UNetDownBlock : nn.Module
     /// <summary>Creates the block.</summary>
     protected UNetDownBlock(string name) : base(name) { }
 
+    /// <summary>The hook points inside the block and on its output.</summary>
+    public abstract UNetLevelHooks Hooks { get; }
+
     /// <summary>Output channels.</summary>
     public abstract int OutChannels { get; }
 
@@ -21,18 +25,16 @@ internal abstract class UNetDownBlock : nn.Module
     /// <param name="temb">Time embedding [B, temb].</param>
     /// <param name="context">Cross-attention context [B, T, D] (ignored by blocks without attention).</param>
     /// <param name="skips">Receives the skip tensors, in order.</param>
-    /// <param name="tap">Optional observer of intermediate outputs (see <see cref="UNet2DConditionModel.Forward"/>).</param>
-    /// <param name="path">State-dict path of this block (e.g. <c>down_blocks.1</c>), the prefix of tap names.</param>
     /// <returns>The block output [B, out, H', W'].</returns>
-    public abstract Tensor Forward(Tensor hiddenStates, Tensor temb, Tensor context, IList<Tensor> skips, Action<string, Tensor>? tap, string path);
+    public abstract Tensor Forward(Tensor hiddenStates, Tensor temb, Tensor context, IList<Tensor> skips);
 
     /// <summary>
     /// The forward every down block shares: each resnet (then its attention, when the block has them), then the optional
-    /// down-sampling resnet; every stage's output is appended to <paramref name="skips"/>. The modules stay fields of the
+    /// down-sampling resnet; every stage's output is appended to <paramref name="skips"/>, each passing its hook point first. The modules stay fields of the
     /// concrete blocks, because TorchSharp names state-dict entries after the declaring class's fields.
     /// </summary>
-    protected static Tensor RunLevel(Tensor hiddenStates, Tensor temb, Tensor context, IList<Tensor> skips, Action<string, Tensor>? tap,
-        string path, ModuleList<ResnetBlock2D> resnets, ModuleList<AddedKVAttention>? attentions, ModuleList<ResnetBlock2D>? downsamplers)
+    protected static Tensor RunLevel(Tensor hiddenStates, Tensor temb, Tensor context, IList<Tensor> skips,
+        UNetLevelHooks hooks, ModuleList<ResnetBlock2D> resnets, ModuleList<AddedKVAttention>? attentions, ModuleList<ResnetBlock2D>? downsamplers)
     {
         using var scope = torch.NewDisposeScope();
         var outputs = new List<Tensor>();
@@ -40,22 +42,25 @@ internal abstract class UNetDownBlock : nn.Module
         for (int j = 0; j < resnets.Count; j++)
         {
             h = resnets[j].call(h, temb);
-            tap?.Invoke($"{path}.resnets.{j}", h);
+            h = hooks.Resnet(j).call(h);
             if (attentions is not null)
             {
                 h = attentions[j].call(h, context);
-                tap?.Invoke($"{path}.attentions.{j}", h);
+                h = hooks.Attention(j).call(h);
             }
             outputs.Add(h);
         }
         if (downsamplers is not null)
         {
             h = downsamplers[0].call(h, temb);
-            tap?.Invoke($"{path}.downsamplers.0", h);
+            h = hooks.Sampler.call(h);
             outputs.Add(h);
         }
+        // The block's output hook sees the returned tensor only: the skips keep the values the resnets produced.
+        var result = hooks.Output.call(h);
         scope.MoveToOuter(outputs);
+        if (!ReferenceEquals(result, h)) result.MoveToOuterDisposeScope();
         foreach (var o in outputs) skips.Add(o);
-        return h;
+        return result;
     }
 }

@@ -1,3 +1,5 @@
+using DiffusionSteeringLens.Hooks;
+using DiffusionSteeringLens.Models.Kandinsky.Layers;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -12,6 +14,7 @@ internal sealed class UNetMidBlock2DSimpleCrossAttn : nn.Module
 {
     private readonly ModuleList<AddedKVAttention> attentions;
     private readonly ModuleList<ResnetBlock2D> resnets;
+    private readonly UNetLevelHooks hooks;
 
     /// <summary>Creates the block.</summary>
     /// <param name="channels">Input and output channels.</param>
@@ -20,8 +23,9 @@ internal sealed class UNetMidBlock2DSimpleCrossAttn : nn.Module
     /// <param name="crossAttentionDim">Width of the context tokens.</param>
     /// <param name="onlyCrossAttention">Attention uses the context keys/values only.</param>
     /// <param name="resnet">Resnet settings (its groups, device and dtype also apply to the attentions).</param>
+    /// <param name="runtime">The model's hook runtime.</param>
     public UNetMidBlock2DSimpleCrossAttn(int channels, int numLayers, int attentionHeadDim, int crossAttentionDim, bool onlyCrossAttention,
-        ResnetBlockSettings resnet)
+        ResnetBlockSettings resnet, HookRuntime runtime)
         : base(nameof(UNetMidBlock2DSimpleCrossAttn))
     {
         ArgumentNullException.ThrowIfNull(resnet);
@@ -29,28 +33,27 @@ internal sealed class UNetMidBlock2DSimpleCrossAttn : nn.Module
         attentions = new ModuleList<AddedKVAttention>(Enumerable.Range(0, numLayers)
             .Select(_ => new AddedKVAttention(channels, attentionHeadDim, crossAttentionDim, resnet.Groups, onlyCrossAttention, resnet.Device, resnet.DType))
             .ToArray());
+        hooks = UNetLevelHooks.ForMidBlock(numLayers, runtime);
         RegisterComponents();
     }
+
+    /// <summary>The hook points inside the block and on its output.</summary>
+    public UNetLevelHooks Hooks => hooks;
 
     /// <summary>Runs the block.</summary>
     /// <param name="hiddenStates">[B, C, H, W].</param>
     /// <param name="temb">Time embedding [B, temb].</param>
     /// <param name="context">Cross-attention context [B, T, D].</param>
-    /// <param name="tap">Optional observer of intermediate outputs (see <see cref="UNet2DConditionModel.Forward"/>).</param>
-    /// <param name="path">State-dict path of this block (<c>mid_block</c>), the prefix of tap names.</param>
     /// <returns>[B, C, H, W].</returns>
-    public Tensor Forward(Tensor hiddenStates, Tensor temb, Tensor context, Action<string, Tensor>? tap, string path)
+    public Tensor Forward(Tensor hiddenStates, Tensor temb, Tensor context)
     {
         using var scope = torch.NewDisposeScope();
-        var h = resnets[0].call(hiddenStates, temb);
-        tap?.Invoke($"{path}.resnets.0", h);
+        var h = hooks.Resnet(0).call(resnets[0].call(hiddenStates, temb));
         for (int j = 0; j < attentions.Count; j++)
         {
-            h = attentions[j].call(h, context);
-            tap?.Invoke($"{path}.attentions.{j}", h);
-            h = resnets[j + 1].call(h, temb);
-            tap?.Invoke($"{path}.resnets.{j + 1}", h);
+            h = hooks.Attention(j).call(attentions[j].call(h, context));
+            h = hooks.Resnet(j + 1).call(resnets[j + 1].call(h, temb));
         }
-        return h.MoveToOuterDisposeScope();
+        return hooks.Output.call(h).MoveToOuterDisposeScope();
     }
 }

@@ -1,3 +1,4 @@
+using DiffusionSteeringLens.Models.Kandinsky.Layers;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -13,6 +14,9 @@ internal abstract class UNetUpBlock : nn.Module
     /// <summary>Creates the block.</summary>
     protected UNetUpBlock(string name) : base(name) { }
 
+    /// <summary>The hook points inside the block and on its output.</summary>
+    public abstract UNetLevelHooks Hooks { get; }
+
     /// <summary>Output channels.</summary>
     public abstract int OutChannels { get; }
 
@@ -24,10 +28,8 @@ internal abstract class UNetUpBlock : nn.Module
     /// <param name="temb">Time embedding [B, temb].</param>
     /// <param name="context">Cross-attention context [B, T, D] (ignored by blocks without attention).</param>
     /// <param name="skips">Skip tensors; this block removes the last <see cref="NumSkips"/> of them (last first).</param>
-    /// <param name="tap">Optional observer of intermediate outputs (see <see cref="UNet2DConditionModel.Forward"/>).</param>
-    /// <param name="path">State-dict path of this block (e.g. <c>up_blocks.0</c>), the prefix of tap names.</param>
     /// <returns>The block output [B, out, H', W'].</returns>
-    public abstract Tensor Forward(Tensor hiddenStates, Tensor temb, Tensor context, IList<Tensor> skips, Action<string, Tensor>? tap, string path);
+    public abstract Tensor Forward(Tensor hiddenStates, Tensor temb, Tensor context, IList<Tensor> skips);
 
     /// <summary>Removes and returns the last skip tensor.</summary>
     protected static Tensor PopSkip(IList<Tensor> skips)
@@ -43,8 +45,8 @@ internal abstract class UNetUpBlock : nn.Module
     /// (then its attention, when the block has them); finally the optional up-sampling resnet. The modules stay fields of
     /// the concrete blocks, because TorchSharp names state-dict entries after the declaring class's fields.
     /// </summary>
-    protected static Tensor RunLevel(Tensor hiddenStates, Tensor temb, Tensor context, IList<Tensor> skips, Action<string, Tensor>? tap,
-        string path, ModuleList<ResnetBlock2D> resnets, ModuleList<AddedKVAttention>? attentions, ModuleList<ResnetBlock2D>? upsamplers)
+    protected static Tensor RunLevel(Tensor hiddenStates, Tensor temb, Tensor context, IList<Tensor> skips,
+        UNetLevelHooks hooks, ModuleList<ResnetBlock2D> resnets, ModuleList<AddedKVAttention>? attentions, ModuleList<ResnetBlock2D>? upsamplers)
     {
         using var scope = torch.NewDisposeScope();
         var h = hiddenStates;
@@ -52,18 +54,18 @@ internal abstract class UNetUpBlock : nn.Module
         {
             h = torch.cat(new[] { h, PopSkip(skips) }, dim: 1);
             h = resnets[j].call(h, temb);
-            tap?.Invoke($"{path}.resnets.{j}", h);
+            h = hooks.Resnet(j).call(h);
             if (attentions is not null)
             {
                 h = attentions[j].call(h, context);
-                tap?.Invoke($"{path}.attentions.{j}", h);
+                h = hooks.Attention(j).call(h);
             }
         }
         if (upsamplers is not null)
         {
             h = upsamplers[0].call(h, temb);
-            tap?.Invoke($"{path}.upsamplers.0", h);
+            h = hooks.Sampler.call(h);
         }
-        return h.MoveToOuterDisposeScope();
+        return hooks.Output.call(h).MoveToOuterDisposeScope();
     }
 }

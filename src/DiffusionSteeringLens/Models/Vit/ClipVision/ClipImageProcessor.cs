@@ -1,5 +1,4 @@
 using DiffusionSteeringLens.Imaging;
-using DiffusionSteeringLens.IO.Configs;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using TorchSharp;

@@ -1,5 +1,4 @@
 using DiffusionSteeringLens.Hooks;
-using DiffusionSteeringLens.IO.Configs;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;

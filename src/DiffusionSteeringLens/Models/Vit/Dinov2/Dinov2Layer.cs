@@ -1,5 +1,4 @@
 using DiffusionSteeringLens.Hooks;
-using DiffusionSteeringLens.IO.Configs;
 using DiffusionSteeringLens.Models.Vit.HfLayout;
 using TorchSharp;
 using TorchSharp.Modules;

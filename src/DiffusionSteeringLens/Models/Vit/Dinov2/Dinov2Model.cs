@@ -1,6 +1,5 @@
 using DiffusionSteeringLens.Hooks;
 using DiffusionSteeringLens.IO;
-using DiffusionSteeringLens.IO.Configs;
 using DiffusionSteeringLens.Models.Vit.HfLayout;
 using DiffusionSteeringLens.Runtime;
 using TorchSharp;

@@ -2,21 +2,24 @@ using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
-namespace DiffusionSteeringLens.Models.Kandinsky.Unet;
+namespace DiffusionSteeringLens.Models.Kandinsky.Layers;
 
 /// <summary>
-/// Builds the standard layers of the UNet on a given device and dtype. On the meta device nothing is allocated or
-/// initialised, so the full-size model can be built to inspect its state-dict keys and shapes.
+/// Builds the primitive layers of the UNet and the MoVQ on a given device and dtype. On the meta device nothing is
+/// allocated or initialised, so the full-size models can be built to inspect their state-dict keys and shapes.
 /// </summary>
-internal static class UNetLayers
+internal static class KandinskyLayers
 {
     /// <summary>A linear layer with bias.</summary>
     public static Linear Linear(long inFeatures, long outFeatures, Device device, ScalarType dtype) =>
         nn.Linear(inFeatures, outFeatures, hasBias: true, device: device, dtype: dtype);
 
-    /// <summary>A square "same" convolution with bias (odd kernel, stride 1, padding (k−1)/2).</summary>
-    public static Conv2d Conv2d(long inChannels, long outChannels, int kernel, Device device, ScalarType dtype) =>
-        nn.Conv2d(inChannels, outChannels, kernel, stride: 1, padding: (kernel - 1) / 2, bias: true, device: device, dtype: dtype);
+    /// <summary>
+    /// A square convolution with bias; by default stride 1 and "same" padding (k−1)/2 for an odd kernel
+    /// (the MoVQ's down-sampler pads asymmetrically itself and passes stride 2, padding 0).
+    /// </summary>
+    public static Conv2d Conv2d(long inChannels, long outChannels, int kernel, Device device, ScalarType dtype, long stride = 1, long? padding = null) =>
+        nn.Conv2d(inChannels, outChannels, kernel, stride: stride, padding: padding ?? (kernel - 1) / 2, bias: true, device: device, dtype: dtype);
 
     /// <summary>An affine GroupNorm with weight 1 and bias 0.</summary>
     public static GroupNorm GroupNorm(long groups, long channels, double eps, Device device, ScalarType dtype)
@@ -35,6 +38,7 @@ internal static class UNetLayers
         return norm;
     }
 
+    // The meta device has no storage to write; its parameters are replaced by checkpoint tensors anyway.
     private static void ResetAffine(Tensor? weight, Tensor? bias, Device device)
     {
         if (device.type == DeviceType.META) return;

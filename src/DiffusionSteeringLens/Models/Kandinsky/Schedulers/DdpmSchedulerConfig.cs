@@ -1,4 +1,5 @@
-namespace DiffusionSteeringLens.IO.Configs;
+using DiffusionSteeringLens.IO;
+namespace DiffusionSteeringLens.Models.Kandinsky.Schedulers;
 
 /// <summary>diffusers <c>DDPMScheduler</c> config (<c>scheduler_config.json</c>). Defaults are diffusers'.</summary>
 public sealed record DdpmSchedulerConfig

@@ -1,4 +1,5 @@
-namespace DiffusionSteeringLens.IO.Configs;
+using DiffusionSteeringLens.IO;
+namespace DiffusionSteeringLens.Models.Vit.ClipVision;
 
 /// <summary>
 /// Hugging Face <c>CLIPVisionConfig</c> (model_type <c>clip_vision_model</c>, or the <c>vision_config</c> of a full

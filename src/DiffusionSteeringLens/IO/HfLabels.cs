@@ -1,6 +1,6 @@
 using System.Text.Json;
 
-namespace DiffusionSteeringLens.IO.Configs;
+namespace DiffusionSteeringLens.IO;
 
 /// <summary>Reads a transformers classification config's <c>id2label</c> (or <c>num_labels</c>) into names by index.</summary>
 internal static class HfLabels

@@ -1,4 +1,5 @@
-namespace DiffusionSteeringLens.IO.Configs;
+using DiffusionSteeringLens.IO;
+namespace DiffusionSteeringLens.Models.Vit.ViT;
 
 /// <summary>
 /// Hugging Face <c>ViTConfig</c> (model_type <c>vit</c>) as <c>ViTForImageClassification</c> uses it. Defaults are

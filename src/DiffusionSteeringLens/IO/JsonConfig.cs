@@ -1,7 +1,7 @@
 using System.Text.Json;
 using System.Text.Unicode;
 
-namespace DiffusionSteeringLens.IO.Configs;
+namespace DiffusionSteeringLens.IO;
 
 /// <summary>
 /// Typed, validating access to a Hugging Face / diffusers JSON config. Unknown keys are tolerated; a missing key

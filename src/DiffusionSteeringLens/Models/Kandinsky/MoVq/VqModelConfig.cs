@@ -1,4 +1,5 @@
-namespace DiffusionSteeringLens.IO.Configs;
+using DiffusionSteeringLens.IO;
+namespace DiffusionSteeringLens.Models.Kandinsky.MoVq;
 
 /// <summary>
 /// diffusers <c>VQModel</c> config (<c>movq/config.json</c> of Kandinsky 2.2). Defaults are diffusers' constructor

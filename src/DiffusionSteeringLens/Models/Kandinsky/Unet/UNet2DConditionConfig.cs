@@ -1,6 +1,7 @@
+using DiffusionSteeringLens.IO;
 using System.Text.Json;
 
-namespace DiffusionSteeringLens.IO.Configs;
+namespace DiffusionSteeringLens.Models.Kandinsky.Unet;
 
 /// <summary>
 /// diffusers <c>UNet2DConditionModel</c> config (<c>unet/config.json</c>), restricted to the image-conditioned layout
@@ -13,14 +14,14 @@ namespace DiffusionSteeringLens.IO.Configs;
 /// </remarks>
 public sealed record UNet2DConditionConfig
 {
-    /// <summary>Down-block types this library implements.</summary>
-    public static readonly string[] SupportedDownBlockTypes = { "ResnetDownsampleBlock2D", "SimpleCrossAttnDownBlock2D" };
+    /// <summary>Down-block types this library implements (from the one block table the model builds from).</summary>
+    public static readonly IReadOnlyList<string> SupportedDownBlockTypes = UNetBlockTypes.Down.Select(t => t.Name).ToArray();
 
     /// <summary>Mid-block types this library implements.</summary>
-    public static readonly string[] SupportedMidBlockTypes = { "UNetMidBlock2DSimpleCrossAttn" };
+    public static readonly IReadOnlyList<string> SupportedMidBlockTypes = new[] { UNetBlockTypes.Mid };
 
-    /// <summary>Up-block types this library implements.</summary>
-    public static readonly string[] SupportedUpBlockTypes = { "ResnetUpsampleBlock2D", "SimpleCrossAttnUpBlock2D" };
+    /// <summary>Up-block types this library implements (from the one block table the model builds from).</summary>
+    public static readonly IReadOnlyList<string> SupportedUpBlockTypes = UNetBlockTypes.Up.Select(t => t.Name).ToArray();
 
     /// <summary>Activation names accepted wherever diffusers takes an activation (both mean SiLU).</summary>
     public static readonly string[] SupportedActivations = { "silu", "swish" };
@@ -148,7 +149,7 @@ public sealed record UNet2DConditionConfig
             FlipSinToCos = j.GetBool("flip_sin_to_cos", true),
             FreqShift = j.GetDouble("freq_shift", 0.0),
             DownBlockTypes = j.GetStringArray("down_block_types", new UNet2DConditionConfig().DownBlockTypes),
-            MidBlockType = j.GetString("mid_block_type", "UNetMidBlock2DCrossAttn", SupportedMidBlockTypes),
+            MidBlockType = j.GetString("mid_block_type", "UNetMidBlock2DCrossAttn", UNetBlockTypes.Mid),
             UpBlockTypes = j.GetStringArray("up_block_types", new UNet2DConditionConfig().UpBlockTypes),
             OnlyCrossAttention = j.GetBool("only_cross_attention", false),
             MidBlockOnlyCrossAttention = j.Has("mid_block_only_cross_attention") ? j.GetBool("mid_block_only_cross_attention", false) : null,
@@ -246,10 +247,10 @@ public sealed record UNet2DConditionConfig
         // channel count, which the reference cannot reshape back either.
         for (int i = 0; i < n; i++)
         {
-            if (DownBlockTypes[i] == "SimpleCrossAttnDownBlock2D" && BlockOutChannels[i] % AttentionHeadDim[i] != 0)
+            if (UNetBlockTypes.Find(UNetBlockTypes.Down, DownBlockTypes[i])!.HasAttention && BlockOutChannels[i] % AttentionHeadDim[i] != 0)
                 throw fail("attention_head_dim", $"down block {i}: {BlockOutChannels[i]} channels are not divisible by head size {AttentionHeadDim[i]}.");
             int upOut = BlockOutChannels[n - 1 - i];
-            if (UpBlockTypes[i] == "SimpleCrossAttnUpBlock2D" && upOut % AttentionHeadDim[i] != 0)
+            if (UNetBlockTypes.Find(UNetBlockTypes.Up, UpBlockTypes[i])!.HasAttention && upOut % AttentionHeadDim[i] != 0)
                 throw fail("attention_head_dim", $"up block {i}: {upOut} channels are not divisible by head size {AttentionHeadDim[i]}.");
         }
         if (BlockOutChannels[n - 1] % AttentionHeadDim[n - 1] != 0)

@@ -2,7 +2,7 @@ using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
-namespace DiffusionSteeringLens.Models.Kandinsky.MoVq;
+namespace DiffusionSteeringLens.Models.Kandinsky.Layers;
 
 /// <summary>
 /// MoVQ's spatially conditioned normalisation: GroupNorm(f)·conv_y(zq↑) + conv_b(zq↑), where zq↑ is the quantised
@@ -32,9 +32,9 @@ internal sealed class SpatialNorm : nn.Module<Tensor, Tensor, Tensor>
     /// <param name="dtype">Parameter dtype.</param>
     public SpatialNorm(int featureChannels, int zqChannels, Device device, ScalarType dtype) : base(nameof(SpatialNorm))
     {
-        norm_layer = LayerFactory.GroupNorm(Groups, featureChannels, Eps, device, dtype);
-        conv_y = LayerFactory.Conv(zqChannels, featureChannels, 1, device, dtype);
-        conv_b = LayerFactory.Conv(zqChannels, featureChannels, 1, device, dtype);
+        norm_layer = KandinskyLayers.GroupNorm(Groups, featureChannels, Eps, device, dtype);
+        conv_y = KandinskyLayers.Conv2d(zqChannels, featureChannels, 1, device, dtype);
+        conv_b = KandinskyLayers.Conv2d(zqChannels, featureChannels, 1, device, dtype);
         RegisterComponents();
     }
 

@@ -1,4 +1,4 @@
-namespace DiffusionSteeringLens.Models.Kandinsky.Unet;
+namespace DiffusionSteeringLens.Models.Kandinsky.Layers;
 
 /// <summary>Resampling a <see cref="ResnetBlock2D"/> does between its first norm and first conv (weight-free).</summary>
 internal enum ResnetResample

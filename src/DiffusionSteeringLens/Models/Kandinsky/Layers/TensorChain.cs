@@ -1,6 +1,6 @@
 using static TorchSharp.torch;
 
-namespace DiffusionSteeringLens.Models.Kandinsky.MoVq;
+namespace DiffusionSteeringLens.Models.Kandinsky.Layers;
 
 /// <summary>
 /// Releases each intermediate of a layer chain as soon as the next one exists. At 512 px the decoder's last level

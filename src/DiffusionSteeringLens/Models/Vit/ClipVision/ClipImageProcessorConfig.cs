@@ -1,4 +1,5 @@
-namespace DiffusionSteeringLens.IO.Configs;
+using DiffusionSteeringLens.IO;
+namespace DiffusionSteeringLens.Models.Vit.ClipVision;
 
 /// <summary>
 /// Hugging Face image-processor settings (<c>preprocessor_config.json</c>) for the resize → crop → rescale → normalise

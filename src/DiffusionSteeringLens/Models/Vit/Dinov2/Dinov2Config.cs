@@ -1,4 +1,5 @@
-namespace DiffusionSteeringLens.IO.Configs;
+using DiffusionSteeringLens.IO;
+namespace DiffusionSteeringLens.Models.Vit.Dinov2;
 
 /// <summary>Hugging Face <c>Dinov2Config</c> (model_type <c>dinov2</c>). Defaults are transformers' (ViT-B/14 sizes).</summary>
 public sealed record Dinov2Config
