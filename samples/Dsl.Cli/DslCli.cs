@@ -74,5 +74,6 @@ public static class DslCli
         ExportCommand.Create(host),
         PerfCommand.Create(host),
         PoolCommand.Create(host),
+        MergeCommand.Create(host),
     };
 }

@@ -42,6 +42,9 @@ public sealed record StudyResults
     /// <summary>Importance correlation and trajectories.</summary>
     public ValidationResult? Validation { get; init; }
 
+    /// <summary>Per-image validation measurements of one shard (<c>validate --shard i/n</c>), combined by <c>dsl merge</c>.</summary>
+    public ValidationMeasurements? ValidationShard { get; init; }
+
     /// <summary>Overlay-removal study.</summary>
     public OverlayStudyResult? Overlay { get; init; }
 
