@@ -75,5 +75,6 @@ public static class DslCli
         PerfCommand.Create(host),
         PoolCommand.Create(host),
         MergeCommand.Create(host),
+        MakeRandomCommand.Create(host),
     };
 }
