@@ -132,8 +132,16 @@ internal static class PerfCommand
             },
             _ => throw new CliUsageException($"unknown perf op '{op}'."),
         };
-        Add(result, Time(work, s, ct), s);
+        var stepTimes = Time(work, s, ct);
+        Add(result, stepTimes, s);
         result["size"] = side;
+        // UNet and MoVQ: FLOPs counted on one more (untimed) run from the layers that ran at this latent size.
+        if (op != "decode" && (op == "unet-step" ? (object)decoder.Unet : decoder.LatentDecoder) is torch.nn.Module counted)
+        {
+            double gflop = MatmulFlopCounter.Gflop(counted, () => { using var scope = torch.NewDisposeScope(); using var _ = torch.no_grad(); work(); });
+            result["gflop"] = Math.Round(gflop, 3);
+            result["floor_ratio"] = Math.Round(Median(stepTimes) / 1000 / (gflop / floorGflops), 2);
+        }
         if (op == "decode") result["steps"] = s.Steps;
         return result;
     }
