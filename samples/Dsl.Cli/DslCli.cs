@@ -75,5 +75,7 @@ public static class DslCli
         ExportCommand.Create(host),
         PerfCommand.Create(host),
         PoolCommand.Create(host),
+        MergeCommand.Create(host),
+        MakeRandomCommand.Create(host),
     };
 }

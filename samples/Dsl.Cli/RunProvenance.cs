@@ -13,6 +13,10 @@ internal sealed record RunProvenance(string LibraryVersion, string ToolVersion, 
     public static RunProvenance Capture(IReadOnlyList<string> arguments, RunSettings settings) => new(
         Version(typeof(StudyResults).Assembly), Version(typeof(RunProvenance).Assembly), CommandLineText(arguments), SettingsOf(settings));
 
+    /// <summary>Provenance of a command without model settings (e.g. <c>merge</c>): versions, command line, the given settings.</summary>
+    public static RunProvenance Capture(IReadOnlyList<string> arguments, IReadOnlyDictionary<string, string> settings) => new(
+        Version(typeof(StudyResults).Assembly), Version(typeof(RunProvenance).Assembly), CommandLineText(arguments), settings);
+
     /// <summary>The command line as a POSIX shell would take it back: arguments with spaces or quotes are single-quoted.</summary>
     internal static string CommandLineText(IReadOnlyList<string> arguments) =>
         string.Join(" ", new[] { "dsl" }.Concat(arguments.Select(Quote)));

@@ -75,13 +75,19 @@ internal static class PerfCommand
         }
         if (op == "load")
         {
-            var clock = Stopwatch.StartNew();
             var (model, _) = ModelFolders.ResolveEncoder(s.Encoder, host);
+            using (var warm = torch.ones(1)) { } // the native runtime is loaded before the baseline is read
+            double before = ProcStatusMb("VmRSS");
+            var clock = Stopwatch.StartNew();
             using var vit = ClipVisionModelWithProjection.FromPretrained(model, load);
             long bytes = vit.parameters().Sum(p => p.numel() * p.element_size());
             result["load_ms"] = Math.Round(clock.Elapsed.TotalMilliseconds, 1);
             result["weights_mb"] = Math.Round(bytes / 1048576.0, 1);
-            result["peak_rss_mb"] = PeakRssMb();
+            double peak = ProcStatusMb("VmHWM");
+            result["peak_rss_mb"] = peak;
+            // What loading itself added on top of the process before it, per MB of weights (the target is ≤ 1.25).
+            result["rss_before_mb"] = before;
+            result["load_rss_ratio"] = Math.Round((peak - before) / (bytes / 1048576.0), 2);
             return result;
         }
         // The floor: the GEMM rate of this process, measured right before the operation.
@@ -126,8 +132,16 @@ internal static class PerfCommand
             },
             _ => throw new CliUsageException($"unknown perf op '{op}'."),
         };
-        Add(result, Time(work, s, ct), s);
+        var stepTimes = Time(work, s, ct);
+        Add(result, stepTimes, s);
         result["size"] = side;
+        // UNet and MoVQ: FLOPs counted on one more (untimed) run from the layers that ran at this latent size.
+        if (op != "decode" && (op == "unet-step" ? (object)decoder.Unet : decoder.LatentDecoder) is torch.nn.Module counted)
+        {
+            double gflop = MatmulFlopCounter.Gflop(counted, () => { using var scope = torch.NewDisposeScope(); using var _ = torch.no_grad(); work(); });
+            result["gflop"] = Math.Round(gflop, 3);
+            result["floor_ratio"] = Math.Round(Median(stepTimes) / 1000 / (gflop / floorGflops), 2);
+        }
         if (op == "decode") result["steps"] = s.Steps;
         return result;
     }
@@ -193,13 +207,13 @@ internal static class PerfCommand
         return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
     }
 
-    /// <summary>Peak resident set (VmHWM) in MB on Linux; the current working set elsewhere.</summary>
-    private static double PeakRssMb()
+    /// <summary>A memory line of /proc/self/status in MB (VmHWM: peak resident set; VmRSS: current) on Linux; the current working set elsewhere.</summary>
+    private static double ProcStatusMb(string key)
     {
         const string status = "/proc/self/status";
         if (File.Exists(status))
             foreach (var line in File.ReadLines(status))
-                if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
+                if (line.StartsWith(key + ":", StringComparison.Ordinal))
                     return Math.Round(double.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024, 1);
         return Math.Round(Environment.WorkingSet / 1048576.0, 1);
     }

@@ -14,16 +14,18 @@ internal static class ValidateCommand
         var v = new ValidationOptions();
         return ExperimentCommand.Create(host, "validate",
             "Head-level Spearman ρ of DSL, DL-on-heads and baselines with ablation importance (permutation p, bootstrap CI), DSL − DL Δρ, and ablation trajectories vs random orders, on calibration/evaluation image sets.",
-            steering: true, c => { v.AddTo(c); c.Add(v.Readout); },
+            steering: true, c => { v.AddTo(c); c.Add(v.Readout); c.Add(v.Shard); },
             r =>
             {
                 var settings = v.Bind(r);
                 var loadImages = v.BindImages(r);
                 var readout = v.BindReadout(r);
                 var auto = ValidationOptions.BindAutoSteering(r);
+                var shard = v.BindShard(r);
                 return async (session, display, outputs, ct) =>
                 {
                     using var images = loadImages(session.Processor);
+                    if (shard is not null) return await MeasureShard(session, display, images, settings, readout, auto, shard, ct).ConfigureAwait(false);
                     var (ranking, validation, calibration) = await display.RunAsync(p =>
                     {
                         // The strength is chosen on the calibration images only, before the evaluation images are scored.
@@ -39,9 +41,7 @@ internal static class ValidateCommand
                         RankCommand.LogTop(display, ranking.Rows, session.Settings.TopK);
                         if (calibration is not null) LogCalibration(display, calibration);
                         Log(display, validation);
-                        var chosen = (calibration?.Chosen ?? session.Settings.Steering).ToString();
-                        var described = (calibration is null ? chosen : $"{chosen} (auto, chosen on {calibration.CalibrationImages} calibration images)")
-                            + (readout == ReadoutMode.FrozenLayerNorm ? ", frozen-LN read-out" : "");
+                        var described = Described(calibration?.Chosen ?? session.Settings.Steering, calibration, readout);
                         return StudyResultsFactory.Base(session, "validate") with
                         {
                             Heads = ranking.Rows, Validation = validation, Images = images.Description, Steering = described,
@@ -50,6 +50,35 @@ internal static class ValidateCommand
                 };
             });
     }
+
+    /// <summary>
+    /// <c>--shard i/n</c>: only the per-image measurements of this shard's evaluation images (no head ranking of the input,
+    /// no statistics — they need every image; <c>dsl merge</c> computes them).
+    /// </summary>
+    private static async Task<StudyResults> MeasureShard(Session session, ProgressDisplay display, StudyImages images, ValidationSettings settings,
+        ReadoutMode readout, SteeringFamily? auto, ValidationShard shard, CancellationToken ct)
+    {
+        var (measurements, calibration) = await display.RunAsync(p =>
+        {
+            // Deterministic on the calibration images, so every shard chooses the same strength (merge checks the steering).
+            var cal = auto is { } family ? StudySteering.Calibrate(session.Encoder, images, family, readout, settings.Ablation, null, p, ct) : null;
+            var steering = new SteeringOptions { Steering = cal?.Chosen ?? session.Settings.Steering, Readout = readout };
+            try { return (ValidationStudy.Measure(session.Encoder, images, steering, settings, shard, p, ct), cal); }
+            catch (ArgumentException e) when (e.Message.Contains("shards but only", StringComparison.Ordinal)) { throw new CliUsageException("--shard: " + e.Message); }
+        }, ct).ConfigureAwait(false);
+        if (calibration is not null) LogCalibration(display, calibration);
+        var measured = measurements.PerImage;
+        display.Log(measured.Count == 0 ? $"shard {shard}: no evaluation images"
+            : $"shard {shard}: measured evaluation images {measured[0].Image}…{measured[^1].Image} of {measurements.EvaluationImages}; combine every shard with 'dsl merge'");
+        return StudyResultsFactory.Base(session, "validate") with
+        {
+            ValidationShard = measurements, Images = images.Description, Steering = Described(calibration?.Chosen ?? session.Settings.Steering, calibration, readout),
+        };
+    }
+
+    private static string Described(SteeringFunction chosen, SteeringCalibrationResult? calibration, ReadoutMode readout) =>
+        (calibration is null ? chosen.ToString() : $"{chosen} (auto, chosen on {calibration.CalibrationImages} calibration images)")
+        + (readout == ReadoutMode.FrozenLayerNorm ? ", frozen-LN read-out" : "");
 
     /// <summary>Prints the calibration grid and the chosen strength.</summary>
     public static void LogCalibration(ProgressDisplay display, SteeringCalibrationResult c)

@@ -33,6 +33,13 @@ public static class AblationImportance
     {
         using var scope = torch.NewDisposeScope();
         var mean = kind == AblationKind.Mean ? HeadAblation.MeanZ(vit, RequireReference(referencePixels)) : null;
+        return Compute(vit, pixels, mean, cancellationToken);
+    }
+
+    /// <summary>Importance [B][L·H] with a given replacement z (<see cref="HeadAblation.MeanZ"/>, or null for zero ablation).</summary>
+    internal static double[][] Compute(IHookedVit vit, torch.Tensor pixels, torch.Tensor? mean, CancellationToken cancellationToken)
+    {
+        using var scope = torch.NewDisposeScope();
         var masks = HeadAblation.SingleHeadMasks(vit.Architecture);
         var ablated = HeadAblation.Run(vit, pixels, masks, mean, cancellationToken: cancellationToken); // [R, B, P]
         var clean = vit.Forward(pixels).unsqueeze(0);                                                     // [1, B, P]

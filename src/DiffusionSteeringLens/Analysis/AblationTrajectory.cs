@@ -67,10 +67,7 @@ public static class AblationTrajectories
         var arch = vit.Architecture;
         int n = arch.NumLayers * arch.NumHeads;
         steps = Math.Min(steps, order.Length);
-        var masks = new float[(steps + 1) * n];
-        Array.Fill(masks, 1f);
-        for (int k = 1; k <= steps; k++)
-            for (int j = 0; j < k; j++) masks[k * n + order[j]] = 0f;
+        var masks = PrefixMasks(order, steps, n);
         using var scope = torch.NewDisposeScope();
         var maskTensor = torch.tensor(masks).view(steps + 1, arch.NumLayers, arch.NumHeads);
         var clean = vit.Forward(pixels);
@@ -136,6 +133,13 @@ public static class AblationTrajectories
         var fitted = Greedy(vit, calibrationPixels, steps, meanZ, cancellationToken);
         var greedy = ForOrder(vit, evaluationPixels, "greedy", fitted.Heads, steps, meanZ, cancellationToken);
         var curves = RandomCurves(vit, evaluationPixels, n, steps, randomOrders, seed, meanZ, cancellationToken);
+        return Summarise(dsl, greedy, curves, (int)calibrationPixels.shape[0], (int)evaluationPixels.shape[0]);
+    }
+
+    /// <summary>The study's statistics from the DSL and greedy trajectories and the random orders' curves (all on the same evaluation images).</summary>
+    internal static TrajectoryStudy Summarise(Trajectory dsl, Trajectory greedy, double[][] curves, int calibrationImages, int evaluationImages)
+    {
+        int steps = dsl.Similarity.Count - 1;
         var aucs = curves.Select(Trajectory.AreaUnder).ToArray();
         var meanCurve = Enumerable.Range(0, steps + 1).Select(k => curves.Average(c => c[k])).ToArray();
         double percentile = aucs.Count(a => a > dsl.Auc) / (double)aucs.Length;
@@ -143,7 +147,7 @@ public static class AblationTrajectories
         double aucRandom = aucs.Average();
         double denom = aucRandom - greedy.Auc;
         double normalized = Math.Abs(denom) < 1e-12 ? double.NaN : (aucRandom - dsl.Auc) / denom;
-        return new TrajectoryStudy(dsl, greedy, aucs, meanCurve, percentile, p, normalized, (int)calibrationPixels.shape[0], (int)evaluationPixels.shape[0]);
+        return new TrajectoryStudy(dsl, greedy, aucs, meanCurve, percentile, p, normalized, calibrationImages, evaluationImages);
     }
 
     /// <summary>
@@ -151,6 +155,31 @@ public static class AblationTrajectories
     /// n(n−1)/2 pairs), so each distinct ablated set is run once.
     /// </summary>
     private static double[][] RandomCurves(IHookedVit vit, torch.Tensor pixels, int n, int steps, int orders, int seed, torch.Tensor? meanZ, CancellationToken ct)
+    {
+        var (patterns, curveIndex) = RandomOrderPatterns(n, steps, orders, seed);
+        var arch = vit.Architecture;
+        using var scope = torch.NewDisposeScope();
+        var clean = vit.Forward(pixels);
+        var masks = torch.tensor(patterns.SelectMany(m => m).ToArray()).view(patterns.Count, arch.NumLayers, arch.NumHeads);
+        var sims = MeanSimilarity(vit, pixels, clean, masks, meanZ, ct);
+        return curveIndex.Select(c => c.Select(i => sims[i]).ToArray()).ToArray();
+    }
+
+    /// <summary>Keep masks [(K + 1)·n] of the first 0, 1, …, K heads of <paramref name="order"/> ablated.</summary>
+    internal static float[] PrefixMasks(IReadOnlyList<int> order, int steps, int n)
+    {
+        var masks = new float[(steps + 1) * n];
+        Array.Fill(masks, 1f);
+        for (int k = 1; k <= steps; k++)
+            for (int j = 0; j < k; j++) masks[k * n + order[j]] = 0f;
+        return masks;
+    }
+
+    /// <summary>
+    /// The distinct ablated sets of <paramref name="orders"/> seeded random orders (keep masks of n values each) and,
+    /// per order, the index of the set after 0, 1, …, K ablations.
+    /// </summary>
+    internal static (List<float[]> Patterns, int[][] CurveIndex) RandomOrderPatterns(int n, int steps, int orders, int seed)
     {
         var rng = new Random(seed);
         var index = new Dictionary<string, int>();
@@ -172,12 +201,26 @@ public static class AblationTrajectories
             rng.Shuffle(order);
             curveIndex[o] = Enumerable.Range(0, steps + 1).Select(k => Pattern(order.Take(k))).ToArray();
         }
-        var arch = vit.Architecture;
-        using var scope = torch.NewDisposeScope();
-        var clean = vit.Forward(pixels);
-        var masks = torch.tensor(patterns.SelectMany(m => m).ToArray()).view(patterns.Count, arch.NumLayers, arch.NumHeads);
-        var sims = MeanSimilarity(vit, pixels, clean, masks, meanZ, ct);
-        return curveIndex.Select(c => c.Select(i => sims[i]).ToArray()).ToArray();
+        return (patterns, curveIndex);
+    }
+
+    /// <summary>
+    /// Cosine [R][B] of each image's output under each keep mask [R, L, H] to its clean output [B, P], per image (not
+    /// averaged), so images measured apart (shards) can be averaged later exactly as if measured together.
+    /// </summary>
+    internal static double[][] PerImageSimilarity(IHookedVit vit, torch.Tensor pixels, torch.Tensor clean, torch.Tensor masks, torch.Tensor? meanZ, CancellationToken ct)
+    {
+        var result = new double[masks.shape[0]][];
+        const int patternsPerCall = 512; // bounds the [R, B, P] output held at once
+        for (long start = 0; start < masks.shape[0]; start += patternsPerCall)
+        {
+            using var scope = torch.NewDisposeScope();
+            long count = Math.Min(patternsPerCall, masks.shape[0] - start);
+            var outputs = HeadAblation.Run(vit, pixels, masks.narrow(0, start, count), meanZ, maxRowsPerForward: 1024, cancellationToken: ct); // [R, B, P]
+            var cos = EmbeddingSimilarity.Cosine(outputs, clean.unsqueeze(0)).cpu().to(torch.float64);                                         // [R, B]
+            for (long r = 0; r < count; r++) result[start + r] = cos[r].data<double>().ToArray();
+        }
+        return result;
     }
 
     private static double[] MeanSimilarity(IHookedVit vit, torch.Tensor pixels, torch.Tensor clean, torch.Tensor masks, torch.Tensor? meanZ, CancellationToken ct)

@@ -74,7 +74,7 @@ public static partial class LensStudy
         var invisible = DirectEffectVisibility.InvisibleHeads(delta).Except(silent).ToArray();
         var kept = Enumerable.Range(0, n).Except(silent).ToArray();
         double[][] Keep(double[][] m) => m.Select(r => kept.Select(h => r[h]).ToArray()).ToArray();
-        double[][] DslRule(double[][] m) => m.Select(r => RankedLast(r, invisible)).ToArray();
+        double[][] DslRule(double[][] m) => m.Select(r => ValidationStudy.RankedLast(r, invisible)).ToArray();
         var imp = Keep(importance);
         var lenses = new List<LensCorrelation>();
         void Add(string name, double[][] scores)

@@ -104,17 +104,7 @@ public static partial class LensStudy
         var (dsl, delta) = HeadScoring.SteeringScores(new SteeringLens(encoder, steering), eval, cancellationToken);
         var dl = HeadScoring.EmbeddingScores(new DiffusionLens(encoder), eval, cancellationToken: cancellationToken);
         var norms = HeadOutputNorm.Compute(encoder, eval, cancellationToken);
-        var silent = HeadOutputNorm.SilentHeads(norms);
-        var invisible = DirectEffectVisibility.InvisibleHeads(delta).Except(silent).ToArray();
-        var meanDsl = ColumnMeans(dsl);
-        var meanDl = ColumnMeans(dl);
-        var meanNorm = ColumnMeans(norms);
-        var meanDelta = ColumnMeans(delta);
-        var dslRank = HeadScore.RanksOf(RankedLast(meanDsl, silent.Concat(invisible)));
-        var dlRank = HeadScore.RanksOf(meanDl);
-        var rows = LensTarget.AllHeads(encoder.Architecture).Select((h, i) => new HeadScoreRow(h, meanDsl[i], dslRank[i],
-            meanDl[i], dlRank[i], OutputNorm: meanNorm[i], Silent: silent.Contains(i), DirectEffect: meanDelta[i],
-            NoVisibleDirectEffect: invisible.Contains(i))).ToArray();
+        var (rows, _, _) = ValidationStudy.RankRows(encoder.Architecture.NumHeads, dsl, dl, norms, delta);
         var perImage = Enumerable.Range(0, dsl.Length).Select(i => new ImageHeadScores(i, dsl[i], dl[i], norms[i], null)).ToArray();
         return new ImageSetRanking(images.Description, rows, perImage);
     }
@@ -138,68 +128,7 @@ public static partial class LensStudy
     {
         ArgumentNullException.ThrowIfNull(encoder);
         ArgumentNullException.ThrowIfNull(images);
-        settings ??= new ValidationSettings();
-        var arch = encoder.Architecture;
-        int n = arch.NumLayers * arch.NumHeads;
-        var eval = images.Evaluation.Pixels;
-        var reference = settings.Ablation == AblationKind.Mean ? AblationImportance.RequireReference(images.Reference?.Pixels) : null;
-        void Report(string stage, int done) => progress?.Report(new StudyProgress(stage, done, 1));
-
-        Report("validation scores", 0);
-        var dslLens = new SteeringLens(encoder, steering);
-        var ranking = RankOnImages(encoder, images, steering, cancellationToken);
-        double[][] Matrix(Func<ImageHeadScores, IReadOnlyList<double>> pick) => ranking.PerImage.Select(r => pick(r).ToArray()).ToArray();
-        var dsl = Matrix(r => r.Dsl);
-        var dl = Matrix(r => r.Dl);
-        var norms = Matrix(r => r.OutputNorm);
-        Report("validation scores", 1);
-        Report("ablation importance", 0);
-        var importance = AblationImportance.Compute(encoder, eval, settings.Ablation, reference, cancellationToken);
-        Report("ablation importance", 1);
-
-        var silent = ranking.Heads.Where(h => h.Silent).Select(h => h.Head.Index(arch.NumHeads)).ToArray();
-        var kept = Enumerable.Range(0, n).Except(silent).ToArray();
-        // A head the read-out cannot see enters DSL's correlation ranked last (its raw cos of 1 would rank it first):
-        // if it matters, DSL is penalised for missing it instead of being excused or rewarded by accident.
-        var invisibleIndex = ranking.Heads.Where(h => h.NoVisibleDirectEffect).Select(h => h.Head.Index(arch.NumHeads)).ToArray();
-        var dslRanked = dsl.Select(r => RankedLast(r, invisibleIndex)).ToArray();
-        double[][] Keep(double[][] m) => m.Select(r => kept.Select(h => r[h]).ToArray()).ToArray();
-        var rng = new Random(settings.Seed);
-        var randomHeadScores = Enumerable.Range(0, kept.Length).Select(_ => rng.NextDouble()).ToArray();
-        var random = Enumerable.Range(0, dsl.Length).Select(_ => randomHeadScores).ToArray(); // one random ranking, the same on every image
-        var imp = Keep(importance);
-        HeadCorrelationResult Corr(double[][] scores) => HeadCorrelation.Compute(scores, imp, settings.Permutations, settings.Bootstrap, settings.Seed);
-        var lenses = new List<LensCorrelation>();
-        void Add(string name, double[][] scores) { var c = Corr(scores); lenses.Add(new LensCorrelation(name, c, Verdicts.Correlation(name, c))); }
-        Add("DSL", Keep(dslRanked));
-        Add("DL-on-heads", Keep(dl));
-        Add("output-norm", Keep(norms));
-        Add("random", random);
-        var delta = HeadCorrelation.Difference(Keep(dslRanked), Keep(dl), imp, settings.Bootstrap, settings.Seed);
-
-        Report("ablation trajectories", 0);
-        var (calibrationScores, calibrationDelta) = HeadScoring.SteeringScores(dslLens, images.Calibration.Pixels, cancellationToken);
-        // Silent heads and heads without a visible direct effect are ablated last, as DSL ranks them.
-        var order = RankedLast(ColumnMeans(calibrationScores), silent.Concat(DirectEffectVisibility.InvisibleHeads(calibrationDelta)));
-        int steps = settings.TrajectorySteps ?? Math.Min(16, Math.Max(1, n / 2));
-        int trajectoryImages = (int)Math.Min(eval.shape[0], Math.Max(1, settings.TrajectoryImages));
-        using var trajectoryPixels = eval.narrow(0, 0, trajectoryImages);
-        var trajectories = AblationTrajectories.Study(encoder, images.Calibration.Pixels, trajectoryPixels, order, steps,
-            settings.RandomOrders, settings.Seed, settings.Ablation, reference, cancellationToken);
-        Report("ablation trajectories", 1);
-
-        // The ranking's rows and per-image records, with importance added.
-        var meanImp = ColumnMeans(importance);
-        var rows = ranking.Heads.Select((h, i) => h with { Importance = meanImp[i] }).ToArray();
-        var perImage = ranking.PerImage.Select(r => r with { Importance = importance[r.Image] }).ToArray();
-        var heads = LensTarget.AllHeads(arch);
-        var invisible = ranking.Heads.Where(h => h.NoVisibleDirectEffect).Select(h => h.Head).ToArray();
-        var warnings = Verdicts.Warnings(kept.Length, (int)eval.shape[0]).ToList();
-        if (Verdicts.Invisible(invisible) is { } line) warnings.Add(line);
-        return new ValidationResult(ScoreSpace.Embedding, settings.Ablation, images.Description,
-            "ρ > 0: the lens scores heads that matter more (larger ablation importance) higher", lenses, delta,
-            Verdicts.Difference("DSL", "DL-on-heads", delta), trajectories, Verdicts.Trajectory(trajectories),
-            silent.Select(i => heads[i]).ToArray(), warnings, rows, perImage) { InvisibleHeads = invisible };
+        return ValidationStudy.Statistics(ValidationStudy.Measure(encoder, images, steering, settings, null, progress, cancellationToken));
     }
 
     /// <summary>
@@ -241,15 +170,4 @@ public static partial class LensStudy
         var pictures = sweep.Run("overlay", new[] { "before", "after" }, torch.cat(new[] { before, after }, 0), context.Progress, cancellationToken);
         return new OverlayOutcome(result, Verdicts.Overlay(result), pictures.MoveToOuterDisposeScope());
     }
-
-    /// <summary>A copy of <paramref name="scores"/> with the given heads set to −∞, so any ranking puts them last.</summary>
-    private static double[] RankedLast(IReadOnlyList<double> scores, IEnumerable<int> heads)
-    {
-        var copy = scores.ToArray();
-        foreach (var h in heads) copy[h] = double.NegativeInfinity;
-        return copy;
-    }
-
-    private static double[] ColumnMeans(double[][] perImage) =>
-        Enumerable.Range(0, perImage[0].Length).Select(i => perImage.Average(row => row[i])).ToArray();
 }

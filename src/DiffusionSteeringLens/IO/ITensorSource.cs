@@ -24,4 +24,16 @@ public interface ITensorSource : IDisposable
     /// copy-on-write mapping of the file, so nothing is copied until written.
     /// </summary>
     torch.Tensor Load(string name, torch.ScalarType? dtype = null, torch.Device? device = null);
+
+    /// <summary>
+    /// Copies one tensor into <paramref name="destination"/> (same shape), converting its dtype and device. Sources that
+    /// can stream (<see cref="SafetensorsFile"/>) read it in bounded chunks, so loading a model costs its weights plus
+    /// one chunk of memory, not weights plus a mapped or converted copy of the file.
+    /// </summary>
+    void CopyInto(string name, torch.Tensor destination)
+    {
+        ArgumentNullException.ThrowIfNull(destination);
+        using var loaded = Load(name);
+        destination.copy_(loaded);
+    }
 }

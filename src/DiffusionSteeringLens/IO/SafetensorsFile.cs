@@ -206,6 +206,45 @@ public sealed class SafetensorsFile : ITensorSource
             return raw.to(dtype ?? info.ScalarType, device ?? torch.CPU);
     }
 
+    /// <inheritdoc />
+    /// <remarks>
+    /// Into a contiguous CPU tensor the bytes are read (not mapped) in chunks of at most <see cref="CopyChunkBytes"/> and
+    /// converted chunk by chunk: the file's pages never count against the process, and a float16 file loaded as float32
+    /// costs the float32 weights plus one chunk. Other destinations load and copy.
+    /// </remarks>
+    public void CopyInto(string name, torch.Tensor destination)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        ArgumentNullException.ThrowIfNull(destination);
+        var info = GetInfo(name);
+        if (!info.Shape.SequenceEqual(destination.shape))
+            throw new ArgumentException($"{SourcePath}: '{name}' is [{string.Join(", ", info.Shape)}]; the destination is [{string.Join(", ", destination.shape)}].", nameof(destination));
+        if (destination.device_type != DeviceType.CPU || !destination.is_contiguous() || info.ElementCount == 0)
+        {
+            using var loaded = Load(name);
+            destination.copy_(loaded);
+            return;
+        }
+        int elementSize = SafetensorsDType.SizeOf(info.ScalarType);
+        long perChunk = Math.Max(1, CopyChunkBytes / elementSize);
+        using var flat = destination.view(-1);
+        using var buffer = torch.empty(Math.Min(perChunk, info.ElementCount), info.ScalarType);
+        using var stream = new FileStream(SourcePath, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1, FileOptions.SequentialScan);
+        stream.Position = DataStart + info.Begin;
+        using var noGrad = torch.no_grad();
+        for (long done = 0; done < info.ElementCount; done += perChunk)
+        {
+            long count = Math.Min(perChunk, info.ElementCount - done);
+            using var part = buffer.narrow(0, 0, count);
+            stream.ReadExactly(buffer.bytes[..checked((int)(count * elementSize))]);
+            using var target = flat.narrow(0, done, count);
+            target.copy_(part);
+        }
+    }
+
+    /// <summary>Largest read of <see cref="CopyInto"/> (bytes of the file's dtype).</summary>
+    internal const long CopyChunkBytes = 4L << 20;
+
     private torch.Tensor LoadRaw(SafetensorsTensorInfo info)
     {
         int elementSize = SafetensorsDType.SizeOf(info.ScalarType);

@@ -18,23 +18,39 @@ public static class SafetensorsWriter
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         var list = tensors.ToList();
+        var layout = list.Select(kv => new SafetensorsEntry(kv.Key, kv.Value.dtype, kv.Value.shape)).ToList();
+        Write(path, layout, i => list[i].Value.alias(), metadata);
+    }
+
+    /// <summary>
+    /// Writes tensors produced one at a time: the layout (names, dtypes, shapes) first, then <paramref name="produce"/>(i)
+    /// for each entry in order, written and disposed before the next is produced — so a multi-GB file never needs more
+    /// than one tensor in memory.
+    /// </summary>
+    /// <exception cref="ArgumentException">Duplicate names, <c>__metadata__</c> as a name, or a produced tensor that does not match its entry.</exception>
+    public static void Write(string path, IReadOnlyList<SafetensorsEntry> layout, Func<int, torch.Tensor> produce,
+        IReadOnlyDictionary<string, string>? metadata = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        ArgumentNullException.ThrowIfNull(layout);
+        ArgumentNullException.ThrowIfNull(produce);
         var seen = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var (name, _) in list)
+        foreach (var entry in layout)
         {
-            if (name == "__metadata__") throw new ArgumentException("'__metadata__' is reserved and cannot name a tensor.", nameof(tensors));
-            if (!seen.Add(name)) throw new ArgumentException($"duplicate tensor name '{name}'.", nameof(tensors));
+            if (entry.Name == "__metadata__") throw new ArgumentException("'__metadata__' is reserved and cannot name a tensor.", nameof(layout));
+            if (!seen.Add(entry.Name)) throw new ArgumentException($"duplicate tensor name '{entry.Name}'.", nameof(layout));
         }
 
         var header = new Dictionary<string, object>(StringComparer.Ordinal);
         if (metadata is { Count: > 0 }) header["__metadata__"] = metadata;
         long offset = 0;
-        foreach (var (name, t) in list)
+        foreach (var entry in layout)
         {
-            long bytes = t.numel() * SafetensorsDType.SizeOf(t.dtype);
-            header[name] = new Dictionary<string, object>
+            long bytes = entry.Shape.Aggregate(1L, (a, d) => a * d) * SafetensorsDType.SizeOf(entry.DType);
+            header[entry.Name] = new Dictionary<string, object>
             {
-                ["dtype"] = SafetensorsDType.NameOf(t.dtype),
-                ["shape"] = t.shape,
+                ["dtype"] = SafetensorsDType.NameOf(entry.DType),
+                ["shape"] = entry.Shape,
                 ["data_offsets"] = new[] { offset, offset + bytes },
             };
             offset += bytes;
@@ -57,8 +73,12 @@ public static class SafetensorsWriter
                 System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(len, (ulong)padded);
                 stream.Write(len);
                 stream.Write(headerBytes);
-                foreach (var (_, t) in list)
+                for (int i = 0; i < layout.Count; i++)
                 {
+                    using var t = produce(i);
+                    var entry = layout[i];
+                    if (t.dtype != entry.DType || !t.shape.SequenceEqual(entry.Shape))
+                        throw new ArgumentException($"tensor '{entry.Name}' is {t.dtype} [{string.Join(", ", t.shape)}]; its layout entry says {entry.DType} [{string.Join(", ", entry.Shape)}].", nameof(produce));
                     if (t.numel() == 0) continue;
                     using var cpu = t.detach().to(torch.CPU).contiguous();
                     stream.Write(cpu.bytes);

@@ -102,6 +102,11 @@ internal sealed class ShardedSafetensors : ITensorSource
             : throw new KeyNotFoundException($"{SourcePath}: no tensor named '{name}'.");
 
     /// <inheritdoc />
+    public void CopyInto(string name, torch.Tensor destination) =>
+        (_byTensor.TryGetValue(name, out var shard) ? shard : throw new KeyNotFoundException($"{SourcePath}: no tensor named '{name}'."))
+            .CopyInto(name, destination);
+
+    /// <inheritdoc />
     public void Dispose()
     {
         foreach (var s in _shards) s.Dispose();

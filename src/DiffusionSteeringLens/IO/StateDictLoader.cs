@@ -9,7 +9,7 @@ namespace DiffusionSteeringLens.IO;
 /// <remarks>Floating-point checkpoints convert to the module's floating dtype (fp16 checkpoints upcast to fp32 on CPU).</remarks>
 public static class StateDictLoader
 {
-    /// <summary>Checks every key first, then copies the tensors into the module's parameters and buffers.</summary>
+    /// <summary>Checks every key first, then copies the tensors into the module's parameters and buffers, one at a time (<see cref="ITensorSource.CopyInto"/>).</summary>
     /// <returns>The number of tensors copied.</returns>
     /// <exception cref="StateDictMismatchException">Any missing, unexpected, mis-shaped or mis-typed key.</exception>
     public static int Load(torch.nn.Module module, ITensorSource source, StateDictLoadOptions? options = null)
@@ -53,9 +53,7 @@ public static class StateDictLoader
             foreach (var (name, sourceKey) in sourceByTarget)
             {
                 var dest = target[name];
-                using var loaded = source.Load(sourceKey);
-                if (dest.device_type == DeviceType.META) { copied++; continue; } // shape-only build: nothing to fill
-                dest.copy_(loaded);  // copy_ converts dtype and device
+                if (dest.device_type != DeviceType.META) source.CopyInto(sourceKey, dest); // converts dtype and device; META: shape-only build, nothing to fill
                 copied++;
             }
         }

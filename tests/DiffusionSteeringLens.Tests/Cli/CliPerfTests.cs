@@ -36,6 +36,17 @@ public sealed class CliPerfTests
         Assert.Equal(Math.Round(PerfCommand.EncoderGflop(Shapes32, 1), 3), r.GetProperty("gflop").GetDouble(), 6);
     }
 
+    [Fact]
+    public async Task Unet_step_reports_its_counted_gflop_and_floor_ratio_on_the_shipped_decoder()
+    {
+        var run = await CliRun.WithHost(new[] { "perf", "unet-step", "--iterations", "1", "--warmup", "0" });
+        Assert.True(run.ExitCode == 0, run.Error);
+        using var json = JsonDocument.Parse(run.Out.Trim());
+        var r = json.RootElement;
+        Assert.True(r.GetProperty("gflop").GetDouble() > 0);                      // the count itself: MatmulFlopCounterTests
+        Assert.True(r.GetProperty("floor_ratio").GetDouble() > 0);
+    }
+
     [Theory]
     [InlineData("bogus", "unknown perf op")]
     [InlineData("gemm --iterations 0", "--iterations must be at least 1")]
