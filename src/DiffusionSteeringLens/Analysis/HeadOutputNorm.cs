@@ -14,13 +14,20 @@ public static class HeadOutputNorm
     /// <summary>Norms [B][L·H] (layer-major) of every head's CLS write for each image.</summary>
     public static double[][] Compute(IHookedVit vit, torch.Tensor pixels, CancellationToken cancellationToken = default)
     {
-        var arch = vit.Architecture;
         cancellationToken.ThrowIfCancellationRequested();
         using var scope = torch.NewDisposeScope();
-        var names = Enumerable.Range(0, arch.NumLayers).Select(HookNames.Result).ToArray();
-        using var run = vit.RunWithCache(pixels, CacheRequest.ForNames(names, new[] { 0 }));
-        var norms = torch.cat(names.Select(n => run.Cache[n].select(1, 0).norm(-1)).ToArray(), 1).to(torch.float64).cpu(); // [B, L·H]
+        var norms = ClsWrites(vit, pixels).norm(-1).to(torch.float64).cpu(); // [B, L·H]
         return Enumerable.Range(0, (int)norms.shape[0]).Select(b => norms[b].data<double>().ToArray()).ToArray();
+    }
+
+    /// <summary>Every head's write at the CLS position, [B, L·H, D] (layer-major), from one cached forward.</summary>
+    internal static torch.Tensor ClsWrites(IHookedVit vit, torch.Tensor pixels)
+    {
+        var arch = vit.Architecture;
+        using var scope = torch.NewDisposeScope();
+        var names = Enumerable.Range(0, arch.NumLayers).Select(HookNames.Result).ToArray();
+        using var run = vit.RunWithCache(pixels, CacheRequest.ForNames(names, new[] { arch.ClsIndex }));
+        return torch.cat(names.Select(n => run.Cache[n].select(1, 0)).ToArray(), 1).MoveToOuterDisposeScope();
     }
 
     /// <summary>

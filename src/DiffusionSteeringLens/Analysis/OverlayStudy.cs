@@ -1,4 +1,3 @@
-using DiffusionSteeringLens.Hooks;
 using DiffusionSteeringLens.Lenses;
 using DiffusionSteeringLens.Models.Vit;
 using TorchSharp;
@@ -172,16 +171,10 @@ public static class OverlayStudy
     /// </summary>
     internal static double[] OutputChangeNorms(IHookedVit vit, OverlayPair calibration, CancellationToken cancellationToken = default)
     {
-        var arch = vit.Architecture;
         cancellationToken.ThrowIfCancellationRequested();
         using var scope = torch.NewDisposeScope();
-        var names = Enumerable.Range(0, arch.NumLayers).Select(HookNames.Result).ToArray();
-        torch.Tensor ClsWrites(torch.Tensor pixels)
-        {
-            using var run = vit.RunWithCache(pixels, CacheRequest.ForNames(names, new[] { arch.ClsIndex }));
-            return torch.cat(names.Select(h => run.Cache[h].select(1, 0)).ToArray(), 1);     // [B, L·H, D]
-        }
-        var change = (ClsWrites(calibration.Overlaid) - ClsWrites(calibration.Base)).norm(-1).mean(new long[] { 0 });
+        var change = (HeadOutputNorm.ClsWrites(vit, calibration.Overlaid) - HeadOutputNorm.ClsWrites(vit, calibration.Base))
+            .norm(-1).mean(new long[] { 0 });
         return change.to(torch.float64).cpu().data<double>().ToArray();
     }
 
