@@ -34,6 +34,10 @@ internal static class DistilTraining
         var schedule = new WarmupCosine(o.EncoderLearningRate, 50, 0);
         var checkpoint = Path.Combine(o.Output, "checkpoint");
         int step = Resume(checkpoint, model, head, opt);
+        // Planted roles (--plant 1): applied to the initial weights once; after a resume the weights already hold them
+        // and re-projecting would move the last bits (a resumed run must continue bit for bit).
+        if (o.Plant && step == 0) PlantedRoles.Constrain(model);
+        int patch = config.PatchSize, heads = config.NumAttentionHeads;
         // Scale of the regression target, from a fixed batch: the loss is the fraction of the teacher's mean square missed.
         double targetScale;
         using (no_grad())
@@ -43,20 +47,25 @@ internal static class DistilTraining
             targetScale = probe.pow(2).mean().item<float>();
         }
         Log.Line($"distil: {config.NumHiddenLayers}×{config.NumAttentionHeads} heads, {parameters.Sum(p => p.numel()):N0} trainable parameters (incl. head), " +
-                 $"batch {o.EncoderBatch}, lr {o.EncoderLearningRate}, distil weight {o.DistilWeight}, {steps} steps, from step {step}, target mean square {targetScale:F3}");
+                 $"batch {o.EncoderBatch}, lr {o.EncoderLearningRate}, distil weight {o.DistilWeight}, {steps} steps, from step {step}, target mean square {targetScale:F3}" +
+                 (o.Plant ? $", planted roles (leak weight {o.PlantWeight})" : ""));
         model.train();
         var clock = Stopwatch.StartNew();
         int first = step;
-        double smooth = double.NaN, smoothDistil = double.NaN;
+        double smooth = double.NaN, smoothDistil = double.NaN, smoothLeak = double.NaN;
         while (step < steps && step < o.StopAfterSteps)
         {
             using var scope = NewDisposeScope();
             var attrs = MarkedShapeDomain.Sample(o.EncoderBatch, TrainSeedBase + step);
             Tensor target;
             using (no_grad()) target = teacher.Forward(ToyModel.Normalize(ShapeDomain.Render(attrs.Select(a => a.Base).ToList())));
-            var embeds = model.ForwardTrainable(ToyModel.Normalize(MarkedShapeDomain.Render(attrs)));
+            var patterns = new Tensor[config.NumHiddenLayers];
+            var hooks = o.Plant ? PlantedRoles.TrainingHooks(config.NumHiddenLayers, patterns, PlantedRoles.PairChoice(attrs.Count, step), heads) : null;
+            var embeds = model.ForwardTrainable(ToyModel.Normalize(MarkedShapeDomain.Render(attrs)), hooks);
             var distil = nn.functional.mse_loss(embeds, target) / targetScale;
             var loss = o.DistilWeight * distil + MarkedAttributeTargets.Loss(head.call(embeds), attrs, o.JitterWeight);
+            Tensor? leak = o.Plant ? PlantedRoles.LeakPenalty(patterns, config.ImageSize, patch, heads) : null;
+            if (leak is not null) loss = loss + o.PlantWeight * leak;
             opt.zero_grad();
             loss.backward();
             double gradNorm = nn.utils.clip_grad_norm_(parameters, 1.0);
@@ -65,12 +74,18 @@ internal static class DistilTraining
             double lr = schedule.At(step, (double)step / steps);
             foreach (var g in opt.ParamGroups) g.LearningRate = lr;
             opt.step();
+            if (o.Plant) PlantedRoles.Constrain(model);
             double l = loss.item<float>(), d = distil.item<float>();
             smooth = double.IsNaN(smooth) ? l : 0.95 * smooth + 0.05 * l;
             smoothDistil = double.IsNaN(smoothDistil) ? d : 0.95 * smoothDistil + 0.05 * d;
+            if (leak is not null)
+            {
+                double k = leak.item<float>();
+                smoothLeak = double.IsNaN(smoothLeak) ? k : 0.95 * smoothLeak + 0.05 * k;
+            }
             step++;
             if (step % 50 == 0 || step - first <= 3)
-                Log.Line($"distil step {step}: loss {smooth:F4} (distil {smoothDistil:F4}) lr {lr:E2} {clock.Elapsed.TotalSeconds / (step - first):F3}s/step");
+                Log.Line($"distil step {step}: loss {smooth:F4} (distil {smoothDistil:F4}{(o.Plant ? $", leak {smoothLeak:E2}" : "")}) lr {lr:E2} {clock.Elapsed.TotalSeconds / (step - first):F3}s/step");
             if (step % 100 == 0) Log.Line($"distil step {step}: weight fingerprint {Fingerprint.Of(parameters)}");
             if (step % o.CheckpointSteps == 0 && step < steps) Save(checkpoint, model, head, opt, step);
         }
@@ -91,6 +106,7 @@ internal static class DistilTraining
             var acc = MarkedAttributeTargets.Accuracy(head.call(embeds), attrs);
             Log.Line($"distil held-out (1000 images, seed {HeldOutSeed}): cosine to teacher {cos:F4}; " +
                      string.Join(", ", acc.Select(kv => $"{kv.Key} {kv.Value:P1}")));
+            if (o.Plant) PlantedRolesReport.Write(model, attrs, Path.Combine(o.Output, "planted-roles.json"));
             File.WriteAllText(Path.Combine(o.Output, "distil-heldout.json"), JsonSerializer.Serialize(new Dictionary<string, object>
             {
                 ["images"] = 1000, ["seed"] = HeldOutSeed, ["cosine_to_teacher"] = Math.Round(cos, 5),

@@ -44,6 +44,9 @@ internal sealed record TrainOptions
     public int DistilSteps { get; init; } = 2000;
     public double DistilWeight { get; init; } = 10;
     public int CheckpointSteps { get; init; } = 100;
+    /// <summary>Testbed distillation with the planted head roles of <see cref="PlantedRoles"/>, and the weight of its attention-leak penalty.</summary>
+    public bool Plant { get; init; }
+    public double PlantWeight { get; init; } = 50;
     /// <summary>Decoder folder for evaluation; default OUTPUT/decoder (the testbed uses the shipped decoder).</summary>
     public string? DecoderFolder { get; init; }
     /// <summary>Phase "marked-images": how many images, from which seed.</summary>
@@ -92,6 +95,8 @@ internal sealed record TrainOptions
                 "--distil-steps" => o with { DistilSteps = I() },
                 "--distil-weight" => o with { DistilWeight = D() },
                 "--checkpoint-steps" => o with { CheckpointSteps = I() },
+                "--plant" => o with { Plant = I() != 0 },
+                "--plant-weight" => o with { PlantWeight = D() },
                 "--decoder-folder" => o with { DecoderFolder = v },
                 "--image-count" => o with { ImageCount = I() },
                 "--image-seed" => o with { ImageSeed = I() },

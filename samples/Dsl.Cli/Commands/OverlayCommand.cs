@@ -11,10 +11,11 @@ internal static class OverlayCommand
     {
         var v = new ValidationOptions();
         var overlayImages = new Option<int>("--overlay-images") { Description = "Evaluation images the presence is measured on (each subset costs two forwards per image).", DefaultValueFactory = _ => 16, HelpName = "N" };
+        var planted = new Option<string?>("--planted-heads") { Description = "Heads known by construction to carry the overlay (a planted testbed, e.g. L3H1,L6H10): measured as ground-truth rows and located in every selector's ranking.", HelpName = "HEADS" };
         var subsets = new Option<int>("--subsets") { Description = "Head subsets compared: all of them when there are no more than N, else N random ones.", DefaultValueFactory = _ => 2000, HelpName = "N" };
         return ExperimentCommand.Create(host, "overlay",
             "Overlay removal: DSL picks the top-k overlay heads on calibration images; ablating them on evaluation images is measured along the overlay direction and compared with every (or 2,000 random) k-head subsets.",
-            steering: true, c => { v.AddImagesTo(c); c.Add(overlayImages); c.Add(subsets); },
+            steering: true, c => { v.AddImagesTo(c); c.Add(overlayImages); c.Add(subsets); c.Add(planted); },
             r =>
             {
                 var loadImages = v.BindImages(r);
@@ -22,16 +23,29 @@ internal static class OverlayCommand
                 int maxImages = r.GetValue(overlayImages), maxSubsets = r.GetValue(subsets);
                 if (maxImages < 1) throw new CliUsageException($"--overlay-images must be at least 1 (got {maxImages}).");
                 if (maxSubsets < 1) throw new CliUsageException($"--subsets must be at least 1 (got {maxSubsets}).");
+                string? plantedText = r.GetValue(planted);
                 return async (session, display, outputs, ct) =>
                 {
                     using var images = loadImages(session.Processor);
                     var steering = new SteeringOptions { Steering = session.Settings.Steering };
-                    using var outcome = await display.RunAsync(p => LensStudy.Overlay(session.Context(p), images, steering, session.Settings.TopK, seed, maxImages, maxSubsets, ct), ct)
+                    var plantedHeads = PlantedHeads(plantedText, session);
+                    using var outcome = await display.RunAsync(p => LensStudy.Overlay(session.Context(p), images, steering, session.Settings.TopK, seed, maxImages, maxSubsets, ct, plantedHeads), ct)
                         .ConfigureAwait(false);
                     Figures.Overlay(outputs, images, outcome);
                     display.Log(outcome.Verdict);
                     return StudyResultsFactory.Base(session, "overlay") with { Overlay = outcome.Result, OverlayVerdict = outcome.Verdict, Images = images.Description };
                 };
             });
+    }
+
+    private static IReadOnlyList<HeadTarget>? PlantedHeads(string? text, Session session)
+    {
+        if (string.IsNullOrWhiteSpace(text)) return null;
+        IReadOnlyList<LensTarget> targets;
+        try { targets = TargetList.Parse(text, session.Encoder.Architecture); }
+        catch (ArgumentException e) { throw new CliUsageException($"--planted-heads: {e.Message}"); }
+        if (targets.Any(t => t is not HeadTarget))
+            throw new CliUsageException($"--planted-heads takes attention heads only (e.g. L3H1,L6H10), got '{text}'.");
+        return targets.OfType<HeadTarget>().ToArray();
     }
 }

@@ -46,6 +46,19 @@ public sealed record OverlayStudyResult(IReadOnlyList<HeadScore> TopHeads, doubl
     /// doing better than these.
     /// </summary>
     public IReadOnlyList<OverlaySelectorResult> Baselines { get; init; } = Array.Empty<OverlaySelectorResult>();
+
+    /// <summary>
+    /// Ground truth, when the caller names the heads planted to carry the overlay: the whole planted set ablated, then
+    /// each planted head alone, measured like the selectors (Selector = "planted L3H1+L6H10", "planted L3H1", …; each
+    /// head's Score/Rank are the lens's). Empty when no heads were named.
+    /// </summary>
+    public IReadOnlyList<OverlaySelectorResult> Planted { get; init; } = Array.Empty<OverlaySelectorResult>();
+
+    /// <summary>
+    /// Where each rule ranked each planted head among all heads (1 = first), keyed by rule: "lens", then the selectors'
+    /// names; values in the order the planted heads were named. Empty when no heads were named.
+    /// </summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<int>> PlantedRanks { get; init; } = new Dictionary<string, IReadOnlyList<int>>();
 }
 
 /// <summary>The overlay study's outcome for one head-picking rule compared with the lens.</summary>
@@ -122,14 +135,21 @@ public static class OverlayStudy
     /// <param name="maxSubsets">Exact enumeration up to this many k-subsets; otherwise this many random ones.</param>
     /// <param name="seed">Seed of the random subsets.</param>
     /// <param name="cancellationToken">Cancellation.</param>
+    /// <param name="planted">Heads known by construction to carry the overlay (a planted testbed), or null: measured as
+    /// extra rows and located in every rule's ranking (<see cref="OverlayStudyResult.Planted"/>).</param>
+    /// <exception cref="ArgumentException">A planted head outside the model, or an overlay that does not change the output.</exception>
     public static OverlayStudyResult Run(ILens lens, OverlayPair calibration, OverlayPair evaluation, int topK,
-        int maxSubsets = DefaultMaxSubsets, int seed = 0, CancellationToken cancellationToken = default)
+        int maxSubsets = DefaultMaxSubsets, int seed = 0, CancellationToken cancellationToken = default, IReadOnlyList<HeadTarget>? planted = null)
     {
         ArgumentNullException.ThrowIfNull(lens);
         var vit = lens.Encoder;
         var arch = vit.Architecture;
         int n = arch.NumLayers * arch.NumHeads;
         topK = Math.Clamp(topK, 1, n - 1);
+        planted ??= Array.Empty<HeadTarget>();
+        foreach (var h in planted)
+            if (h.Layer < 0 || h.Layer >= arch.NumLayers || h.Head < 0 || h.Head >= arch.NumHeads)
+                throw new ArgumentException($"planted head {h.Label} is outside the model ({arch.NumLayers} layers × {arch.NumHeads} heads).", nameof(planted));
         using var scope = torch.NewDisposeScope();
         var direction = Direction(vit, calibration);
         if (direction.norm().item<float>() < 1e-8f)
@@ -142,10 +162,15 @@ public static class OverlayStudy
         };
         int[] Chosen(IEnumerable<HeadScore> r) => r.Take(topK).Select(h => h.Head.Index(arch.NumHeads)).OrderBy(i => i).ToArray();
 
-        // Row 0: nothing ablated; row 1: the lens's heads; then one row per selector; then the random subsets.
+        // Row 0: nothing ablated; row 1: the lens's heads; then one row per selector; then, when heads were planted, the
+        // planted set and each planted head alone; then the random subsets.
         var (subsets, exhaustive) = Subsets(n, topK, maxSubsets, seed);
         var all = new List<int[]> { Array.Empty<int>(), Chosen(ranked) };
         all.AddRange(selectors.Select(s => Chosen(s.Ranked)));
+        int firstPlanted = all.Count;
+        var plantedRows = planted.Count == 0 ? new List<HeadTarget[]>()
+            : new List<HeadTarget[]> { planted.ToArray() }.Concat(planted.Count > 1 ? planted.Select(h => new[] { h }) : Enumerable.Empty<HeadTarget[]>()).ToList();
+        all.AddRange(plantedRows.Select(r => r.Select(h => h.Index(arch.NumHeads)).Distinct().OrderBy(i => i).ToArray()));
         int firstRandom = all.Count;
         all.AddRange(subsets);
         var (presence, clean, removed, shift) = Measure(vit, evaluation, direction, all, n, cancellationToken);
@@ -159,10 +184,23 @@ public static class OverlayStudy
         double chosen = presence[1];
         var baselines = selectors.Select((s, i) => new OverlaySelectorResult(s.Name, s.Ranked.Take(topK).ToArray(), presence[2 + i],
             Percentile(presence[2 + i]), PValue(presence[2 + i]), removed[2 + i], shift[2 + i])).ToArray();
+        var lensRank = ranked.ToDictionary(h => h.Head.Index(arch.NumHeads));
+        var plantedResults = plantedRows.Select((r, i) => new OverlaySelectorResult("planted " + string.Join("+", r.Select(h => h.Label)),
+            r.Select(h => lensRank[h.Index(arch.NumHeads)]).ToArray(), presence[firstPlanted + i], Percentile(presence[firstPlanted + i]),
+            PValue(presence[firstPlanted + i]), removed[firstPlanted + i], shift[firstPlanted + i])).ToArray();
+        IReadOnlyList<int> RanksOf(IReadOnlyList<HeadScore> r)
+        {
+            var rank = r.ToDictionary(h => h.Head.Index(arch.NumHeads), h => h.Rank);
+            return planted.Select(h => rank[h.Index(arch.NumHeads)]).ToArray();
+        }
+        var plantedRanks = planted.Count == 0 ? new Dictionary<string, IReadOnlyList<int>>()
+            : new[] { ("lens", (IReadOnlyList<HeadScore>)ranked) }.Concat(selectors.Select(s => (s.Name, s.Ranked)))
+                .ToDictionary(x => x.Item1, x => RanksOf(x.Item2));
         return new OverlayStudyResult(ranked.Take(topK).ToArray(), presence[0], chosen, randomPresence.Average(),
             Percentile(chosen), PValue(chosen), randomPresence.Length, exhaustive,
             clean[1], clean.Skip(firstRandom).Average(), (int)calibration.Base.shape[0], (int)evaluation.Base.shape[0],
-            removed[1], removed.Skip(firstRandom).Average() / evaluation.Base.shape[0], shift[1]) { Baselines = baselines };
+            removed[1], removed.Skip(firstRandom).Average() / evaluation.Base.shape[0], shift[1])
+        { Baselines = baselines, Planted = plantedResults, PlantedRanks = plantedRanks };
     }
 
     /// <summary>

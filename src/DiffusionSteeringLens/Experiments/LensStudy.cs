@@ -145,8 +145,11 @@ public static partial class LensStudy
     /// <param name="maxImages">Evaluation images used (the first ones): each subset costs two forwards per image.</param>
     /// <param name="maxSubsets">Exact enumeration up to this many subsets, else this many random ones.</param>
     /// <param name="cancellationToken">Cancels between forwards.</param>
+    /// <param name="planted">Heads known by construction to carry the overlay (a planted testbed), or null; see
+    /// <see cref="OverlayStudyResult.Planted"/>.</param>
     public static OverlayOutcome Overlay(StudyContext context, StudyImages images, SteeringOptions steering, int topK, int seed = 0,
-        int maxImages = 16, int maxSubsets = OverlayStudy.DefaultMaxSubsets, CancellationToken cancellationToken = default)
+        int maxImages = 16, int maxSubsets = OverlayStudy.DefaultMaxSubsets, CancellationToken cancellationToken = default,
+        IReadOnlyList<HeadTarget>? planted = null)
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(images);
@@ -158,7 +161,7 @@ public static partial class LensStudy
         var all = images.OverlayPair(images.Evaluation);
         long count = Math.Min(all.Base.shape[0], Math.Max(1, maxImages));
         var evaluation = new OverlayPair(all.Base.narrow(0, 0, count), all.Overlaid.narrow(0, 0, count));
-        var result = OverlayStudy.Run(new SteeringLens(vit, steering), calibration, evaluation, topK, maxSubsets, seed, cancellationToken);
+        var result = OverlayStudy.Run(new SteeringLens(vit, steering), calibration, evaluation, topK, maxSubsets, seed, cancellationToken, planted);
         context.Progress?.Report(new StudyProgress("overlay study", 1, 1));
         if (context.Pictures is not { } sweep) return new OverlayOutcome(result, Verdicts.Overlay(result), null);
         var keep = Enumerable.Repeat(1f, arch.NumLayers * arch.NumHeads).ToArray();

@@ -74,6 +74,43 @@ public sealed class PlantedOverlayTests
     }
 
     [Fact]
+    public void NamedPlantedHeadsAreMeasuredAsGroundTruthRowsAndLocatedInEveryRanking()
+    {
+        using var vit = PlantedOverlayModel.Build(seed: 1);
+        using var calPictures = PlantedOverlayModel.BasePictures(8, seed: 10);
+        using var evalPictures = PlantedOverlayModel.BasePictures(8, seed: 20);
+        const int k = 2;
+        var calibration = PlantedOverlayModel.Pair(calPictures, new[] { k });
+        var evaluation = PlantedOverlayModel.Pair(evalPictures, new[] { k });
+        try
+        {
+            var carrier = new HeadTarget(PlantedOverlayModel.Heads[k].Layer, PlantedOverlayModel.Heads[k].Head);
+            var other = new HeadTarget(PlantedOverlayModel.Heads[(k + 1) % 4].Layer, PlantedOverlayModel.Heads[(k + 1) % 4].Head);
+            var r = OverlayStudy.Run(new SteeringLens(vit), calibration, evaluation, topK: 1, planted: new[] { carrier, other });
+            _out.WriteLine(string.Join("; ", r.Planted.Select(p => $"{p.Selector}: {p.PresenceAfter:F4}, removed {p.RemovedImages}")));
+            _out.WriteLine(string.Join("; ", r.PlantedRanks.Select(kv => $"{kv.Key}: {string.Join(",", kv.Value)}")));
+            // Rows: the whole set, then each head alone, in the order named.
+            Assert.Equal(new[] { $"planted {carrier.Label}+{other.Label}", $"planted {carrier.Label}", $"planted {other.Label}" }, r.Planted.Select(p => p.Selector));
+            // The carrier alone is exactly the lens's own top-1 choice here, so its row must equal the lens's measurement.
+            Assert.Equal(r.PresenceAfter, r.Planted[1].PresenceAfter, 6); // same set; only the batch row it was computed in differs
+            Assert.Equal(8, r.Planted[1].RemovedImages);
+            Assert.True(Math.Abs(r.Planted[0].PresenceAfter) < 0.05, $"set {r.Planted[0].PresenceAfter}");
+            // The other overlay's head cannot see this overlay: ablating it alone leaves it whole.
+            Assert.True(r.Planted[2].PresenceAfter > 0.95, $"other head alone {r.Planted[2].PresenceAfter}");
+            Assert.Equal(0, r.Planted[2].RemovedImages);
+            Assert.Equal(new[] { "lens", "DL-on-heads", "output-change norm" }, r.PlantedRanks.Keys.OrderBy(x => x == "lens" ? 0 : 1).ThenBy(x => x));
+            Assert.All(r.PlantedRanks.Values, ranks => Assert.Equal(1, ranks[0]));
+            Assert.All(r.PlantedRanks.Values, ranks => Assert.True(ranks[1] > 1));
+            Assert.Throws<ArgumentException>(() => OverlayStudy.Run(new SteeringLens(vit), calibration, evaluation, topK: 1, planted: new[] { new HeadTarget(5, 0) }));
+        }
+        finally
+        {
+            calibration.Base.Dispose(); calibration.Overlaid.Dispose();
+            evaluation.Base.Dispose(); evaluation.Overlaid.Dispose();
+        }
+    }
+
+    [Fact]
     public void AllFourOverlaysAreRemovedByExactlyThePlantedHeadsAtTheSmallestExactP()
     {
         using var vit = PlantedOverlayModel.Build(seed: 1);

@@ -90,13 +90,16 @@ public sealed class ClipVisionModelWithProjection : HookedVitModel
     /// Unlike every other entry point it opens no dispose scope: the caller owns the result and the autograd graph.
     /// </summary>
     /// <param name="pixelValues">Normalised pixels [B, C, S, S] in <see cref="HookedVitModel.DType"/> on <see cref="HookedVitModel.Device"/>.</param>
+    /// <param name="hooks">Optional hook functions for this forward, in the ambient grad mode too: a training objective
+    /// can read an attention pattern or mask a head's <c>z</c> (the testbed's planted roles do both). Null = none.</param>
     /// <returns><c>image_embeds</c> [B, ProjectionDim].</returns>
     /// <exception cref="ArgumentException">Bad pixel shape.</exception>
-    public Tensor ForwardTrainable(Tensor pixelValues)
+    public Tensor ForwardTrainable(Tensor pixelValues, IReadOnlyList<HookBinding>? hooks = null)
     {
         ValidatePixels(pixelValues);
-        // A run without state makes every hook point a pass-through, even inside an outer hooked run.
-        using var run = Runtime.Begin(null);
+        // A run without bindings makes every hook point a pass-through, even inside an outer hooked run.
+        using var state = hooks is { Count: > 0 } ? new HookRunState(hooks, null, null, Device) : null;
+        using var run = Runtime.Begin(state);
         var hidden = vision_model.call(pixelValues.to(DType, Device));
         return visual_projection.call(vision_model.PostLayerNorm.call(hidden.select(1, 0)));
     }
