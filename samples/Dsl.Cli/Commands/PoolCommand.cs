@@ -14,7 +14,7 @@ internal static class PoolCommand
 {
     public static Command Create(CliHost host)
     {
-        var files = new Argument<string[]>("results") { Description = "results.json of the same study (validate or overlay) on each model.", Arity = ArgumentArity.OneOrMore };
+        var files = new Argument<string[]>("results") { Description = "results.json of the same study (validate, image-scores or overlay) on each model.", Arity = ArgumentArity.OneOrMore };
         var output = new Option<string?>("--out") { Description = "Folder for pooled.json (default: print only).", HelpName = "DIR" };
         var command = new Command("pool", "Pool one study over several models (e.g. seeds): mean, between-model SE and 95 % t interval of every statistic.") { files, output };
         command.SetAction((r, ct) => CommandRunner.Guard(host, false, () =>
@@ -50,7 +50,8 @@ internal static class PoolCommand
 
     private sealed record Study(string Command, Dictionary<string, double> Values);
 
-    /// <summary>The pooled statistics of one results.json: ρ per lens and Δρ (validate); presence, removal and percentile (overlay).</summary>
+    /// <summary>The pooled statistics of one results.json: ρ per lens and Δρ (validate, image-scores; and the decoder-seed
+    /// agreement of image-scores); presence, removal and percentile (overlay).</summary>
     private static Study Read(string path)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"results file not found: {Path.GetFullPath(path)}");
@@ -60,16 +61,20 @@ internal static class PoolCommand
         using (doc)
         {
             var root = doc.RootElement;
-            string Where(string what) => $"{Path.GetFullPath(path)} has no {what}; pool results.json files written by dsl validate or dsl overlay.";
+            string Where(string what) => $"{Path.GetFullPath(path)} has no {what}; pool results.json files written by dsl validate, dsl image-scores or dsl overlay.";
             if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("command", out var cmd) || cmd.ValueKind != JsonValueKind.String)
                 throw new CliUsageException(Where("\"command\""));
             var values = new Dictionary<string, double>();
             double Number(JsonElement e, string name) =>
                 e.ValueKind == JsonValueKind.Object && e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number ? v.GetDouble()
                     : throw new CliUsageException(Where($"number \"{name}\""));
-            if (root.TryGetProperty("validation", out var val) && val.ValueKind == JsonValueKind.Object)
+            // validate and image-scores report ρ per lens and Δρ in the same shape (image-scores also its seed agreement).
+            var section = root.TryGetProperty("validation", out var v1) && v1.ValueKind == JsonValueKind.Object ? ("validation", v1)
+                : root.TryGetProperty("imageSpace", out var v2) && v2.ValueKind == JsonValueKind.Object ? ("imageSpace", v2) : default;
+            if (section.Item1 is { } sectionName)
             {
-                if (!val.TryGetProperty("lenses", out var lenses) || lenses.ValueKind != JsonValueKind.Array) throw new CliUsageException(Where("validation.lenses"));
+                var val = section.Item2;
+                if (!val.TryGetProperty("lenses", out var lenses) || lenses.ValueKind != JsonValueKind.Array) throw new CliUsageException(Where(sectionName + ".lenses"));
                 foreach (var lens in lenses.EnumerateArray())
                 {
                     var name = lens.TryGetProperty("lens", out var n) && n.ValueKind == JsonValueKind.String ? n.GetString()! : throw new CliUsageException(Where("lens name"));
@@ -78,6 +83,8 @@ internal static class PoolCommand
                 values["delta-rho DSL - DL"] = Number(val.TryGetProperty("dslVsDl", out var d) ? d : default, "delta");
                 if (val.TryGetProperty("trajectories", out var t) && t.ValueKind == JsonValueKind.Object)
                     values["trajectory DSL percentile"] = Number(t, "dslPercentile");
+                foreach (var agreement in new[] { "dslSeedAgreement", "dlSeedAgreement" })
+                    if (val.TryGetProperty(agreement, out var a) && a.ValueKind == JsonValueKind.Number) values[agreement] = a.GetDouble();
             }
             else if (root.TryGetProperty("overlay", out var o) && o.ValueKind == JsonValueKind.Object)
             {
@@ -88,7 +95,7 @@ internal static class PoolCommand
                 values["percentile"] = Number(o, "percentile");
                 values["clean shift along d"] = Number(o, "cleanShiftAlongDirection");
             }
-            else throw new CliUsageException(Where("validation or overlay section"));
+            else throw new CliUsageException(Where("validation, imageSpace or overlay section"));
             return new Study(cmd.GetString()!, values);
         }
     }

@@ -40,6 +40,31 @@ public sealed class CliPoolTests
     }
 
     [Fact]
+    public async Task PoolsPictureSpaceStudiesWithTheirSeedAgreement()
+    {
+        var dir = Fixtures.TempFolder();
+        string ImageScores(string name, double dsl, double delta, double agreement)
+        {
+            var path = Path.Combine(dir, name);
+            File.WriteAllText(path, $$"""
+                { "command": "image-scores", "imageSpace": {
+                    "lenses": [ { "lens": "DSL (image)", "correlation": { "rho": {{dsl}} } }, { "lens": "output-norm", "correlation": { "rho": 0.9 } } ],
+                    "dslVsDl": { "delta": {{delta}} }, "dslSeedAgreement": {{agreement}}, "dlSeedAgreement": 0.8 } }
+                """);
+            return path;
+        }
+        var run = await CliRun.Public("pool", ImageScores("a.json", 0.1, 0.2, 0.85), ImageScores("b.json", 0.3, 0.4, 0.95), "--out", dir);
+        Assert.True(run.ExitCode == 0, run.Error);
+        Assert.Contains("image-scores pooled over 2 models", run.Out);
+        using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "pooled.json")));
+        var stats = doc.RootElement.GetProperty("statistics");
+        Assert.Equal(0.2, stats.GetProperty("rho DSL (image)").GetProperty("mean").GetDouble(), 12);
+        Assert.Equal(0.3, stats.GetProperty("delta-rho DSL - DL").GetProperty("mean").GetDouble(), 12);
+        Assert.Equal(0.9, stats.GetProperty("dslSeedAgreement").GetProperty("mean").GetDouble(), 12);
+        Assert.Equal(0.0, stats.GetProperty("dlSeedAgreement").GetProperty("standardError").GetDouble(), 12);
+    }
+
+    [Fact]
     public async Task MixedMissingOrBrokenInputsAreOneLineErrors()
     {
         var dir = Fixtures.TempFolder();
@@ -53,6 +78,6 @@ public sealed class CliPoolTests
         (await CliRun.Public("pool", a, overlay)).AssertOneLineError(1, "one kind of study");
         (await CliRun.Public("pool", a, Path.Combine(dir, "nope.json"))).AssertOneLineError(1, "nope.json");
         (await CliRun.Public("pool", a, broken)).AssertOneLineError(1, "broken.json");
-        (await CliRun.Public("pool", other)).AssertOneLineError(1, "validation or overlay");
+        (await CliRun.Public("pool", other)).AssertOneLineError(1, "validation, imageSpace or overlay");
     }
 }
