@@ -21,7 +21,7 @@ internal static class DecoderSupport
             decoder.Dispose();
             throw new CliUsageException($"the decoder takes {decoder.EmbeddingDim}-wide embeddings but the encoder produces {encoder.Architecture.OutputDim}; use a matching encoder/decoder pair.");
         }
-        var negative = encoder.ZeroImageEmbedding();
+        var negative = KandinskyV22Decoder.ZeroImageEmbedding(encoder);
         var owner = new Owner(decoder, negative);
         var stepProgress = new StepProgress(progress);
         EmbeddingRenderer ForSeed(long seed) => DecoderEmbeddingRenderer.Create(decoder, negative,
