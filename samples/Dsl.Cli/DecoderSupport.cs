@@ -24,7 +24,7 @@ internal static class DecoderSupport
         var negative = KandinskyV22Decoder.ZeroImageEmbedding(encoder);
         var owner = new Owner(decoder, negative);
         var stepProgress = new StepProgress(progress);
-        EmbeddingRenderer ForSeed(long seed) => DecoderEmbeddingRenderer.Create(decoder, negative,
+        EmbeddingRenderer ForSeed(long seed) => PictureSweep.DecoderRenderer(decoder, negative,
             new KandinskyDecodeOptions { NumInferenceSteps = s.Steps, GuidanceScale = s.Guidance, Height = size, Width = size, Seed = seed },
             size, encoder.DType, encoder.Device, stepProgress);
         ForSeed(s.Seed); // validates the settings now, before any work

@@ -22,7 +22,7 @@ namespace DiffusionSteeringLens.Experiments;
 /// decode settings are re-rendered instead of silently reused. Returned pictures are always read back from the PNGs,
 /// so a resumed sweep yields exactly the same tensors (and scores) as an uninterrupted one.
 /// </remarks>
-public sealed class PictureSweep
+public sealed partial class PictureSweep
 {
     private readonly EmbeddingRenderer _renderer;
     private readonly ILogger _logger;
