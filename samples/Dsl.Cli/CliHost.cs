@@ -1,4 +1,5 @@
 using DiffusionSteeringLens.Experiments;
+using DiffusionSteeringLens.Lenses;
 using DiffusionSteeringLens.Models.Vit;
 
 namespace DiffusionSteeringLens.Cli;
@@ -19,7 +20,7 @@ internal sealed class CliHost
     public Func<IHookedVit, (EmbeddingRenderer Renderer, string Description)>? RendererOverride { get; init; }
 
     /// <summary>Test seam: sees every progress report (on the worker thread).</summary>
-    public Action<StudyProgress>? ProgressObserver { get; init; }
+    public Action<LensProgress>? ProgressObserver { get; init; }
 
     /// <summary>Bytes of memory available for a decode (test seam; the memory guard compares its estimate with this).</summary>
     public Func<long> MemoryProbe { get; init; } = AvailableMemory.Bytes;

@@ -1,5 +1,6 @@
 using DiffusionSteeringLens.Decoding;
 using DiffusionSteeringLens.Experiments;
+using DiffusionSteeringLens.Lenses;
 using DiffusionSteeringLens.Models.Vit;
 using DiffusionSteeringLens.Runtime;
 using DiffusionSteeringLens.Models.Kandinsky;
@@ -12,7 +13,7 @@ internal static class DecoderSupport
 {
     /// <summary>Loads the decoder once; the returned factory gives a renderer for any decoder seed (same steps, guidance, size).</summary>
     public static (IDisposable Owner, Func<long, EmbeddingRenderer> RendererForSeed) Load(string folder, ModelLoadOptions options, IHookedVit encoder, int size,
-        RunSettings s, IProgress<StudyProgress> progress)
+        RunSettings s, IProgress<LensProgress> progress)
     {
         var decoder = KandinskyV22Decoder.FromPretrained(folder, options);
         if (decoder.EmbeddingDim != encoder.Architecture.OutputDim)
@@ -20,20 +21,20 @@ internal static class DecoderSupport
             decoder.Dispose();
             throw new CliUsageException($"the decoder takes {decoder.EmbeddingDim}-wide embeddings but the encoder produces {encoder.Architecture.OutputDim}; use a matching encoder/decoder pair.");
         }
-        var negative = encoder.ZeroImageEmbedding();
+        var negative = KandinskyV22Decoder.ZeroImageEmbedding(encoder);
         var owner = new Owner(decoder, negative);
         var stepProgress = new StepProgress(progress);
-        EmbeddingRenderer ForSeed(long seed) => DecoderEmbeddingRenderer.Create(decoder, negative,
+        EmbeddingRenderer ForSeed(long seed) => PictureSweep.DecoderRenderer(decoder, negative,
             new KandinskyDecodeOptions { NumInferenceSteps = s.Steps, GuidanceScale = s.Guidance, Height = size, Width = size, Seed = seed },
             size, encoder.DType, encoder.Device, stepProgress);
         ForSeed(s.Seed); // validates the settings now, before any work
         return (owner, ForSeed);
     }
 
-    private sealed class StepProgress(IProgress<StudyProgress> target) : IProgress<DecodeProgress>
+    private sealed class StepProgress(IProgress<LensProgress> target) : IProgress<DecodeProgress>
     {
         public void Report(DecodeProgress p) =>
-            target.Report(new StudyProgress(ProgressDisplay.DenoiseStage, p.Step, p.TotalSteps));
+            target.Report(new LensProgress(ProgressDisplay.DenoiseStage, p.Step, p.TotalSteps));
     }
 
     private sealed class Owner(IEmbeddingDecoder decoder, torch.Tensor negative) : IDisposable

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using DiffusionSteeringLens.Experiments;
 using Spectre.Console;
+using DiffusionSteeringLens.Lenses;
 
 namespace DiffusionSteeringLens.Cli;
 
@@ -21,7 +22,7 @@ internal sealed class ProgressDisplay
     public ProgressDisplay(CliHost host) => _host = host;
 
     /// <summary>Runs <paramref name="work"/> on a worker thread while showing its progress.</summary>
-    public async Task<T> RunAsync<T>(Func<IProgress<StudyProgress>, T> work, CancellationToken ct)
+    public async Task<T> RunAsync<T>(Func<IProgress<LensProgress>, T> work, CancellationToken ct)
     {
         if (!_host.LiveProgress)
         {
@@ -44,11 +45,11 @@ internal sealed class ProgressDisplay
     /// <summary>Writes a status line (same channel as progress).</summary>
     public void Log(string message) => _host.Out.WriteLine($"[{_clock.Elapsed:mm\\:ss}] {message}");
 
-    private sealed class LiveProgress(ProgressContext ctx, Action<StudyProgress>? observer) : IProgress<StudyProgress>
+    private sealed class LiveProgress(ProgressContext ctx, Action<LensProgress>? observer) : IProgress<LensProgress>
     {
         private readonly ConcurrentDictionary<string, ProgressTask> _tasks = new();
 
-        public void Report(StudyProgress value)
+        public void Report(LensProgress value)
         {
             observer?.Invoke(value);
             var task = _tasks.GetOrAdd(value.Stage, s => ctx.AddTask(Markup.Escape(s), maxValue: Math.Max(1, value.Total)));
@@ -58,14 +59,14 @@ internal sealed class ProgressDisplay
         }
     }
 
-    private sealed class PlainProgress(CliHost host, Stopwatch clock) : IProgress<StudyProgress>
+    private sealed class PlainProgress(CliHost host, Stopwatch clock) : IProgress<LensProgress>
     {
         private readonly object _gate = new();
         private string? _stage;
         private TimeSpan _last = TimeSpan.MinValue;
-        private StudyProgress? _pending;
+        private LensProgress? _pending;
 
-        public void Report(StudyProgress value)
+        public void Report(LensProgress value)
         {
             host.ProgressObserver?.Invoke(value);
             lock (_gate)
@@ -97,7 +98,7 @@ internal sealed class ProgressDisplay
                 if (_pending is { } p) Write(p, clock.Elapsed);
         }
 
-        private void Write(StudyProgress p, TimeSpan now)
+        private void Write(LensProgress p, TimeSpan now)
         {
             _last = now;
             host.Out.WriteLine($"[{now:mm\\:ss}] {p.Stage}: {p.Completed}/{p.Total}");

@@ -1,4 +1,5 @@
 using DiffusionSteeringLens.Experiments;
+using DiffusionSteeringLens.Lenses;
 
 namespace DiffusionSteeringLens.Cli;
 
@@ -6,9 +7,9 @@ namespace DiffusionSteeringLens.Cli;
 /// Forwards progress to whichever display is current: the decoder is loaded once per session, but each run shows its
 /// own progress, and denoising steps should appear there (a full-size picture takes minutes on a CPU).
 /// </summary>
-internal sealed class ProgressRelay : IProgress<StudyProgress>
+internal sealed class ProgressRelay : IProgress<LensProgress>
 {
-    public IProgress<StudyProgress>? Target { get; set; }
+    public IProgress<LensProgress>? Target { get; set; }
 
-    public void Report(StudyProgress value) => Target?.Report(value);
+    public void Report(LensProgress value) => Target?.Report(value);
 }

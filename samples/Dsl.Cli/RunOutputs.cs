@@ -4,7 +4,6 @@ using System.Text.Json.Nodes;
 using DiffusionSteeringLens.Analysis;
 using DiffusionSteeringLens.Experiments;
 using DiffusionSteeringLens.Imaging;
-using DiffusionSteeringLens.Reports;
 using TorchSharp;
 
 namespace DiffusionSteeringLens.Cli;
@@ -13,11 +12,11 @@ namespace DiffusionSteeringLens.Cli;
 internal sealed class RunOutputs(string folder, ProgressDisplay display)
 {
     private static readonly ImageGridOptions GridOptions = new() { MinCellSize = 96, FontSize = 12f };
-    private readonly List<ReportFigure> _figures = new();
+    private readonly List<(string Caption, byte[] Png)> _figures = new();
 
     public string Folder { get; } = Path.GetFullPath(folder);
 
-    public IReadOnlyList<ReportFigure> Figures => _figures;
+    public IReadOnlyList<(string Caption, byte[] Png)> Figures => _figures;
 
     /// <summary>Saves a grid of pictures: rows of (label, pictures [N,3,H,W] or single images, captions).</summary>
     public void Grid(string fileName, string title, IReadOnlyList<(string Label, IReadOnlyList<torch.Tensor> Images, IReadOnlyList<string> Captions)> rows,
@@ -38,7 +37,7 @@ internal sealed class RunOutputs(string folder, ProgressDisplay display)
         var png = ImageIO.EncodePng(rendered);
         var path = Path.Combine(Folder, fileName);
         ImageIO.SavePng(rendered, path);
-        _figures.Insert(first ? 0 : _figures.Count, new ReportFigure(title, png));
+        _figures.Insert(first ? 0 : _figures.Count, (title, png));
         display.Log($"wrote {path}");
     }
 
@@ -53,8 +52,8 @@ internal sealed class RunOutputs(string folder, ProgressDisplay display)
         foreach (var (key, value) in JsonSerializer.SerializeToNode(results, ResultsWriter.JsonOptions)!.AsObject().ToList())
             json[key] = value?.DeepClone();
         ResultsWriter.WriteAtomic(Path.Combine(Folder, "results.json"), json.ToJsonString(ResultsWriter.JsonOptions));
-        ScoreTable.WriteCsv(Path.Combine(Folder, "results.csv"), results);
-        StudyReport.Build(results, _figures, topK, provenance.Rows()).Save(Path.Combine(Folder, "report.html"));
+        results.WriteCsv(Path.Combine(Folder, "results.csv"));
+        results.WriteReport(Path.Combine(Folder, "report.html"), _figures, topK, provenance.Rows());
         display.Log($"wrote {Path.Combine(Folder, "results.json")}, results.csv and report.html");
     }
 

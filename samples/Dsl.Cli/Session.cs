@@ -1,6 +1,7 @@
 using DiffusionSteeringLens.Experiments;
 using DiffusionSteeringLens.Imaging;
 using DiffusionSteeringLens.IO;
+using DiffusionSteeringLens.Lenses;
 using DiffusionSteeringLens.Models.Vit;
 using DiffusionSteeringLens.Models.Vit.ClipVision;
 using DiffusionSteeringLens.Runtime;
@@ -156,7 +157,7 @@ internal sealed class Session : IDisposable
         _rendererForSeed is null ? null : Sweep(Path.Combine(Settings.Out, "pictures", $"seed-{seed}"), seed);
 
     /// <summary>A study context over this session's encoder, input and decoding.</summary>
-    public StudyContext Context(IProgress<StudyProgress>? progress)
+    public StudyContext Context(IProgress<LensProgress>? progress)
     {
         DecoderProgress.Target = progress;
         return new(Encoder, Input, Pictures, null, progress);

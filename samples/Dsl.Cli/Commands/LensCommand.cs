@@ -25,7 +25,7 @@ internal static class LensCommand
                     IReadOnlyList<LensTarget>? list = null;
                     if (text is not null)
                     {
-                        try { list = TargetList.Parse(text, session.Encoder.Architecture); }
+                        try { list = LensTarget.ParseList(text, session.Encoder.Architecture); }
                         catch (FormatException e) { throw new CliUsageException("--targets: " + e.Message); }
                     }
                     using var sweep = await display.RunAsync(p => list is null

@@ -32,9 +32,9 @@ internal static class MakeRandomCommand
             var configPath = Path.GetFullPath(r.GetValue(config)!);
             if (!File.Exists(configPath)) throw new FileNotFoundException($"config not found: {configPath}");
             var folder = Path.GetFullPath(r.GetValue(output)!);
-            var (layout, bytes) = RandomCheckpoint.Write(which, configPath, folder, r.GetValue(seed), ct);
+            var (tensors, bytes) = RandomCheckpoint.Write(which, configPath, folder, r.GetValue(seed), ct);
             if (which == RandomCheckpointKind.ImageEncoder) WriteProcessorConfig(folder, ClipVisionConfig.Load(configPath).ImageSize);
-            host.Out.WriteLine($"wrote {folder}: {layout.Count} tensors, {bytes / 1048576.0:0.0} MB ({RandomCheckpoint.WeightsFileName(which)})");
+            host.Out.WriteLine($"wrote {folder}: {tensors} tensors, {bytes / 1048576.0:0.0} MB ({RandomCheckpoint.WeightsFileName(which)})");
             return Task.FromResult(ExitCodes.Success);
         }));
         return command;

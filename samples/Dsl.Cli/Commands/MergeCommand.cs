@@ -9,7 +9,7 @@ namespace DiffusionSteeringLens.Cli.Commands;
 
 /// <summary>
 /// <c>dsl merge</c>: combines the shards of one <c>validate --shard i/n</c> study into one results.json and report.html,
-/// recomputing every statistic from the merged per-image measurements (<see cref="ValidationStudy"/>). Shards that do not
+/// recomputing every statistic from the merged per-image measurements (<see cref="LensStudy.MergeValidation"/>). Shards that do not
 /// fit (another model, settings or images, overlapping or missing shards) are refused with one line.
 /// </summary>
 internal static class MergeCommand
@@ -27,10 +27,10 @@ internal static class MergeCommand
                 if (s.Steering != shards[0].Steering)
                     throw new CliUsageException($"{path} used steering '{s.Steering}', {paths[0]} '{shards[0].Steering}': shards of one study must use the same steering.");
             ValidationMeasurements merged;
-            try { merged = ValidationStudy.Merge(shards.Select(s => s.Measurements).ToArray()); }
+            try { merged = LensStudy.MergeValidation(shards.Select(s => s.Measurements).ToArray()); }
             catch (ShardMismatchException e) { throw new CliUsageException(e.Message); }
             ct.ThrowIfCancellationRequested();
-            var validation = ValidationStudy.Statistics(merged);
+            var validation = LensStudy.ValidationStatistics(merged);
             var first = shards[0];
             var results = new StudyResults
             {

@@ -42,7 +42,7 @@ internal static class OverlayCommand
     {
         if (string.IsNullOrWhiteSpace(text)) return null;
         IReadOnlyList<LensTarget> targets;
-        try { targets = TargetList.Parse(text, session.Encoder.Architecture); }
+        try { targets = LensTarget.ParseList(text, session.Encoder.Architecture); }
         catch (ArgumentException e) { throw new CliUsageException($"--planted-heads: {e.Message}"); }
         if (targets.Any(t => t is not HeadTarget))
             throw new CliUsageException($"--planted-heads takes attention heads only (e.g. L3H1,L6H10), got '{text}'.");

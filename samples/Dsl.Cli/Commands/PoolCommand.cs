@@ -7,7 +7,7 @@ namespace DiffusionSteeringLens.Cli.Commands;
 
 /// <summary>
 /// <c>dsl pool</c>: pools the same study run on several models (seeds of one recipe) — each statistic's mean over
-/// models with its between-model standard error and t interval (<see cref="ModelPooling"/>). Reads the studies'
+/// models with its between-model standard error and t interval (<see cref="PooledEstimate.Pool"/>). Reads the studies'
 /// <c>results.json</c> files; writes <c>pooled.json</c> and prints one line per statistic.
 /// </summary>
 internal static class PoolCommand
@@ -29,7 +29,7 @@ internal static class PoolCommand
                 var missing = keys.Except(s.Values.Keys).Concat(s.Values.Keys.Except(keys)).ToArray();
                 if (missing.Length > 0) throw new CliUsageException($"{Path.GetFullPath(path)} does not report the same statistics as {Path.GetFullPath(paths[0])} (differs in {string.Join(", ", missing)}).");
             }
-            var pooled = keys.ToDictionary(k => k, k => ModelPooling.Pool(studies.Select(s => s.Values[k]).ToArray()));
+            var pooled = keys.ToDictionary(k => k, k => PooledEstimate.Pool(studies.Select(s => s.Values[k]).ToArray()));
             host.Out.WriteLine($"{kinds[0]} pooled over {studies.Length} models (mean, between-model SE, 95 % t interval with {studies.Length - 1} df):");
             foreach (var (k, p) in pooled)
                 host.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,

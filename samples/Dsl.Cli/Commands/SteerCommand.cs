@@ -24,7 +24,7 @@ internal static class SteerCommand
                 return async (session, display, outputs, ct) =>
                 {
                     IReadOnlyList<LensTarget> list;
-                    try { list = TargetList.Parse(text, session.Encoder.Architecture); }
+                    try { list = LensTarget.ParseList(text, session.Encoder.Architecture); }
                     catch (FormatException e) { throw new CliUsageException("--targets: " + e.Message); }
                     if (list.FirstOrDefault(t => t is not SubmoduleTarget) is { } resid)
                         throw new CliUsageException($"--targets: '{resid.Label}' is a residual site; steer takes heads and MLPs (use 'dsl lens' for residual sites).");

@@ -29,7 +29,7 @@ internal static class ValidateCommand
                     var (ranking, validation, calibration) = await display.RunAsync(p =>
                     {
                         // The strength is chosen on the calibration images only, before the evaluation images are scored.
-                        var cal = auto is { } family ? StudySteering.Calibrate(session.Encoder, images, family, readout, settings.Ablation, null, p, ct) : null;
+                        var cal = auto is { } family ? LensStudy.CalibrateSteering(session.Encoder, images, family, readout, settings.Ablation, null, p, ct) : null;
                         var steering = new SteeringOptions { Steering = cal?.Chosen ?? session.Settings.Steering, Readout = readout };
                         var rk = LensStudy.RankHeads(session.Context(p), steering, ct);
                         try { return (rk, LensStudy.Validate(session.Encoder, images, steering, settings, p, ct), cal); }
@@ -61,9 +61,9 @@ internal static class ValidateCommand
         var (measurements, calibration) = await display.RunAsync(p =>
         {
             // Deterministic on the calibration images, so every shard chooses the same strength (merge checks the steering).
-            var cal = auto is { } family ? StudySteering.Calibrate(session.Encoder, images, family, readout, settings.Ablation, null, p, ct) : null;
+            var cal = auto is { } family ? LensStudy.CalibrateSteering(session.Encoder, images, family, readout, settings.Ablation, null, p, ct) : null;
             var steering = new SteeringOptions { Steering = cal?.Chosen ?? session.Settings.Steering, Readout = readout };
-            try { return (ValidationStudy.Measure(session.Encoder, images, steering, settings, shard, p, ct), cal); }
+            try { return (LensStudy.MeasureValidation(session.Encoder, images, steering, settings, shard, p, ct), cal); }
             catch (ArgumentException e) when (e.Message.Contains("shards but only", StringComparison.Ordinal)) { throw new CliUsageException("--shard: " + e.Message); }
         }, ct).ConfigureAwait(false);
         if (calibration is not null) LogCalibration(display, calibration);

@@ -9,7 +9,7 @@ namespace DiffusionSteeringLens.Analysis;
 /// output embedding is read from). On small models ablation importance is largely output norm, so every lens is
 /// reported next to this lens-free baseline.
 /// </summary>
-public static class HeadOutputNorm
+internal static class HeadOutputNorm
 {
     /// <summary>Norms [B][L·H] (layer-major) of every head's CLS write for each image.</summary>
     public static double[][] Compute(IHookedVit vit, torch.Tensor pixels, CancellationToken cancellationToken = default)

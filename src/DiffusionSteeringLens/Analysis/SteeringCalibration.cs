@@ -10,7 +10,7 @@ namespace DiffusionSteeringLens.Analysis;
 /// scores have the largest head-level Spearman ρ with ablation importance on the same calibration images is chosen.
 /// Heads that write (almost) nothing are left out, as in the validation study.
 /// </summary>
-public static class SteeringCalibration
+internal static class SteeringCalibration
 {
     /// <summary>The fixed grid of strengths (λ or α), fixed before any run: a factor of 2 apart from 0.25 to 8.</summary>
     public static IReadOnlyList<double> DefaultGrid { get; } = new[] { 0.25, 0.5, 1, 2, 4, 8 };
@@ -52,14 +52,14 @@ public static class SteeringCalibration
             throw new ArgumentException($"Only {kept.Length} head(s) write anything on the calibration images; ρ needs at least two.", nameof(calibrationPixels));
         var meanImportance = KeptMeans(importance, kept);
 
-        var candidates = new List<SteeringCandidate>(grid.Count);
+        var candidates = new List<(SteeringFunction Steering, double Rho)>(grid.Count);
         foreach (var strength in grid)
         {
             cancellationToken.ThrowIfCancellationRequested();
             var steering = Create(family, strength);
             var lens = new SteeringLens(encoder, new SteeringOptions { Steering = steering, Readout = readout });
             var scores = HeadScoring.EmbeddingScores(lens, calibrationPixels, cancellationToken: cancellationToken);
-            candidates.Add(new SteeringCandidate(steering, SpearmanCorrelation.Rho(KeptMeans(scores, kept), meanImportance)));
+            candidates.Add((steering, SpearmanCorrelation.Rho(KeptMeans(scores, kept), meanImportance)));
             progress?.Report(new LensProgress("steering calibration", candidates.Count, grid.Count));
         }
         // NaN (constant scores) never wins; among equal ρ the first, i.e. the grid's order, decides.

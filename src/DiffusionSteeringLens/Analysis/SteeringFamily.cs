@@ -1,6 +1,6 @@
 namespace DiffusionSteeringLens.Analysis;
 
-/// <summary>A one-parameter family of steering functions whose strength <see cref="SteeringCalibration"/> chooses.</summary>
+/// <summary>A one-parameter family of steering functions whose strength <see cref="Experiments.LensStudy.CalibrateSteering"/> chooses.</summary>
 public enum SteeringFamily
 {
     /// <summary><see cref="Lenses.RelativeSteering"/>(λ).</summary>

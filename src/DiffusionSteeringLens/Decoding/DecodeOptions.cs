@@ -16,18 +16,22 @@ public record DecodeOptions
     /// <summary>
     /// The seed of every picture of the call, unless <see cref="Seeds"/> gives one per picture. A picture's noise is a
     /// function of its seed alone (never of its row or its batch neighbours), so equal seeds give equal noise and
-    /// pictures that share a seed differ only by their embeddings. Ignored when <see cref="NoiseSource"/> is set.
+    /// pictures that share a seed differ only by their embeddings.
     /// </summary>
     public long Seed { get; init; }
 
     /// <summary>
     /// One seed per picture (row of the embeddings), overriding <see cref="Seed"/>; its length must equal the number of
-    /// embeddings decoded. Ignored when <see cref="NoiseSource"/> is set.
+    /// embeddings decoded.
     /// </summary>
     public IReadOnlyList<long>? Seeds { get; init; }
 
-    /// <summary>Explicit randomness (e.g. a <see cref="ReplayNoiseSource"/>); null uses a <see cref="SeededNoiseSource"/> from <see cref="Seed"/>.</summary>
-    public INoiseSource? NoiseSource { get; init; }
+    /// <summary>
+    /// Explicit randomness replacing the seed policy (a <see cref="ReplayNoiseSource"/> replays the noise diffusers drew, for
+    /// the golden tests); null uses a <see cref="SeededNoiseSource"/> from <see cref="Seed"/> / <see cref="Seeds"/>. Internal:
+    /// the seed policy is the public contract, so a picture is always reproducible from its seed.
+    /// </summary>
+    internal INoiseSource? NoiseSource { get; init; }
 
     /// <summary>Defaults: 512×512, seed 0.</summary>
     public static DecodeOptions Default { get; } = new();

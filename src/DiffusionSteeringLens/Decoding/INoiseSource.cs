@@ -8,7 +8,7 @@ namespace DiffusionSteeringLens.Decoding;
 /// neighbours. Calls for an image come in order: <see cref="InitialLatents"/>, then <see cref="StepNoise"/> for
 /// each step that adds noise.
 /// </summary>
-public interface INoiseSource
+internal interface INoiseSource
 {
     /// <summary>Standard normal initial latents for images <paramref name="firstImage"/> … + shape[0] − 1.</summary>
     /// <param name="firstImage">Index of the first image of the chunk within the whole decode call.</param>

@@ -23,7 +23,7 @@ public static partial class LensStudy
     /// <exception cref="ArgumentException">Fewer than two decoder seeds or an image count below 1.</exception>
     public static ImageSpaceValidationResult ValidateImageSpace(IHookedVit encoder, StudyImages images, SteeringOptions steering,
         IReadOnlyDictionary<long, PictureSweep> decoders, int imageCount, ValidationSettings? settings = null,
-        IProgress<StudyProgress>? progress = null, CancellationToken cancellationToken = default)
+        IProgress<LensProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(encoder);
         ArgumentNullException.ThrowIfNull(images);
@@ -62,13 +62,13 @@ public static partial class LensStudy
         var dslImage = SeedMean(dslBySeed);
         var dlImage = SeedMean(dlBySeed);
 
-        progress?.Report(new StudyProgress("image-space importance", 0, 1));
+        progress?.Report(new LensProgress("image-space importance", 0, 1));
         var reference = settings.Ablation == AblationKind.Mean ? AblationImportance.RequireReference(images.Reference?.Pixels) : null;
         var importance = AblationImportance.Compute(encoder, pixels, settings.Ablation, reference, cancellationToken);
         var norms = HeadOutputNorm.Compute(encoder, pixels, cancellationToken);
         var (dslEmbedding, delta) = HeadScoring.SteeringScores(dslLens, pixels, cancellationToken);
         var dlEmbedding = HeadScoring.EmbeddingScores(dlLens, pixels, cancellationToken: cancellationToken);
-        progress?.Report(new StudyProgress("image-space importance", 1, 1));
+        progress?.Report(new LensProgress("image-space importance", 1, 1));
 
         var silent = HeadOutputNorm.SilentHeads(norms);
         var invisible = DirectEffectVisibility.InvisibleHeads(delta).Except(silent).ToArray();

@@ -33,12 +33,12 @@ public static partial class LensStudy
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(lens);
         var vit = context.Encoder;
-        context.Progress?.Report(new StudyProgress($"{lens.Name} {sweepName}", 0, 1));
+        context.Progress?.Report(new LensProgress($"{lens.Name} {sweepName}", 0, 1));
         using var scope = torch.NewDisposeScope();
         var e = lens.ComputeEmbeddings(context.Input.Pixels, targets, null, cancellationToken);      // [B, N, P]
         var clean = vit.Forward(context.Input.Pixels).unsqueeze(1);                                  // [B, 1, P]
         var embSim = EmbeddingSimilarity.Cosine(e, clean).mean(new long[] { 0 }).cpu().data<double>().ToArray();
-        context.Progress?.Report(new StudyProgress($"{lens.Name} {sweepName}", 1, 1));
+        context.Progress?.Report(new LensProgress($"{lens.Name} {sweepName}", 1, 1));
         double[]? imgSim = null;
         torch.Tensor? pictures = null;
         if (context.Pictures is { } sweep)
@@ -124,7 +124,7 @@ public static partial class LensStudy
     /// <param name="progress">Progress sink.</param>
     /// <param name="cancellationToken">Cancels between forwards.</param>
     public static ValidationResult Validate(Models.Vit.IHookedVit encoder, StudyImages images, SteeringOptions steering, ValidationSettings? settings = null,
-        IProgress<StudyProgress>? progress = null, CancellationToken cancellationToken = default)
+        IProgress<LensProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(encoder);
         ArgumentNullException.ThrowIfNull(images);
@@ -155,14 +155,14 @@ public static partial class LensStudy
         ArgumentNullException.ThrowIfNull(images);
         var vit = context.Encoder;
         var arch = vit.Architecture;
-        context.Progress?.Report(new StudyProgress("overlay study", 0, 1));
+        context.Progress?.Report(new LensProgress("overlay study", 0, 1));
         using var scope = torch.NewDisposeScope();
         var calibration = images.OverlayPair(images.Calibration);
         var all = images.OverlayPair(images.Evaluation);
         long count = Math.Min(all.Base.shape[0], Math.Max(1, maxImages));
         var evaluation = new OverlayPair(all.Base.narrow(0, 0, count), all.Overlaid.narrow(0, 0, count));
         var result = OverlayStudy.Run(new SteeringLens(vit, steering), calibration, evaluation, topK, maxSubsets, seed, cancellationToken, planted);
-        context.Progress?.Report(new StudyProgress("overlay study", 1, 1));
+        context.Progress?.Report(new LensProgress("overlay study", 1, 1));
         if (context.Pictures is not { } sweep) return new OverlayOutcome(result, Verdicts.Overlay(result), null);
         var keep = Enumerable.Repeat(1f, arch.NumLayers * arch.NumHeads).ToArray();
         foreach (var h in result.TopHeads) keep[h.Head.Index(arch.NumHeads)] = 0f;

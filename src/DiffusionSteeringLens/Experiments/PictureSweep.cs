@@ -6,6 +6,7 @@ using DiffusionSteeringLens.Imaging;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using TorchSharp;
+using DiffusionSteeringLens.Lenses;
 
 namespace DiffusionSteeringLens.Experiments;
 
@@ -21,7 +22,7 @@ namespace DiffusionSteeringLens.Experiments;
 /// decode settings are re-rendered instead of silently reused. Returned pictures are always read back from the PNGs,
 /// so a resumed sweep yields exactly the same tensors (and scores) as an uninterrupted one.
 /// </remarks>
-public sealed class PictureSweep
+public sealed partial class PictureSweep
 {
     private readonly EmbeddingRenderer _renderer;
     private readonly ILogger _logger;
@@ -79,7 +80,7 @@ public sealed class PictureSweep
     /// <param name="progress">Reports after each saved batch.</param>
     /// <param name="cancellationToken">Checked before each batch; finished batches stay on disk.</param>
     public torch.Tensor Run(string sweep, IReadOnlyList<string> labels, torch.Tensor embeddings,
-        IProgress<StudyProgress>? progress = null, CancellationToken cancellationToken = default)
+        IProgress<LensProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(labels);
         if (embeddings.ndim != 2 || embeddings.shape[0] != labels.Count)
@@ -100,7 +101,7 @@ public sealed class PictureSweep
         int finished = labels.Count - todo.Length;
         ReusedCount += finished;
         if (finished > 0) _logger.LogInformation("{Sweep}: reusing {Count} finished pictures", sweep, finished);
-        progress?.Report(new StudyProgress($"decode {sweep}", finished, labels.Count));
+        progress?.Report(new LensProgress($"decode {sweep}", finished, labels.Count));
         for (int start = 0; start < todo.Length; start += BatchSize)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -123,7 +124,7 @@ public sealed class PictureSweep
             WriteManifest(manifestPath, done);
             RenderedCount += chunk.Length;
             finished += chunk.Length;
-            progress?.Report(new StudyProgress($"decode {sweep}", finished, labels.Count));
+            progress?.Report(new LensProgress($"decode {sweep}", finished, labels.Count));
         }
         return LoadAll(dir, labels);
     }

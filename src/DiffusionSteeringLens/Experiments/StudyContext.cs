@@ -1,4 +1,5 @@
 using DiffusionSteeringLens.Analysis;
+using DiffusionSteeringLens.Lenses;
 using DiffusionSteeringLens.Models.Vit;
 
 namespace DiffusionSteeringLens.Experiments;
@@ -9,7 +10,7 @@ public sealed class StudyContext
 {
     /// <summary>Creates a context.</summary>
     public StudyContext(IHookedVit encoder, PreparedInput input, PictureSweep? pictures = null, IImageSimilarity? imageSimilarity = null,
-        IProgress<StudyProgress>? progress = null)
+        IProgress<LensProgress>? progress = null)
     {
         Encoder = encoder ?? throw new ArgumentNullException(nameof(encoder));
         Input = input ?? throw new ArgumentNullException(nameof(input));
@@ -33,7 +34,7 @@ public sealed class StudyContext
     public IImageSimilarity? ImageSimilarity { get; }
 
     /// <summary>Progress sink.</summary>
-    public IProgress<StudyProgress>? Progress { get; }
+    public IProgress<LensProgress>? Progress { get; }
 
     /// <summary>Whether read-outs are decoded.</summary>
     public bool Decodes => Pictures is not null;

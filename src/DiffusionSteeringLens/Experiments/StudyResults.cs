@@ -1,5 +1,6 @@
 using DiffusionSteeringLens.Analysis;
 using DiffusionSteeringLens.Models.Vit;
+using DiffusionSteeringLens.Reports;
 
 namespace DiffusionSteeringLens.Experiments;
 
@@ -58,4 +59,23 @@ public sealed record StudyResults
 
     /// <summary>Wall time of each stage in seconds.</summary>
     public IReadOnlyDictionary<string, double>? TimingsSeconds { get; init; }
+
+    /// <summary>Writes every score as one long-format CSV row (section, item, metric, value), atomically.</summary>
+    /// <param name="path">Destination file (results.csv).</param>
+    public void WriteCsv(string path) => ScoreTable.WriteCsv(path, this);
+
+    /// <summary>
+    /// Writes the self-contained HTML report (summary, figures, layer curve, L×H score grids, score-vs-importance scatter,
+    /// trajectories, overlay study, top-head table), atomically; parts whose results are absent are left out.
+    /// </summary>
+    /// <param name="path">Destination file (report.html).</param>
+    /// <param name="figures">PNG pictures (e.g. labelled grids) with their captions, inlined in order.</param>
+    /// <param name="topK">Rows of the top-heads table (every head is in the layer × head grids regardless).</param>
+    /// <param name="provenance">Rows that make the run citable (library version, command line, settings), added to the Run table.</param>
+    public void WriteReport(string path, IReadOnlyList<(string Caption, byte[] Png)> figures, int topK = 10,
+        IReadOnlyList<KeyValuePair<string, string>>? provenance = null)
+    {
+        ArgumentNullException.ThrowIfNull(figures);
+        StudyReport.Build(this, figures.Select(f => new ReportFigure(f.Caption, f.Png)).ToList(), topK, provenance).Save(path);
+    }
 }

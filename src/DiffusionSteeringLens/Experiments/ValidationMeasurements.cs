@@ -22,7 +22,7 @@ public sealed record ImageMeasurement(int Image, IReadOnlyList<double> Dsl, IRea
 /// <summary>
 /// The per-image step of the validation protocol on one shard (or all) of the evaluation images, with what every shard
 /// shares (calibration-fixed orders, settings, fingerprints) so that shards can be checked and merged
-/// (<see cref="ValidationStudy.Merge"/>) before the statistics are computed (<see cref="ValidationStudy.Statistics"/>).
+/// (<see cref="LensStudy.MergeValidation"/>) before the statistics are computed (<see cref="LensStudy.ValidationStatistics"/>).
 /// </summary>
 /// <param name="Shard">Which part of the evaluation images this is.</param>
 /// <param name="EvaluationImages">Size of the whole evaluation set.</param>

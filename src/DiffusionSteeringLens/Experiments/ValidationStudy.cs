@@ -12,9 +12,10 @@ namespace DiffusionSteeringLens.Experiments;
 /// The validation protocol (<see cref="LensStudy.Validate"/>) in two steps, so the expensive per-image step can be split
 /// over machines: <see cref="Measure"/> scores one shard of the evaluation images, <see cref="Merge"/> checks and joins the
 /// shards, <see cref="Statistics"/> computes every statistic from the per-image data. An unsharded run takes the same
-/// path, so merged shards reproduce it bit for bit.
+/// path, so merged shards reproduce it bit for bit. Users reach the steps through <see cref="LensStudy.MeasureValidation"/>,
+/// <see cref="LensStudy.MergeValidation"/> and <see cref="LensStudy.ValidationStatistics"/>.
 /// </summary>
-public static class ValidationStudy
+internal static class ValidationStudy
 {
     /// <summary>
     /// Evaluation images measured per forward batch. Shards are whole blocks, so each image is always measured in the same
@@ -37,7 +38,7 @@ public static class ValidationStudy
     /// <param name="cancellationToken">Cancels between blocks and forwards.</param>
     /// <exception cref="ArgumentException">More shards than blocks of evaluation images; mean ablation without a reference set.</exception>
     public static ValidationMeasurements Measure(IHookedVit encoder, StudyImages images, SteeringOptions steering, ValidationSettings? settings = null,
-        ValidationShard? shard = null, IProgress<StudyProgress>? progress = null, CancellationToken cancellationToken = default)
+        ValidationShard? shard = null, IProgress<LensProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(encoder);
         ArgumentNullException.ThrowIfNull(images);
@@ -54,7 +55,7 @@ public static class ValidationStudy
         var dslLens = new SteeringLens(encoder, steering);
         var dlLens = new DiffusionLens(encoder);
 
-        progress?.Report(new StudyProgress("calibration orders", 0, 1));
+        progress?.Report(new LensProgress("calibration orders", 0, 1));
         var calibration = images.Calibration.Pixels;
         var (calibrationScores, calibrationDelta) = HeadScoring.SteeringScores(dslLens, calibration, cancellationToken);
         var calibrationSilent = HeadOutputNorm.SilentHeads(HeadOutputNorm.Compute(encoder, calibration, cancellationToken));
@@ -63,7 +64,7 @@ public static class ValidationStudy
         int steps = Math.Clamp(settings.TrajectorySteps ?? Math.Min(16, Math.Max(1, n / 2)), 1, n);
         var dslOrder = orderScores.Select((s, i) => (s, i)).OrderByDescending(x => x.s).ThenBy(x => x.i).Select(x => x.i).Take(steps).ToArray();
         var greedyOrder = AblationTrajectories.Greedy(encoder, calibration, steps, meanZ, cancellationToken).Heads.Select(h => h.Index(arch.NumHeads)).ToArray();
-        progress?.Report(new StudyProgress("calibration orders", 1, 1));
+        progress?.Report(new LensProgress("calibration orders", 1, 1));
 
         int trajectoryImages = Math.Min(total, Math.Max(1, settings.TrajectoryImages));
         var (randomPatterns, curveIndex) = AblationTrajectories.RandomOrderPatterns(n, steps, settings.RandomOrders, settings.Seed);
@@ -77,7 +78,7 @@ public static class ValidationStudy
         for (int block = 0; block < blocks; block++)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            progress?.Report(new StudyProgress("validation measurements", block, blocks));
+            progress?.Report(new LensProgress("validation measurements", block, blocks));
             using var blockScope = torch.NewDisposeScope();
             int start = first + block * BlockSize, size = Math.Min(BlockSize, first + count - start);
             var pixels = eval.narrow(0, start, size);
@@ -105,7 +106,7 @@ public static class ValidationStudy
                 perImage.Add(new ImageMeasurement(start + b, dsl[b], dl[b], norms[b], delta[b], importance[b], trajectory));
             }
         }
-        progress?.Report(new StudyProgress("validation measurements", blocks, blocks));
+        progress?.Report(new LensProgress("validation measurements", blocks, blocks));
         return new ValidationMeasurements(shard, total, images.Description, ModelFingerprint(encoder), ImagesFingerprint(images), settings,
             arch.NumLayers, arch.NumHeads, (int)calibration.shape[0], dslOrder, greedyOrder, trajectoryImages, perImage);
     }

@@ -14,17 +14,33 @@ namespace DiffusionSteeringLens.Hooks;
 /// </remarks>
 public sealed class HookPoint : nn.Module<Tensor, Tensor>
 {
-    private readonly HookRuntime _runtime;
+    private HookRuntime? _runtime;
 
-    /// <summary>Creates a hook point; its token axis follows from the name (<see cref="HookPointLayout.TokenAxis"/>).</summary>
+    /// <summary>
+    /// Creates a hook point; its token axis follows from the name (<see cref="HookPointLayout.TokenAxis"/>). The model that
+    /// registers it binds it to its run state (<see cref="Models.Vit.HookedVitModel"/>'s <c>CompleteSetup</c>); until then
+    /// it passes its input through.
+    /// </summary>
     /// <param name="name">Full hook name (see <see cref="HookNames"/>).</param>
-    /// <param name="runtime">The owning model's runtime, which holds the current run.</param>
-    public HookPoint(string name, HookRuntime runtime) : base(name)
+    public HookPoint(string name) : base(name)
     {
         ArgumentException.ThrowIfNullOrEmpty(name);
         HookName = name;
-        _runtime = runtime ?? throw new ArgumentNullException(nameof(runtime));
         TokenAxis = HookPointLayout.TokenAxis(name);
+    }
+
+    /// <summary>Creates a hook point already bound to its model's run state (the library's own models and the UNet).</summary>
+    internal HookPoint(string name, HookRuntime runtime) : this(name) =>
+        _runtime = runtime ?? throw new ArgumentNullException(nameof(runtime));
+
+    /// <summary>Binds the point to its model's run state; a point belongs to one model.</summary>
+    /// <exception cref="InvalidOperationException">The point is already bound to another model.</exception>
+    internal void Bind(HookRuntime runtime)
+    {
+        ArgumentNullException.ThrowIfNull(runtime);
+        if (_runtime is not null && !ReferenceEquals(_runtime, runtime))
+            throw new InvalidOperationException($"hook point '{HookName}' already belongs to another model.");
+        _runtime = runtime;
     }
 
     /// <summary>The point's full name.</summary>
@@ -34,12 +50,12 @@ public sealed class HookPoint : nn.Module<Tensor, Tensor>
     public int? TokenAxis { get; }
 
     /// <summary>True when the current run hooks or caches this point (used to skip on-demand computations).</summary>
-    public bool IsActive => _runtime.Current?.Wants(HookName) ?? false;
+    public bool IsActive => _runtime?.Current?.Wants(HookName) ?? false;
 
     /// <summary>Applies the current run's hooks and records the value if requested.</summary>
     public override Tensor forward(Tensor input)
     {
-        var run = _runtime.Current;
+        var run = _runtime?.Current;
         if (run is null) return input;
         var x = input;
         var functions = run.FunctionsFor(HookName);

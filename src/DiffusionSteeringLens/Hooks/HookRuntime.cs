@@ -10,7 +10,7 @@ namespace DiffusionSteeringLens.Hooks;
 /// The run state lives in an <see cref="AsyncLocal{T}"/>, so concurrent runs of one model on different threads never see
 /// each other's bindings or caches, and nothing survives the run that set it.
 /// </remarks>
-public sealed class HookRuntime
+internal sealed class HookRuntime
 {
     private readonly AsyncLocal<HookRunState?> _current = new();
 

@@ -3,7 +3,7 @@ using TorchSharp;
 namespace DiffusionSteeringLens.IO;
 
 /// <summary>A named collection of tensors that can be loaded one at a time (a safetensors file or a sharded checkpoint).</summary>
-public interface ITensorSource : IDisposable
+internal interface ITensorSource : IDisposable
 {
     /// <summary>The file or folder this source reads, for error messages.</summary>
     string SourcePath { get; }

@@ -33,7 +33,7 @@ public static class RandomCheckpoint
 
     /// <summary>Names, dtypes and shapes of the checkpoint, from the model built on the meta device (nothing allocated).</summary>
     /// <exception cref="ConfigException">A bad or unsupported config value.</exception>
-    public static IReadOnlyList<SafetensorsEntry> Layout(RandomCheckpointKind kind, string configPath)
+    internal static IReadOnlyList<SafetensorsEntry> Layout(RandomCheckpointKind kind, string configPath)
     {
         torch.nn.Module model = kind switch
         {
@@ -48,10 +48,10 @@ public static class RandomCheckpoint
     /// <summary>
     /// Writes <c>config.json</c> (a copy of <paramref name="configPath"/>) and the random weights into <paramref name="folder"/>.
     /// </summary>
-    /// <returns>The layout written and the weights' size in bytes.</returns>
+    /// <returns>The number of tensors written and the weights' size in bytes.</returns>
     /// <exception cref="ConfigException">A bad or unsupported config value.</exception>
     /// <exception cref="FileNotFoundException">No config file.</exception>
-    public static (IReadOnlyList<SafetensorsEntry> Layout, long Bytes) Write(RandomCheckpointKind kind, string configPath, string folder, long seed = 0,
+    public static (int Tensors, long Bytes) Write(RandomCheckpointKind kind, string configPath, string folder, long seed = 0,
         CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(configPath);
@@ -71,6 +71,6 @@ public static class RandomCheckpoint
                 : torch.randn(e.Shape, generator: generator).mul_(0.02);
             return t.to(e.DType).MoveToOuterDisposeScope();
         });
-        return (layout, layout.Sum(e => e.Shape.Aggregate(1L, (a, d) => a * d) * SafetensorsDType.SizeOf(e.DType)));
+        return (layout.Count, layout.Sum(e => e.Shape.Aggregate(1L, (a, d) => a * d) * SafetensorsDType.SizeOf(e.DType)));
     }
 }

@@ -6,4 +6,4 @@ namespace DiffusionSteeringLens.IO;
 /// <param name="Name">Tensor name.</param>
 /// <param name="DType">Element type.</param>
 /// <param name="Shape">Shape.</param>
-public sealed record SafetensorsEntry(string Name, torch.ScalarType DType, long[] Shape);
+internal sealed record SafetensorsEntry(string Name, torch.ScalarType DType, long[] Shape);

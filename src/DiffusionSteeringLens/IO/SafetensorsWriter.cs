@@ -28,7 +28,7 @@ public static class SafetensorsWriter
     /// than one tensor in memory.
     /// </summary>
     /// <exception cref="ArgumentException">Duplicate names, <c>__metadata__</c> as a name, or a produced tensor that does not match its entry.</exception>
-    public static void Write(string path, IReadOnlyList<SafetensorsEntry> layout, Func<int, torch.Tensor> produce,
+    internal static void Write(string path, IReadOnlyList<SafetensorsEntry> layout, Func<int, torch.Tensor> produce,
         IReadOnlyDictionary<string, string>? metadata = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);

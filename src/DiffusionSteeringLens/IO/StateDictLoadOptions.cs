@@ -1,6 +1,6 @@
 namespace DiffusionSteeringLens.IO;
 
-/// <summary>Options for <see cref="StateDictLoader"/>.</summary>
+/// <summary>Options of strict weight loading (a family's <c>FromPretrained</c> through <see cref="Models.Vit.HookedVitModel"/>'s <c>LoadWeights</c>).</summary>
 public sealed record StateDictLoadOptions
 {
     /// <summary>

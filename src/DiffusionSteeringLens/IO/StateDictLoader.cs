@@ -7,7 +7,7 @@ namespace DiffusionSteeringLens.IO;
 /// casts between integer and floating types, and it reports every problem in one exception.
 /// </summary>
 /// <remarks>Floating-point checkpoints convert to the module's floating dtype (fp16 checkpoints upcast to fp32 on CPU).</remarks>
-public static class StateDictLoader
+internal static class StateDictLoader
 {
     /// <summary>Checks every key first, then copies the tensors into the module's parameters and buffers, one at a time (<see cref="ITensorSource.CopyInto"/>).</summary>
     /// <returns>The number of tensors copied.</returns>

@@ -11,7 +11,7 @@ namespace DiffusionSteeringLens.Lenses;
 /// amplified by the same factor.
 /// </summary>
 /// <param name="Alpha">Strength: a head of average write norm is pushed by α·‖r_final‖.</param>
-public sealed record GlobalScaleSteering(double Alpha) : SteeringFunction
+internal sealed record GlobalScaleSteering(double Alpha) : SteeringFunction
 {
     /// <inheritdoc />
     /// <exception cref="ArgumentException">The reference has no mean head write norm.</exception>

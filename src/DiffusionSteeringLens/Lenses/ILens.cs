@@ -21,9 +21,3 @@ public interface ILens
     torch.Tensor ComputeEmbeddings(torch.Tensor pixelValues, IReadOnlyList<LensTarget> targets,
         IProgress<LensProgress>? progress = null, CancellationToken cancellationToken = default);
 }
-
-/// <summary>Progress of a lens computation or rendering.</summary>
-/// <param name="Stage">What is running (e.g. <c>forward</c>, <c>steered runs</c>, <c>decode</c>).</param>
-/// <param name="Completed">Units done.</param>
-/// <param name="Total">Units in all.</param>
-public sealed record LensProgress(string Stage, int Completed, int Total);

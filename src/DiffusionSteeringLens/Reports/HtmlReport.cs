@@ -8,7 +8,7 @@ namespace DiffusionSteeringLens.Reports;
 /// A self-contained HTML report: headings, text, tables, PNG images inlined as base64 data URIs and inline SVG charts,
 /// with no external resources, so it can be opened offline or mailed as one file.
 /// </summary>
-public sealed class HtmlReport
+internal sealed class HtmlReport
 {
     private readonly StringBuilder _body = new();
 

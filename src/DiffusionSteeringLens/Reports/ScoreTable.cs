@@ -5,7 +5,7 @@ using DiffusionSteeringLens.Lenses;
 namespace DiffusionSteeringLens.Reports;
 
 /// <summary>Flattens <see cref="StudyResults"/> into long-format <see cref="ScoreRow"/>s and writes them as CSV.</summary>
-public static class ScoreTable
+internal static class ScoreTable
 {
     /// <summary>Every score of the results, one row each.</summary>
     internal static IEnumerable<ScoreRow> Flatten(StudyResults results)

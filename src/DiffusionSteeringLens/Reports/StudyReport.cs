@@ -8,7 +8,7 @@ namespace DiffusionSteeringLens.Reports;
 /// Builds the standard report of a run: summary, figures (grids), per-layer similarity curve, head-score heat maps
 /// (layers × heads), score-vs-importance scatter, ablation trajectories, overlay study and top-head table.
 /// </summary>
-public static class StudyReport
+internal static class StudyReport
 {
     /// <summary>Builds the report; parts whose results are absent are left out.</summary>
     /// <param name="results">The scores.</param>

@@ -8,7 +8,7 @@ public sealed class ModelPoolingTests
     public void ThreeModelsGiveTheTIntervalWithTwoDegreesOfFreedom()
     {
         // Worked by hand: mean 0.2, sd = √((0.01 + 0 + 0.01) / 2) = 0.1, SE = 0.1/√3 = 0.057735, t(0.975, 2) = 4.303.
-        var p = ModelPooling.Pool(new[] { 0.1, 0.2, 0.3 });
+        var p = PooledEstimate.Pool(new[] { 0.1, 0.2, 0.3 });
         Assert.Equal(0.2, p.Mean, 12);
         Assert.Equal(0.1 / Math.Sqrt(3), p.StandardError, 12);
         Assert.Equal(0.2 - 4.303 * 0.1 / Math.Sqrt(3), p.Low, 12);
@@ -25,7 +25,7 @@ public sealed class ModelPoolingTests
         int covered = 0, worlds = 4000;
         for (int w = 0; w < worlds; w++)
         {
-            var p = ModelPooling.Pool(new[] { Normal(), Normal(), Normal() });
+            var p = PooledEstimate.Pool(new[] { Normal(), Normal(), Normal() });
             if (p.Low <= 0 && 0 <= p.High) covered++;
         }
         Assert.InRange(covered / (double)worlds, 0.93, 0.97);
@@ -34,7 +34,7 @@ public sealed class ModelPoolingTests
     [Fact]
     public void OneModelHasNoBetweenModelError()
     {
-        var p = ModelPooling.Pool(new[] { 0.4 });
+        var p = PooledEstimate.Pool(new[] { 0.4 });
         Assert.Equal(0.4, p.Mean);
         Assert.True(double.IsNaN(p.StandardError) && double.IsNaN(p.Low) && double.IsNaN(p.High));
     }
@@ -42,8 +42,8 @@ public sealed class ModelPoolingTests
     [Fact]
     public void RejectsEmptyAndNonFiniteInput()
     {
-        Assert.Throws<ArgumentException>(() => ModelPooling.Pool(Array.Empty<double>()));
-        var e = Assert.Throws<ArgumentException>(() => ModelPooling.Pool(new[] { 0.1, double.NaN }));
+        Assert.Throws<ArgumentException>(() => PooledEstimate.Pool(Array.Empty<double>()));
+        var e = Assert.Throws<ArgumentException>(() => PooledEstimate.Pool(new[] { 0.1, double.NaN }));
         Assert.Contains("model 2", e.Message);
     }
 }

@@ -28,13 +28,13 @@ public sealed class SteeringCalibrationTests
         using var few = Images(evaluationCount: 2, seed: 4);
         using var many = Images(evaluationCount: 7, seed: 4);
         Assert.NotEqual(few.Evaluation.Pixels.shape[0], many.Evaluation.Pixels.shape[0]);
-        var a = StudySteering.Calibrate(vit, few, family, readout, grid: Grid);
-        var b = StudySteering.Calibrate(vit, many, family, readout, grid: Grid);
+        var a = LensStudy.CalibrateSteering(vit, few, family, readout, grid: Grid);
+        var b = LensStudy.CalibrateSteering(vit, many, family, readout, grid: Grid);
         Assert.Equal(a.Grid.Select(c => c.Rho), b.Grid.Select(c => c.Rho));
         Assert.Equal(a.Chosen, b.Chosen);
         // Not vacuous: other calibration images do change the grid's ρ.
         using var otherCalibration = Images(evaluationCount: 2, seed: 9);
-        var c = StudySteering.Calibrate(vit, otherCalibration, family, readout, grid: Grid);
+        var c = LensStudy.CalibrateSteering(vit, otherCalibration, family, readout, grid: Grid);
         Assert.NotEqual(a.Grid.Select(x => x.Rho), c.Grid.Select(x => x.Rho));
         _out.WriteLine($"{family} {readout}: {string.Join(", ", a.Grid.Select(x => $"{x.Steering} {x.Rho:F3}"))} → {a.Chosen}");
     }

@@ -1,5 +1,6 @@
 using DiffusionSteeringLens.Cli;
 using DiffusionSteeringLens.Experiments;
+using DiffusionSteeringLens.Lenses;
 using DiffusionSteeringLens.Models.Vit;
 using DiffusionSteeringLens.Tests.TestSupport;
 
@@ -32,7 +33,7 @@ internal sealed record CliRun(int ExitCode, string Out, string Error)
     }
 
     /// <summary>With test seams: a stand-in renderer, a progress observer, a cancellation token, a base directory, the available memory.</summary>
-    public static async Task<CliRun> WithHost(string[] args, FakeRenderer? renderer = null, Action<StudyProgress>? observer = null,
+    public static async Task<CliRun> WithHost(string[] args, FakeRenderer? renderer = null, Action<LensProgress>? observer = null,
         CancellationToken ct = default, string? baseDirectory = null, long? memory = null)
     {
         using var o = new StringWriter();

@@ -12,20 +12,20 @@ public sealed class TargetListTests
     [Fact]
     public void ShorthandsExpand()
     {
-        Assert.Equal(768, TargetList.Parse("all-heads", Arch).Count);
-        Assert.Equal(48, TargetList.Parse("all-mlps", Arch).Count);
-        Assert.All(TargetList.Parse("all-layers", Arch), t => Assert.IsType<ResidualTarget>(t));
-        var range = TargetList.Parse("L2-3", Arch);
+        Assert.Equal(768, LensTarget.ParseList("all-heads", Arch).Count);
+        Assert.Equal(48, LensTarget.ParseList("all-mlps", Arch).Count);
+        Assert.All(LensTarget.ParseList("all-layers", Arch), t => Assert.IsType<ResidualTarget>(t));
+        var range = LensTarget.ParseList("L2-3", Arch);
         Assert.Equal(32, range.Count);
         Assert.Equal(new HeadTarget(2, 0), range[0]);
         Assert.Equal(new HeadTarget(3, 15), range[^1]);
-        Assert.Equal(16, TargetList.Parse("L5", Arch).Count);
+        Assert.Equal(16, LensTarget.ParseList("L5", Arch).Count);
     }
 
     [Fact]
     public void ListsKeepOrderAndDropDuplicates()
     {
-        var list = TargetList.Parse(" L36H4, L47H14 ,mlp:30,L36H4,resid_post:5", Arch);
+        var list = LensTarget.ParseList(" L36H4, L47H14 ,mlp:30,L36H4,resid_post:5", Arch);
         Assert.Equal(new[] { "L36H4", "L47H14", "mlp:30", "resid_post:5" }, list.Select(t => t.Label));
     }
 
@@ -38,5 +38,5 @@ public sealed class TargetListTests
     [InlineData("L3-2")]
     [InlineData("L40-48")]
     public void BadListsThrowFormatException(string text) =>
-        Assert.Throws<FormatException>(() => TargetList.Parse(text, Arch));
+        Assert.Throws<FormatException>(() => LensTarget.ParseList(text, Arch));
 }

@@ -42,7 +42,7 @@ public sealed class RandomCheckpointTests
         var configPath = Path.Combine(dir, "scaled.config.json");
         File.WriteAllText(configPath, config.ToJsonString());
         var folder = Path.Combine(dir, "model");
-        var (layout, bytes) = RandomCheckpoint.Write(kind, configPath, folder, seed: 3);
+        var (tensors, bytes) = RandomCheckpoint.Write(kind, configPath, folder, seed: 3);
 
         var expected = File.ReadAllLines(Path.Combine(Fixtures.Golden("manifests"), manifest + ".txt"))
             .Where(l => l.Length > 0 && !l.StartsWith('#')).Select(l => l.Split('\t'))
@@ -56,7 +56,7 @@ public sealed class RandomCheckpointTests
         Assert.True(wrong.Count == 0, string.Join("\n", wrong.Take(10)));
         var dtype = kind == RandomCheckpointKind.ImageEncoder ? "F16" : "F32";   // as the released checkpoints
         Assert.All(file.Names, n => Assert.Equal(dtype, file.GetInfo(n).DType));
-        Assert.Equal(layout.Count, file.Names.Count);
+        Assert.Equal(tensors, file.Names.Count);
         Assert.Equal(new FileInfo(Path.Combine(folder, RandomCheckpoint.WeightsFileName(kind))).Length - file.DataStart, bytes);
 
         // The folder loads strictly with the project's own loaders (every key, shape and dtype checked).

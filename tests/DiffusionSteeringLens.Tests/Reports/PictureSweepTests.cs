@@ -1,4 +1,5 @@
 using DiffusionSteeringLens.Experiments;
+using DiffusionSteeringLens.Lenses;
 using DiffusionSteeringLens.Tests.Cli;
 using DiffusionSteeringLens.Tests.TestSupport;
 using TorchSharp;
@@ -50,8 +51,8 @@ public sealed class PictureSweepTests
     }
 
     /// <summary>Reports synchronously (System.Progress posts to the thread pool).</summary>
-    private sealed class SyncProgress(Action<StudyProgress> action) : IProgress<StudyProgress>
+    private sealed class SyncProgress(Action<LensProgress> action) : IProgress<LensProgress>
     {
-        public void Report(StudyProgress value) => action(value);
+        public void Report(LensProgress value) => action(value);
     }
 }

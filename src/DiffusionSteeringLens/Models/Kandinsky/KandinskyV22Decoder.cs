@@ -2,6 +2,7 @@ using DiffusionSteeringLens.Decoding;
 using DiffusionSteeringLens.Models.Kandinsky.MoVq;
 using DiffusionSteeringLens.Models.Kandinsky.Schedulers;
 using DiffusionSteeringLens.Models.Kandinsky.Unet;
+using DiffusionSteeringLens.Models.Vit;
 using DiffusionSteeringLens.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -54,6 +55,13 @@ public sealed class KandinskyV22Decoder : IEmbeddingDecoder
 
     /// <inheritdoc />
     public int EmbeddingDim => Unet.ImageEmbedDim;
+
+    /// <summary>
+    /// The unconditional ("negative") image embedding this decoder's classifier-free guidance expects, from any encoder:
+    /// its output [1, P] for an all-zeros pixel tensor (zeros after normalisation), as
+    /// <c>KandinskyV22PriorPipeline.get_zero_embed</c> builds it. The caller owns the result.
+    /// </summary>
+    public static Tensor ZeroImageEmbedding(IHookedVit encoder) => KandinskyNegativeEmbedding.ZeroImageEmbedding(encoder);
 
     /// <summary>
     /// Loads a diffusers-layout decoder folder (e.g. <c>kandinsky-community/kandinsky-2-2-decoder</c>): <c>unet/</c>,

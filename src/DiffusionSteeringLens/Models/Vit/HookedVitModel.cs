@@ -8,14 +8,14 @@ namespace DiffusionSteeringLens.Models.Vit;
 
 /// <summary>
 /// The reusable base of every hooked encoder family (the role TransformerLens's <c>HookedRootModule</c> plays): it owns the
-/// <see cref="HookRuntime"/> that the family's <see cref="HookPoint"/>s share, validates inputs and hook names, and turns
+/// run state that the family's <see cref="HookPoint"/>s share, validates inputs and hook names, and turns
 /// a family's plain forward into <see cref="Forward"/>, <see cref="RunWithCache"/> and <see cref="RunWithHooks"/>
 /// (per-run bindings, caching, position filters, on-demand points), a batched <see cref="Readout"/> and its
 /// frozen-LayerNorm variant.
 /// </summary>
 /// <remarks>
-/// A family builds its modules with <see cref="Runtime"/>, calls <c>RegisterComponents()</c>, then
-/// <see cref="CompleteSetup"/>; it implements <see cref="ForwardCore"/> (pixels → output embedding, calling its hook
+/// A family builds its modules with a <see cref="HookPoint"/> at every site (<c>new HookPoint(name)</c>), calls
+/// <c>RegisterComponents()</c>, then <see cref="CompleteSetup"/>, which binds every point to this model's run state; it implements <see cref="ForwardCore"/> (pixels → output embedding, calling its hook
 /// points through <c>.call</c>), <see cref="ReadoutCore"/>, and the read-out's parts — <see cref="ReadoutNorm"/>,
 /// <see cref="ReadoutNormEps"/>, <see cref="ReadoutHead"/> — from which the base builds <see cref="ReadoutFrozen"/>
 /// without the lenses knowing the family. Every entry point runs without autograd inside its own
@@ -36,8 +36,8 @@ public abstract class HookedVitModel : nn.Module<Tensor, Tensor>, IHookedVit
         Runtime = new HookRuntime();
     }
 
-    /// <summary>The run state every hook point of this model reads; pass it to each <see cref="HookPoint"/>.</summary>
-    protected HookRuntime Runtime { get; }
+    /// <summary>The run state every hook point of this model reads (the library's own families pass it to their blocks).</summary>
+    private protected HookRuntime Runtime { get; }
 
     /// <inheritdoc />
     public VitArchitecture Architecture =>
@@ -53,12 +53,15 @@ public abstract class HookedVitModel : nn.Module<Tensor, Tensor>, IHookedVit
     public IReadOnlyList<string> HookPointNames => _hookNames;
 
     /// <summary>
-    /// Records the shape facts and collects every registered <see cref="HookPoint"/> (after <c>RegisterComponents()</c>).
+    /// Records the shape facts, collects every registered <see cref="HookPoint"/> (after <c>RegisterComponents()</c>) and
+    /// binds it to this model's run state.
     /// </summary>
     protected void CompleteSetup(VitArchitecture architecture)
     {
         _architecture = architecture ?? throw new ArgumentNullException(nameof(architecture));
-        _hookNames = modules().OfType<HookPoint>().Select(h => h.HookName).ToArray();
+        var points = modules().OfType<HookPoint>().ToArray();
+        foreach (var point in points) point.Bind(Runtime);
+        _hookNames = points.Select(h => h.HookName).ToArray();
         _hookNameSet = new HashSet<string>(_hookNames, StringComparer.Ordinal);
     }
 

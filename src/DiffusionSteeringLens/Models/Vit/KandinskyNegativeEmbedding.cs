@@ -6,9 +6,10 @@ namespace DiffusionSteeringLens;
 
 /// <summary>
 /// Kandinsky 2.2's unconditional ("negative") image embedding. It is a notion of the Kandinsky prior, not of an encoder,
-/// so it lives here as an extension instead of on <see cref="IHookedVit"/>.
+/// so it lives here as an extension instead of on <see cref="IHookedVit"/>; users reach it as
+/// <see cref="Models.Kandinsky.KandinskyV22Decoder.ZeroImageEmbedding"/>.
 /// </summary>
-public static class KandinskyNegativeEmbedding
+internal static class KandinskyNegativeEmbedding
 {
     /// <summary>
     /// The output embedding [1, P] of an all-zeros pixel tensor [1, C, S, S] (zeros after normalisation), as

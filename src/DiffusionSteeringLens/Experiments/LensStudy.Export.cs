@@ -4,15 +4,15 @@ using TorchSharp;
 
 namespace DiffusionSteeringLens.Experiments;
 
-/// <summary>
-/// All lens read-outs of a batch as named float32 tensors (what <c>dsl export</c> writes to safetensors):
-/// <c>image_embeds</c> [B, P]; <c>dl.resid_post</c> [B, L, P]; <c>dl.heads</c> [B, L, H, P] (each head's result read out
-/// alone); <c>dsl.heads</c> [B, L, H, P] and <c>dsl.mlps</c> [B, L, P] (DSL read-outs with the given steering).
-/// </summary>
-public static class LensExport
+public static partial class LensStudy
 {
-    /// <summary>Computes every read-out; the caller owns (and disposes) the returned tensors.</summary>
-    public static IReadOnlyDictionary<string, torch.Tensor> Compute(IHookedVit encoder, torch.Tensor pixels, SteeringOptions steering,
+    /// <summary>
+    /// All lens read-outs of a batch as named float32 tensors (what <c>dsl export</c> writes to safetensors):
+    /// <c>image_embeds</c> [B, P]; <c>dl.resid_post</c> [B, L, P]; <c>dl.heads</c> [B, L, H, P] (each head's result read out
+    /// alone); <c>dsl.heads</c> [B, L, H, P] and <c>dsl.mlps</c> [B, L, P] (DSL read-outs with the given steering).
+    /// The caller owns (and disposes) the returned tensors.
+    /// </summary>
+    public static IReadOnlyDictionary<string, torch.Tensor> Export(IHookedVit encoder, torch.Tensor pixels, SteeringOptions steering,
         CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(encoder);

@@ -4,15 +4,15 @@ using TorchSharp;
 
 namespace DiffusionSteeringLens.Experiments;
 
-/// <summary>
-/// The library's adapter from an <see cref="IEmbeddingDecoder"/> to an <see cref="EmbeddingRenderer"/>: embeddings are
-/// cast to the decoder's compute dtype and device, decoded with the library's seed policy (every picture uses
-/// <see cref="DecodeOptions.Seed"/>, so a picture depends only on its embedding, seed and settings), and returned as
-/// float32 CPU pictures in [0, 1] at the requested size.
-/// </summary>
-public static class DecoderEmbeddingRenderer
+public sealed partial class PictureSweep
 {
-    /// <summary>Creates the renderer. The decoder and the negative embedding stay owned by the caller.</summary>
+    /// <summary>
+    /// The library's adapter from an <see cref="IEmbeddingDecoder"/> to the <see cref="EmbeddingRenderer"/> a sweep runs:
+    /// embeddings are cast to the decoder's compute dtype and device, decoded with the library's seed policy (every
+    /// picture uses <see cref="DecodeOptions.Seed"/>, so a picture depends only on its embedding, seed and settings), and
+    /// returned as float32 CPU pictures in [0, 1] at the requested size. The decoder and the negative embedding stay
+    /// owned by the caller.
+    /// </summary>
     /// <param name="decoder">The decoder.</param>
     /// <param name="negative">[1, P] unconditional embedding for classifier-free guidance (e.g. the zero-image embedding).</param>
     /// <param name="options">Sampling settings; <see cref="DecodeOptions.Seeds"/> must be null (one seed for all pictures).</param>
@@ -21,7 +21,7 @@ public static class DecoderEmbeddingRenderer
     /// <param name="device">Device the embeddings are moved to.</param>
     /// <param name="progress">Denoising progress of each picture; may be null.</param>
     /// <exception cref="ArgumentException">Per-picture seeds, a negative embedding that is not [1, P], or a size below 1.</exception>
-    public static EmbeddingRenderer Create(IEmbeddingDecoder decoder, torch.Tensor negative, DecodeOptions options, int size,
+    public static EmbeddingRenderer DecoderRenderer(IEmbeddingDecoder decoder, torch.Tensor negative, DecodeOptions options, int size,
         torch.ScalarType dtype, torch.Device device, IProgress<DecodeProgress>? progress = null)
     {
         ArgumentNullException.ThrowIfNull(decoder);

@@ -14,11 +14,7 @@ public sealed record PooledEstimate(double Mean, double StandardError, double Lo
 {
     /// <summary>Number of models pooled.</summary>
     public int Models => Values.Count;
-}
 
-/// <summary>Pools per-model estimates; see <see cref="PooledEstimate"/>.</summary>
-public static class ModelPooling
-{
     // Two-sided 95 % Student-t quantiles t(0.975, df) for df = 1 … 30 (standard table values); beyond 30 the normal 1.96
     // is within 2 % of t.
     private static readonly double[] T975 =
@@ -28,7 +24,7 @@ public static class ModelPooling
     };
 
     /// <summary>The 0.975 quantile of Student's t with <paramref name="degreesOfFreedom"/> ≥ 1.</summary>
-    public static double TQuantile975(int degreesOfFreedom)
+    internal static double TQuantile975(int degreesOfFreedom)
     {
         if (degreesOfFreedom < 1) throw new ArgumentOutOfRangeException(nameof(degreesOfFreedom), degreesOfFreedom, "need at least 1 degree of freedom.");
         return degreesOfFreedom <= T975.Length ? T975[degreesOfFreedom - 1] : 1.96;
