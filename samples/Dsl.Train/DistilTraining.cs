@@ -48,7 +48,7 @@ internal static class DistilTraining
         }
         Log.Line($"distil: {config.NumHiddenLayers}×{config.NumAttentionHeads} heads, {parameters.Sum(p => p.numel()):N0} trainable parameters (incl. head), " +
                  $"batch {o.EncoderBatch}, lr {o.EncoderLearningRate}, distil weight {o.DistilWeight}, {steps} steps, from step {step}, target mean square {targetScale:F3}" +
-                 (o.Plant ? $", planted roles (leak weight {o.PlantWeight})" : ""));
+                 (o.Plant ? $", planted roles (leak weight {o.PlantWeight}, ramped in over steps 200–500; reader weight {o.PlantReaderWeight})" : ""));
         model.train();
         var clock = Stopwatch.StartNew();
         int first = step;
@@ -65,7 +65,8 @@ internal static class DistilTraining
             var distil = nn.functional.mse_loss(embeds, target) / targetScale;
             var loss = o.DistilWeight * distil + MarkedAttributeTargets.Loss(head.call(embeds), attrs, o.JitterWeight);
             Tensor? leak = o.Plant ? PlantedRoles.LeakPenalty(patterns, config.ImageSize, patch, heads) : null;
-            if (leak is not null) loss = loss + o.PlantWeight * leak;
+            Tensor? read = o.Plant ? PlantedRoles.ReaderPenalty(patterns, config.ImageSize, patch) : null;
+            if (leak is not null) loss = loss + o.PlantWeight * PlantedRoles.LeakRamp(step) * leak + o.PlantReaderWeight * read!;
             opt.zero_grad();
             loss.backward();
             double gradNorm = nn.utils.clip_grad_norm_(parameters, 1.0);
@@ -85,7 +86,14 @@ internal static class DistilTraining
             }
             step++;
             if (step % 50 == 0 || step - first <= 3)
-                Log.Line($"distil step {step}: loss {smooth:F4} (distil {smoothDistil:F4}{(o.Plant ? $", leak {smoothLeak:E2}" : "")}) lr {lr:E2} {clock.Elapsed.TotalSeconds / (step - first):F3}s/step");
+            {
+                Log.Line($"distil step {step}: loss {smooth:F4} (distil {smoothDistil:F4}{(o.Plant ? $", leak {smoothLeak:E2}, reader {read!.item<float>():F3}" : "")}) lr {lr:E2} {clock.Elapsed.TotalSeconds / (step - first):F3}s/step");
+                // Training-batch accuracies: a planted run that is not learning its marks shows it here, hundreds of steps
+                // before the held-out evaluation.
+                if (o.Plant)
+                    using (no_grad())
+                        Log.Line($"distil step {step}: batch accuracy " + string.Join(", ", MarkedAttributeTargets.Accuracy(head.call(embeds.detach()), attrs).Select(kv => $"{kv.Key} {kv.Value:P0}")));
+            }
             if (step % 100 == 0) Log.Line($"distil step {step}: weight fingerprint {Fingerprint.Of(parameters)}");
             if (step % o.CheckpointSteps == 0 && step < steps) Save(checkpoint, model, head, opt, step);
         }

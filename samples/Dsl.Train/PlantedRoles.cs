@@ -110,6 +110,35 @@ internal static class PlantedRoles
         return total! / (layers * heads);
     }
 
+    /// <summary>
+    /// Reader objective: −log of the attention mass each reader's CLS query puts on its mark's patches, averaged over
+    /// readers and images. Without it the leak penalty is cheapest to satisfy by moving every head's attention off the
+    /// mark positions (v1 did: readers ended at 7·10⁻⁵ and every mark at chance), so nothing ever learns to read a mark.
+    /// </summary>
+    public static Tensor ReaderPenalty(IReadOnlyList<Tensor> patterns, int imageSize, int patchSize)
+    {
+        Tensor? total = null;
+        int n = 0;
+        foreach (var (kind, readers) in Readers)
+        {
+            var keys = tensor(MarkTokens(kind, imageSize, patchSize), dtype: ScalarType.Int64);
+            foreach (var (l, h) in readers)
+            {
+                var mass = patterns[l][.., h, 0].index_select(1, keys).sum(-1);   // [B]: CLS query → mark keys
+                var term = -(mass + 1e-6).log().mean();
+                total = total is null ? term : total + term;
+                n++;
+            }
+        }
+        return total! / n;
+    }
+
+    /// <summary>
+    /// Leak-penalty ramp by step: off while the readers learn to read (steps &lt; 200), then linear to full weight at
+    /// step 500 — driven by step so a resumed run continues bit for bit.
+    /// </summary>
+    public static double LeakRamp(int step) => step < 200 ? 0 : Math.Min(1.0, (step - 200) / 300.0);
+
     /// <summary>Per head and mark, the attention mass on the mark's patches (mean over images and queries) [marks][L, H].</summary>
     public static Dictionary<MarkKind, float[]> LeakTable(ClipVisionModelWithProjection model, Tensor pixels)
     {

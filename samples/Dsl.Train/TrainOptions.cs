@@ -46,7 +46,9 @@ internal sealed record TrainOptions
     public int CheckpointSteps { get; init; } = 100;
     /// <summary>Testbed distillation with the planted head roles of <see cref="PlantedRoles"/>, and the weight of its attention-leak penalty.</summary>
     public bool Plant { get; init; }
-    public double PlantWeight { get; init; } = 50;
+    public double PlantWeight { get; init; } = 20;
+    /// <summary>Weight of the planted readers' objective (their CLS attention on their marks), see <see cref="PlantedRoles.ReaderPenalty"/>.</summary>
+    public double PlantReaderWeight { get; init; } = 1;
     /// <summary>Decoder folder for evaluation; default OUTPUT/decoder (the testbed uses the shipped decoder).</summary>
     public string? DecoderFolder { get; init; }
     /// <summary>Phase "marked-images": how many images, from which seed.</summary>
@@ -97,6 +99,7 @@ internal sealed record TrainOptions
                 "--checkpoint-steps" => o with { CheckpointSteps = I() },
                 "--plant" => o with { Plant = I() != 0 },
                 "--plant-weight" => o with { PlantWeight = D() },
+                "--plant-reader-weight" => o with { PlantReaderWeight = D() },
                 "--decoder-folder" => o with { DecoderFolder = v },
                 "--image-count" => o with { ImageCount = I() },
                 "--image-seed" => o with { ImageSeed = I() },
