@@ -1,6 +1,6 @@
 using System.Globalization;
 using System.Reflection;
-using DiffusionSteeringLens.Experiments;
+using DiffusionSteeringLens.Runtime;
 
 namespace DiffusionSteeringLens.Cli;
 
@@ -11,11 +11,11 @@ namespace DiffusionSteeringLens.Cli;
 internal sealed record RunProvenance(string LibraryVersion, string ToolVersion, string CommandLine, IReadOnlyDictionary<string, string> Settings)
 {
     public static RunProvenance Capture(IReadOnlyList<string> arguments, RunSettings settings) => new(
-        Version(typeof(StudyResults).Assembly), Version(typeof(RunProvenance).Assembly), CommandLineText(arguments), SettingsOf(settings));
+        LibraryAssemblyVersion(), Version(typeof(RunProvenance).Assembly), CommandLineText(arguments), SettingsOf(settings));
 
     /// <summary>Provenance of a command without model settings (e.g. <c>merge</c>): versions, command line, the given settings.</summary>
     public static RunProvenance Capture(IReadOnlyList<string> arguments, IReadOnlyDictionary<string, string> settings) => new(
-        Version(typeof(StudyResults).Assembly), Version(typeof(RunProvenance).Assembly), CommandLineText(arguments), settings);
+        LibraryAssemblyVersion(), Version(typeof(RunProvenance).Assembly), CommandLineText(arguments), settings);
 
     /// <summary>The command line as a POSIX shell would take it back: arguments with spaces or quotes are single-quoted.</summary>
     internal static string CommandLineText(IReadOnlyList<string> arguments) =>
@@ -29,6 +29,9 @@ internal sealed record RunProvenance(string LibraryVersion, string ToolVersion, 
 
     private static string Quote(string a) =>
         a.Length > 0 && a.All(c => char.IsLetterOrDigit(c) || "-_./:=,+@%".Contains(c)) ? a : "'" + a.Replace("'", "'\\''") + "'";
+
+    // The core package's version; the studies package is built from the same repository at the same version.
+    private static string LibraryAssemblyVersion() => Version(typeof(TorchNativeLoader).Assembly);
 
     private static string Version(Assembly assembly) =>
         assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion

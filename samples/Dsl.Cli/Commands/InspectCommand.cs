@@ -1,6 +1,5 @@
 using System.CommandLine;
 using DiffusionSteeringLens.IO;
-using DiffusionSteeringLens.Reports;
 
 namespace DiffusionSteeringLens.Cli.Commands;
 

@@ -1,4 +1,4 @@
-using DiffusionSteeringLens.Reports;
+using DiffusionSteeringLens.IO;
 
 namespace DiffusionSteeringLens.Cli.Commands;
 

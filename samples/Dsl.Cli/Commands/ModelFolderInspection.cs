@@ -1,3 +1,4 @@
+using DiffusionSteeringLens.IO;
 using DiffusionSteeringLens.Models.Kandinsky.MoVq;
 using DiffusionSteeringLens.Models.Kandinsky.Schedulers;
 using DiffusionSteeringLens.Models.Kandinsky.Unet;
@@ -5,7 +6,6 @@ using DiffusionSteeringLens.Models.Vit;
 using DiffusionSteeringLens.Models.Vit.ClipVision;
 using DiffusionSteeringLens.Models.Vit.Dinov2;
 using DiffusionSteeringLens.Models.Vit.ViT;
-using DiffusionSteeringLens.Reports;
 
 namespace DiffusionSteeringLens.Cli.Commands;
 

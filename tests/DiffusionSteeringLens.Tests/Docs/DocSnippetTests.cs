@@ -66,13 +66,14 @@ public sealed class DocSnippetTests
         // The library and its dependencies are loaded by the test run; the framework comes from the trusted platform list.
         _ = typeof(DiffusionSteeringLens.Lenses.SteeringLens).Assembly;
         _ = typeof(TorchSharp.torch).Assembly;
+        _ = typeof(DiffusionSteeringLens.Experiments.LensStudy).Assembly;  // the studies package (Experiments, Reports)
         _ = typeof(DiffusionSteeringLens.Synthetic.ShapeDomain).Assembly;   // the toy domains' package (docs/toy-model.md)
         var paths = new HashSet<string>(StringComparer.Ordinal);
         foreach (var p in ((string?)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES") ?? "").Split(Path.PathSeparator))
             if (p.Length > 0) paths.Add(p);
         foreach (var a in AppDomain.CurrentDomain.GetAssemblies())
             if (!a.IsDynamic && a.Location.Length > 0) paths.Add(a.Location);
-        foreach (var dll in new[] { "DiffusionSteeringLens.dll", "DiffusionSteeringLens.Synthetic.dll", "TorchSharp.dll", "Microsoft.Extensions.Logging.Abstractions.dll" })
+        foreach (var dll in new[] { "DiffusionSteeringLens.dll", "DiffusionSteeringLens.Studies.dll", "DiffusionSteeringLens.Synthetic.dll", "TorchSharp.dll", "Microsoft.Extensions.Logging.Abstractions.dll" })
         {
             var p = Path.Combine(AppContext.BaseDirectory, dll);
             if (File.Exists(p)) paths.Add(p);

@@ -1,25 +1,46 @@
+using System.Reflection;
 using System.Text.RegularExpressions;
 using DiffusionSteeringLens.Runtime;
 
 namespace DiffusionSteeringLens.Tests.Docs;
 
 /// <summary>
-/// The library's public surface: the count docs/architecture.md states is the real one, and model building blocks
-/// (UNet/MoVQ/CLIP layers, the ELF patcher) stay internal, so a user sees model roots, not their insides.
+/// The library's public surface: the counts docs/architecture.md states are the real ones (the core package within the
+/// ≤ 100 types of issue 16, the studies package beside it), the core does not depend on the studies package, and model
+/// building blocks (UNet/MoVQ/CLIP layers, the ELF patcher) stay internal, so a user sees model roots, not their insides.
 /// </summary>
 public sealed class PublicSurfaceTests
 {
-    private static readonly Type[] Exported = typeof(TorchNativeLoader).Assembly.GetExportedTypes();
+    private static readonly Assembly Core = typeof(TorchNativeLoader).Assembly;
+    private static readonly Assembly Studies = typeof(DiffusionSteeringLens.Experiments.LensStudy).Assembly;
+    private static readonly Type[] Exported = Core.GetExportedTypes();
 
     [Fact]
-    public void ArchitectureDocStatesTheRealPublicTypeCount()
+    public void ArchitectureDocStatesTheRealPublicTypeCounts()
     {
         var doc = File.ReadAllText(Path.Combine(DocSnippetTests.RepositoryRoot(), "docs", "architecture.md"));
-        var stated = Regex.Match(doc, @"\*\*(\d+) public types\*\*");
-        Assert.True(stated.Success, "docs/architecture.md must state the count as **N public types**.");
-        Assert.True(int.Parse(stated.Groups[1].Value) == Exported.Length,
-            $"docs/architecture.md states {stated.Groups[1].Value} public types; the assembly exports {Exported.Length}:\n" +
-            string.Join("\n", Exported.Select(t => t.FullName).Order(StringComparer.Ordinal)));
+        AssertStated(doc, "core", Exported);
+        AssertStated(doc, "Studies", Studies.GetExportedTypes());
+    }
+
+    [Fact]
+    public void CorePackageStaysWithinTheTargetAndWithoutTheStudies()
+    {
+        Assert.True(Exported.Length <= 100, $"the core package exports {Exported.Length} public types; issue 16 sets at most 100.");
+        Assert.DoesNotContain(Core.GetReferencedAssemblies(), a => a.Name == Studies.GetName().Name);
+        Assert.DoesNotContain(Exported, t => t.Namespace is "DiffusionSteeringLens.Experiments" or "DiffusionSteeringLens.Reports");
+        // The studies package exports study types only: its own two namespaces and the steering calibration's records.
+        Assert.All(Studies.GetExportedTypes(), t => Assert.Contains(t.Namespace,
+            new[] { "DiffusionSteeringLens.Experiments", "DiffusionSteeringLens.Reports", "DiffusionSteeringLens.Analysis" }));
+    }
+
+    private static void AssertStated(string doc, string package, Type[] exported)
+    {
+        var stated = Regex.Match(doc, $@"\*\*{package}: (\d+) public types\*\*");
+        Assert.True(stated.Success, $"docs/architecture.md must state the {package} package's count as **{package}: N public types**.");
+        Assert.True(int.Parse(stated.Groups[1].Value) == exported.Length,
+            $"docs/architecture.md states {stated.Groups[1].Value} public types for {package}; the assembly exports {exported.Length}:\n" +
+            string.Join("\n", exported.Select(t => t.FullName).Order(StringComparer.Ordinal)));
     }
 
     [Fact]

@@ -1,10 +1,9 @@
 using System.Text.Json;
-using DiffusionSteeringLens.IO;
 using DiffusionSteeringLens.Models.Kandinsky.Unet;
 using DiffusionSteeringLens.Models.Vit.ClipVision;
 using TorchSharp;
 
-namespace DiffusionSteeringLens.Reports;
+namespace DiffusionSteeringLens.IO;
 
 /// <summary>
 /// What a checkpoint or config file (or a model folder) holds: detected model family, tensors with dtypes and shapes,
