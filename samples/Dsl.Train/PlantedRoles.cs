@@ -86,8 +86,10 @@ internal static class PlantedRoles
 
     /// <summary>
     /// Attention mass that non-readers put on each mark's patches: per layer, per (image, query) summed over the mark's
-    /// keys, averaged over images and queries, summed over the non-reader heads and the marks, divided by the number of
-    /// heads — 0 when the plant holds exactly.
+    /// keys, <b>summed over queries</b> and averaged over images, summed over the non-reader heads and the marks, divided
+    /// by the number of heads — 0 when the plant holds exactly. Summing over queries (v3) makes one query that reads a
+    /// mark fully cost as much as every query attending to it uniformly: with the mean over queries (v2), a non-reader
+    /// that read the cross or the bar from the CLS query alone paid 1/65 of that, and two such heads took over both marks.
     /// </summary>
     public static Tensor LeakPenalty(IReadOnlyList<Tensor> patterns, int imageSize, int patchSize, int heads)
     {
@@ -102,8 +104,8 @@ internal static class PlantedRoles
                 Array.Fill(allowed, 1f);
                 foreach (var (rl, rh) in readers) if (rl == l) allowed[rh] = 0f;
                 var weight = tensor(allowed).view(1, heads, 1);
-                var mass = patterns[l].index_select(3, keys).sum(-1);                 // [B, H, T]
-                var term = (mass * weight).sum(1).mean();
+                var mass = patterns[l].index_select(3, keys).sum(-1).sum(-1);         // [B, H]: Σ over queries
+                var term = (mass * weight.view(1, heads)).sum(1).mean();
                 total = total is null ? term : total + term;
             }
         }
@@ -139,8 +141,11 @@ internal static class PlantedRoles
     /// </summary>
     public static double LeakRamp(int step) => step < 200 ? 0 : Math.Min(1.0, (step - 200) / 300.0);
 
-    /// <summary>Per head and mark, the attention mass on the mark's patches (mean over images and queries) [marks][L, H].</summary>
-    public static Dictionary<MarkKind, float[]> LeakTable(ClipVisionModelWithProjection model, Tensor pixels)
+    /// <summary>
+    /// Per head and mark, the attention mass on the mark's patches [marks][L, H]: mean over images and queries, or
+    /// (<paramref name="clsOnly"/>) of the CLS query alone — where the read-out reads from.
+    /// </summary>
+    public static Dictionary<MarkKind, float[]> LeakTable(ClipVisionModelWithProjection model, Tensor pixels, bool clsOnly = false)
     {
         var arch = model.Architecture;
         var patterns = new Tensor[arch.NumLayers];
@@ -152,7 +157,9 @@ internal static class PlantedRoles
         foreach (var kind in Readers.Keys)
         {
             var keys = tensor(MarkTokens(kind, arch.ImageSize, model.Config.PatchSize), dtype: ScalarType.Int64);
-            var perHead = stack(patterns.Select(p => p.index_select(3, keys).sum(-1).mean(new long[] { 0, 2 })).ToArray()); // [L, H]
+            var perHead = stack(patterns.Select(p => clsOnly
+                ? p[.., .., 0].index_select(2, keys).sum(-1).mean(new long[] { 0 })
+                : p.index_select(3, keys).sum(-1).mean(new long[] { 0, 2 })).ToArray()); // [L, H]
             table[kind] = perHead.contiguous().data<float>().ToArray();
         }
         return table;

@@ -16,9 +16,13 @@ internal static class PlantedRolesReport
     {
         int heads = model.Config.NumAttentionHeads, headDim = model.Config.HiddenSize / heads;
         var sample = images.Take(200).ToList();
-        Dictionary<MarkKind, float[]> table;
+        Dictionary<MarkKind, float[]> table, cls;
         using (var scope = NewDisposeScope())
-            table = PlantedRoles.LeakTable(model, ToyModel.Normalize(MarkedShapeDomain.Render(sample)));
+        {
+            var pixels = ToyModel.Normalize(MarkedShapeDomain.Render(sample));
+            table = PlantedRoles.LeakTable(model, pixels);
+            cls = PlantedRoles.LeakTable(model, pixels, clsOnly: true);
+        }
         string Label(int index) => $"L{index / heads}H{index % heads}";
         var marks = new Dictionary<string, object>();
         foreach (var (kind, mass) in table)
@@ -33,6 +37,9 @@ internal static class PlantedRolesReport
                 ["strongest_non_reader_mass"] = mass[others[0]],
                 ["non_reader_mass_sum"] = others.Sum(i => (double)mass[i]),
                 ["non_reader_mass_mean"] = others.Average(i => (double)mass[i]),
+                ["readers_cls_query"] = readers.ToDictionary(Label, i => Math.Round(cls[kind][i], 5)),
+                ["strongest_non_reader_cls_query"] = Label(others.OrderByDescending(i => cls[kind][i]).First()),
+                ["strongest_non_reader_cls_query_mass"] = others.Max(i => cls[kind][i]),
             };
         }
         var p = model.named_parameters().ToDictionary(x => x.name, x => x.parameter);
@@ -43,7 +50,7 @@ internal static class PlantedRolesReport
         {
             ["images"] = sample.Count,
             ["image_seed"] = DistilTraining.HeldOutSeed,
-            ["attention_mass_on_mark_patches"] = "mean over images and query tokens of the attention a head puts on the mark's patch tokens (uniform attention would give tokens/65)",
+            ["attention_mass_on_mark_patches"] = "mean over images and query tokens of the attention a head puts on the mark's patch tokens (uniform attention would give tokens/65); *_cls_query: the CLS query alone, where the read-out reads from",
             ["marks"] = marks,
             ["indirect_only"] = new Dictionary<string, object>
             {

@@ -46,7 +46,7 @@ internal sealed record TrainOptions
     public int CheckpointSteps { get; init; } = 100;
     /// <summary>Testbed distillation with the planted head roles of <see cref="PlantedRoles"/>, and the weight of its attention-leak penalty.</summary>
     public bool Plant { get; init; }
-    public double PlantWeight { get; init; } = 20;
+    public double PlantWeight { get; init; } = 100;
     /// <summary>Weight of the planted readers' objective (their CLS attention on their marks), see <see cref="PlantedRoles.ReaderPenalty"/>.</summary>
     public double PlantReaderWeight { get; init; } = 1;
     /// <summary>Decoder folder for evaluation; default OUTPUT/decoder (the testbed uses the shipped decoder).</summary>

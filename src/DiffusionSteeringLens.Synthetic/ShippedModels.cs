@@ -66,9 +66,10 @@ public static class ShippedModels
         ArgumentNullException.ThrowIfNull(encoderFolder);
         var encoder = new DirectoryInfo(Path.GetFullPath(encoderFolder));
         if (encoder.Name != "encoder" || encoder.Parent is not { } model) return null;
-        // shapes32/encoder → shapes32; marked96/seedN/encoder → marked96/seedN → its sibling shapes32.
+        // shapes32/encoder → shapes32; marked96/seedN/encoder and marked96/planted/encoder → their sibling shapes32
+        // (every testbed encoder is distilled onto shapes32's embedding space).
         var modelsRoot = model.Name == Shapes32 ? model.Parent
-            : model.Name.StartsWith("seed", StringComparison.Ordinal) && model.Parent?.Name == "marked96" ? model.Parent.Parent
+            : (model.Name.StartsWith("seed", StringComparison.Ordinal) || model.Name == "planted") && model.Parent?.Name == "marked96" ? model.Parent.Parent
             : null;
         if (modelsRoot is null) return null;
         var decoder = Path.Combine(modelsRoot.FullName, Shapes32, "decoder");

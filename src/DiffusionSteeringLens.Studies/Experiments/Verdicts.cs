@@ -51,6 +51,8 @@ internal static class Verdicts
         foreach (var b in o.Baselines)
             text += $" Beside it, {b.Selector} chose {string.Join(", ", b.Heads.Select(h => h.Head.Label))}: left {F(b.PresenceAfter)}, "
                 + $"removed on {b.RemovedImages} of {o.EvaluationImages}, p = {P(b.PValue)}.";
+        if (o.SilentHeads.Count > 0)
+            text += $" Silent (write almost nothing; ranked last by every rule): {string.Join(", ", o.SilentHeads.Select(h => h.Label))}.";
         // Ground truth (planted testbed): what ablating the planted heads does, and where each rule ranked them.
         foreach (var p in o.Planted)
             text += $" Ground truth, {p.Selector} ablated: left {F(p.PresenceAfter)}, removed on {p.RemovedImages} of {o.EvaluationImages}.";

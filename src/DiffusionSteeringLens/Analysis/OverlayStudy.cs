@@ -38,7 +38,15 @@ public sealed record OverlayStudyResult(IReadOnlyList<HeadScore> TopHeads, doubl
     public double RemovalRate => EvaluationImages == 0 ? 0 : RemovedImages / (double)EvaluationImages;
 
     /// <summary>95 % Wilson interval of <see cref="RemovalRate"/>.</summary>
+    // A value tuple serialises as {} (System.Text.Json skips fields), so results.json carries the bounds below instead.
+    [System.Text.Json.Serialization.JsonIgnore]
     public (double Low, double High) RemovalInterval => WilsonInterval.Compute(RemovedImages, Math.Max(1, EvaluationImages));
+
+    /// <summary>Lower bound of <see cref="RemovalInterval"/> (written to results.json).</summary>
+    public double RemovalIntervalLow => RemovalInterval.Low;
+
+    /// <summary>Upper bound of <see cref="RemovalInterval"/> (written to results.json).</summary>
+    public double RemovalIntervalHigh => RemovalInterval.High;
 
     /// <summary>
     /// Other ways of picking k heads, measured on the same evaluation images and against the same random subsets: DL
@@ -59,6 +67,12 @@ public sealed record OverlayStudyResult(IReadOnlyList<HeadScore> TopHeads, doubl
     /// names; values in the order the planted heads were named. Empty when no heads were named.
     /// </summary>
     public IReadOnlyDictionary<string, IReadOnlyList<int>> PlantedRanks { get; init; } = new Dictionary<string, IReadOnlyList<int>>();
+
+    /// <summary>
+    /// Heads that write (almost) nothing on the calibration images (mean CLS write below 10⁻³ of the median head's):
+    /// every rule ranks them last, since a silent head cannot carry the overlay but its lens score is exactly 0.
+    /// </summary>
+    public IReadOnlyList<HeadTarget> SilentHeads { get; init; } = Array.Empty<HeadTarget>();
 }
 
 /// <summary>The overlay study's outcome for one head-picking rule compared with the lens.</summary>
@@ -154,11 +168,20 @@ public static class OverlayStudy
         var direction = Direction(vit, calibration);
         if (direction.norm().item<float>() < 1e-8f)
             throw new ArgumentException("the overlay does not change the output embedding of the calibration images (d = 0); nothing to remove.", nameof(calibration));
-        var ranked = HeadScore.RankAll(HeadScores(lens, calibration, direction, cancellationToken), arch.NumHeads);
+        // A head that writes (almost) nothing cannot carry the overlay, yet its lens score is exactly 0 (its read-out is
+        // the clean output) and outranks every head whose score is slightly negative: on the planted testbed DSL put the
+        // dead head second for the dots mark. Every rule ranks silent heads last (the validation study's rule).
+        var silent = SilentHeads(vit, calibration);
+        double[] Demote(double[] scores)
+        {
+            foreach (var h in silent) scores[h] = double.NegativeInfinity;
+            return scores;
+        }
+        var ranked = HeadScore.RankAll(Demote(HeadScores(lens, calibration, direction, cancellationToken)), arch.NumHeads);
         var selectors = new (string Name, IReadOnlyList<HeadScore> Ranked)[]
         {
-            ("DL-on-heads", HeadScore.RankAll(HeadScores(new DiffusionLens(vit), calibration, direction, cancellationToken), arch.NumHeads)),
-            ("output-change norm", HeadScore.RankAll(OutputChangeNorms(vit, calibration, cancellationToken), arch.NumHeads)),
+            ("DL-on-heads", HeadScore.RankAll(Demote(HeadScores(new DiffusionLens(vit), calibration, direction, cancellationToken)), arch.NumHeads)),
+            ("output-change norm", HeadScore.RankAll(Demote(OutputChangeNorms(vit, calibration, cancellationToken)), arch.NumHeads)),
         };
         int[] Chosen(IEnumerable<HeadScore> r) => r.Take(topK).Select(h => h.Head.Index(arch.NumHeads)).OrderBy(i => i).ToArray();
 
@@ -200,7 +223,14 @@ public static class OverlayStudy
             Percentile(chosen), PValue(chosen), randomPresence.Length, exhaustive,
             clean[1], clean.Skip(firstRandom).Average(), (int)calibration.Base.shape[0], (int)evaluation.Base.shape[0],
             removed[1], removed.Skip(firstRandom).Average() / evaluation.Base.shape[0], shift[1])
-        { Baselines = baselines, Planted = plantedResults, PlantedRanks = plantedRanks };
+        { Baselines = baselines, Planted = plantedResults, PlantedRanks = plantedRanks, SilentHeads = silent.Select(h => HeadTarget.FromIndex(h, arch.NumHeads)).ToArray() };
+    }
+
+    /// <summary>Heads whose mean CLS write on the calibration images (with and without the overlay) is below 10⁻³ of the median head's.</summary>
+    private static IReadOnlyList<int> SilentHeads(IHookedVit vit, OverlayPair calibration)
+    {
+        using var scope = torch.NewDisposeScope();
+        return HeadOutputNorm.SilentHeads(HeadOutputNorm.Compute(vit, torch.cat(new[] { calibration.Base, calibration.Overlaid }, 0)));
     }
 
     /// <summary>

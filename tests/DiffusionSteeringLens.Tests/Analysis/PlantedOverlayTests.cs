@@ -94,6 +94,14 @@ public sealed class PlantedOverlayTests
             // The carrier alone is exactly the lens's own top-1 choice here, so its row must equal the lens's measurement.
             Assert.Equal(r.PresenceAfter, r.Planted[1].PresenceAfter, 6); // same set; only the batch row it was computed in differs
             Assert.Equal(8, r.Planted[1].RemovedImages);
+            Assert.Empty(r.SilentHeads);
+            // results.json carries the removal rate's Wilson interval as numbers (a value tuple would serialise as {}).
+            using (var json = System.Text.Json.JsonDocument.Parse(System.Text.Json.JsonSerializer.Serialize(r, ResultsWriter.JsonOptions)))
+            {
+                Assert.Equal(r.RemovalInterval.Low, json.RootElement.GetProperty("removalIntervalLow").GetDouble(), 12);
+                Assert.Equal(r.RemovalInterval.High, json.RootElement.GetProperty("removalIntervalHigh").GetDouble(), 12);
+                Assert.False(json.RootElement.TryGetProperty("removalInterval", out _));
+            }
             Assert.True(Math.Abs(r.Planted[0].PresenceAfter) < 0.05, $"set {r.Planted[0].PresenceAfter}");
             // The other overlay's head cannot see this overlay: ablating it alone leaves it whole.
             Assert.True(r.Planted[2].PresenceAfter > 0.95, $"other head alone {r.Planted[2].PresenceAfter}");
@@ -102,6 +110,42 @@ public sealed class PlantedOverlayTests
             Assert.All(r.PlantedRanks.Values, ranks => Assert.Equal(1, ranks[0]));
             Assert.All(r.PlantedRanks.Values, ranks => Assert.True(ranks[1] > 1));
             Assert.Throws<ArgumentException>(() => OverlayStudy.Run(new SteeringLens(vit), calibration, evaluation, topK: 1, planted: new[] { new HeadTarget(5, 0) }));
+        }
+        finally
+        {
+            calibration.Base.Dispose(); calibration.Overlaid.Dispose();
+            evaluation.Base.Dispose(); evaluation.Overlaid.Dispose();
+        }
+    }
+
+    [Fact]
+    public void ASilentHeadIsFlaggedAndRankedLastByEveryRule()
+    {
+        using var vit = PlantedOverlayModel.Build(seed: 1);
+        // Silence a head that carries no overlay: its out-projection columns are zeroed, so it writes nothing. Its lens
+        // score is then exactly 0, which outranks every slightly negative score unless silent heads are demoted (on the
+        // planted testbed DSL put its dead head second for the dots mark before they were).
+        var silent = new HeadTarget(0, 1);
+        int headDim = (int)(vit.Config.HiddenSize / vit.Config.NumAttentionHeads);
+        using (torch.no_grad())
+        {
+            var w = vit.named_parameters().Single(p => p.name == $"vision_model.encoder.layers.{silent.Layer}.self_attn.out_proj.weight").parameter;
+            w[.., (silent.Head * headDim)..((silent.Head + 1) * headDim)] = 0f;
+        }
+        using var calPictures = PlantedOverlayModel.BasePictures(8, seed: 10);
+        using var evalPictures = PlantedOverlayModel.BasePictures(8, seed: 20);
+        const int k = 2;
+        var calibration = PlantedOverlayModel.Pair(calPictures, new[] { k });
+        var evaluation = PlantedOverlayModel.Pair(evalPictures, new[] { k });
+        try
+        {
+            var carrier = new HeadTarget(PlantedOverlayModel.Heads[k].Layer, PlantedOverlayModel.Heads[k].Head);
+            var r = OverlayStudy.Run(new SteeringLens(vit), calibration, evaluation, topK: 1, planted: new[] { carrier, silent });
+            _out.WriteLine(string.Join("; ", r.PlantedRanks.Select(kv => $"{kv.Key}: {string.Join(",", kv.Value)}")));
+            Assert.Equal(new[] { silent.Label }, r.SilentHeads.Select(h => h.Label));
+            Assert.Equal(carrier.Label, r.TopHeads[0].Label);
+            Assert.All(r.PlantedRanks.Values, ranks => Assert.Equal(8, ranks[1]));      // last of 8 heads, for every rule
+            Assert.Contains("Silent", DiffusionSteeringLens.Experiments.Verdicts.Overlay(r));
         }
         finally
         {

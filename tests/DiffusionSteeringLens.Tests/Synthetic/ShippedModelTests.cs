@@ -34,6 +34,8 @@ public sealed class ShippedModelTests
         // The testbed encoders are distilled onto shapes32's embedding space, so shapes32's decoder decodes them.
         Assert.Equal(Path.GetFullPath(Path.Combine(ModelFolder(), "decoder")), Path.GetFullPath(ShippedModels.DecoderFor(Path.Combine(testbed, "encoder"))!));
         Assert.Equal(Path.GetFullPath(Path.Combine(ModelFolder(), "decoder")), Path.GetFullPath(ShippedModels.DecoderFor(Path.Combine(ModelFolder(), "encoder"))!));
+        // The planted-roles testbed encoder (docs/toy-model.md §9) is distilled the same way.
+        Assert.Equal(Path.GetFullPath(Path.Combine(ModelFolder(), "decoder")), Path.GetFullPath(ShippedModels.DecoderFor(Path.Combine(ModelFolder(), "..", "marked96", "planted", "encoder"))!));
         Assert.Null(ShippedModels.DecoderFor(Fixtures.TempFolder()));
     }
 
