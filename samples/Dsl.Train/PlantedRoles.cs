@@ -12,7 +12,8 @@ namespace DiffusionSteeringLens.Train;
 /// inference-time mask (the HF class has none), and each is measured on the trained model before any lens is scored:
 /// <list type="bullet">
 /// <item><b>Mark readers</b>: only the listed heads may attend to a mark's patches (key positions); every other head's
-/// attention mass on them is penalised. A ViT's patch embedding and MLPs are per position, so a mark's information can
+/// attention mass on them is penalised (<see cref="LeakPenalty"/>, ramped in by <see cref="LeakRamp"/>), and each
+/// reader's CLS query is pulled onto its mark (<see cref="ReaderPenalty"/>). A ViT's patch embedding and MLPs are per position, so a mark's information can
 /// leave its patches only through attention: through the readers.</item>
 /// <item><b>Redundant pair</b> (bar): two readers, and on every training image one of them (or neither) is silenced
 /// (its <c>z</c> set to 0), so each alone must carry the bar.</item>
