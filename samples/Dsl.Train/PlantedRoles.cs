@@ -37,8 +37,14 @@ internal static class PlantedRoles
     public static readonly (int Layer, int Head) Dead = (4, 0);
     public static (int Layer, int Head)[] RedundantPair => Readers[MarkKind.Bar];
 
-    /// <summary>Token indices (CLS = 0, patches row-major from 1) of the patches a mark's pixels fall in.</summary>
-    public static long[] MarkTokens(MarkKind kind, int imageSize, int patchSize)
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<(MarkKind, int, int), long[]> TokenCache = new();
+
+    /// <summary>Token indices (CLS = 0, patches row-major from 1) of the patches a mark's pixels fall in (computed once;
+    /// the penalties ask for them every training step).</summary>
+    public static long[] MarkTokens(MarkKind kind, int imageSize, int patchSize) =>
+        TokenCache.GetOrAdd((kind, imageSize, patchSize), key => ComputeMarkTokens(key.Item1, key.Item2, key.Item3));
+
+    private static long[] ComputeMarkTokens(MarkKind kind, int imageSize, int patchSize)
     {
         using var mask = MarkedShapeDomain.MarkMask(kind);
         var m = mask.data<float>().ToArray();
@@ -143,10 +149,10 @@ internal static class PlantedRoles
     public static double LeakRamp(int step) => step < 200 ? 0 : Math.Min(1.0, (step - 200) / 300.0);
 
     /// <summary>
-    /// Per head and mark, the attention mass on the mark's patches [marks][L, H]: mean over images and queries, or
-    /// (<paramref name="clsOnly"/>) of the CLS query alone — where the read-out reads from.
+    /// Per head and mark, the attention mass on the mark's patches [marks][L, H], from one forward: mean over images and
+    /// queries, and of the CLS query alone — where the read-out reads from.
     /// </summary>
-    public static Dictionary<MarkKind, float[]> LeakTable(ClipVisionModelWithProjection model, Tensor pixels, bool clsOnly = false)
+    public static (Dictionary<MarkKind, float[]> Mean, Dictionary<MarkKind, float[]> Cls) LeakTables(ClipVisionModelWithProjection model, Tensor pixels)
     {
         var arch = model.Architecture;
         var patterns = new Tensor[arch.NumLayers];
@@ -154,16 +160,16 @@ internal static class PlantedRoles
             .Select(l => new HookBinding(HookNames.Pattern(l), (a, _) => { patterns[l] = a.detach().clone(); return a; })).ToList();
         using var scope = NewDisposeScope();
         using (no_grad()) model.ForwardTrainable(pixels, hooks);
-        var table = new Dictionary<MarkKind, float[]>();
+        var mean = new Dictionary<MarkKind, float[]>();
+        var cls = new Dictionary<MarkKind, float[]>();
         foreach (var kind in Readers.Keys)
         {
             var keys = tensor(MarkTokens(kind, arch.ImageSize, model.Config.PatchSize), dtype: ScalarType.Int64);
-            var perHead = stack(patterns.Select(p => clsOnly
-                ? p[.., .., 0].index_select(2, keys).sum(-1).mean(new long[] { 0 })
-                : p.index_select(3, keys).sum(-1).mean(new long[] { 0, 2 })).ToArray()); // [L, H]
-            table[kind] = perHead.contiguous().data<float>().ToArray();
+            var mass = stack(patterns.Select(p => p.index_select(3, keys).sum(-1)).ToArray());      // [L, B, H, T]
+            mean[kind] = mass.mean(new long[] { 1, 3 }).contiguous().data<float>().ToArray();         // [L, H]
+            cls[kind] = mass[.., .., .., 0].mean(new long[] { 1 }).contiguous().data<float>().ToArray();
         }
-        return table;
+        return (mean, cls);
     }
 
     /// <summary>Holds the dead head at zero and the indirect-only head in the read-out's null space (after every step).</summary>
@@ -176,12 +182,8 @@ internal static class PlantedRoles
         var dead = p[$"vision_model.encoder.layers.{Dead.Layer}.self_attn.out_proj.weight"];
         dead[.., (Dead.Head * headDim)..((Dead.Head + 1) * headDim)] = 0f;
 
-        // Linear part of the read-out: proj · diag(γ) · (I − 11ᵀ/D). Its null space is what the output cannot see directly.
         int d = model.Config.HiddenSize;
-        var proj = p["visual_projection.weight"].to(ScalarType.Float64);
-        var gamma = p["vision_model.post_layernorm.weight"].to(ScalarType.Float64);
-        var centre = eye(d, dtype: ScalarType.Float64) - full(d, d, 1.0 / d, dtype: ScalarType.Float64);
-        var a = proj.matmul(diag(gamma)).matmul(centre);                               // [P, D]
+        var a = ReadoutLinearPart(p, d);                                                // [P, D]
         var nullProjector = eye(d, dtype: ScalarType.Float64) - linalg.pinv(a).matmul(a);  // [D, D]
         var w = p[$"vision_model.encoder.layers.{IndirectOnly.Layer}.self_attn.out_proj.weight"];
         var cols = w[.., (IndirectOnly.Head * headDim)..((IndirectOnly.Head + 1) * headDim)];
@@ -195,11 +197,20 @@ internal static class PlantedRoles
         var p = model.named_parameters().ToDictionary(x => x.name, x => x.parameter);
         using var scope = NewDisposeScope();
         using var _ = no_grad();
+        var a = ReadoutLinearPart(p, d);
+        var cols = p[$"vision_model.encoder.layers.{IndirectOnly.Layer}.self_attn.out_proj.weight"][.., (IndirectOnly.Head * headDim)..((IndirectOnly.Head + 1) * headDim)].to(ScalarType.Float64);
+        return a.matmul(cols).norm().item<double>() / Math.Max(1e-300, cols.norm().item<double>());
+    }
+
+    /// <summary>
+    /// Linear part of the read-out, proj · diag(γ) · (I − 11ᵀ/D) [P, D] in float64: its null space is what the output
+    /// cannot see directly (the final LayerNorm's division by the norm is the only non-linear part left).
+    /// </summary>
+    private static Tensor ReadoutLinearPart(IReadOnlyDictionary<string, TorchSharp.Modules.Parameter> p, int d)
+    {
         var proj = p["visual_projection.weight"].to(ScalarType.Float64);
         var gamma = p["vision_model.post_layernorm.weight"].to(ScalarType.Float64);
         var centre = eye(d, dtype: ScalarType.Float64) - full(d, d, 1.0 / d, dtype: ScalarType.Float64);
-        var a = proj.matmul(diag(gamma)).matmul(centre);
-        var cols = p[$"vision_model.encoder.layers.{IndirectOnly.Layer}.self_attn.out_proj.weight"][.., (IndirectOnly.Head * headDim)..((IndirectOnly.Head + 1) * headDim)].to(ScalarType.Float64);
-        return a.matmul(cols).norm().item<double>() / Math.Max(1e-300, cols.norm().item<double>());
+        return proj.matmul(diag(gamma)).matmul(centre);
     }
 }

@@ -20,8 +20,7 @@ internal static class PlantedRolesReport
         using (var scope = NewDisposeScope())
         {
             var pixels = ToyModel.Normalize(MarkedShapeDomain.Render(sample));
-            table = PlantedRoles.LeakTable(model, pixels);
-            cls = PlantedRoles.LeakTable(model, pixels, clsOnly: true);
+            (table, cls) = PlantedRoles.LeakTables(model, pixels);
         }
         string Label(int index) => $"L{index / heads}H{index % heads}";
         var marks = new Dictionary<string, object>();
@@ -46,6 +45,7 @@ internal static class PlantedRolesReport
         var dead = p[$"vision_model.encoder.layers.{PlantedRoles.Dead.Layer}.self_attn.out_proj.weight"];
         double deadNorm;
         using (no_grad()) using (var cols = dead[.., (PlantedRoles.Dead.Head * headDim)..((PlantedRoles.Dead.Head + 1) * headDim)].norm()) deadNorm = cols.item<float>();
+        double ratio = PlantedRoles.IndirectDirectRatio(model);
         var report = new Dictionary<string, object>
         {
             ["images"] = sample.Count,
@@ -55,7 +55,7 @@ internal static class PlantedRolesReport
             ["indirect_only"] = new Dictionary<string, object>
             {
                 ["head"] = $"L{PlantedRoles.IndirectOnly.Layer}H{PlantedRoles.IndirectOnly.Head}",
-                ["readout_linear_part_ratio"] = PlantedRoles.IndirectDirectRatio(model),
+                ["readout_linear_part_ratio"] = ratio,
             },
             ["dead"] = new Dictionary<string, object> { ["head"] = $"L{PlantedRoles.Dead.Layer}H{PlantedRoles.Dead.Head}", ["out_proj_norm"] = deadNorm },
             ["redundant_pair"] = PlantedRoles.RedundantPair.Select(r => $"L{r.Layer}H{r.Head}").ToArray(),
@@ -65,6 +65,6 @@ internal static class PlantedRolesReport
         {
             var readers = PlantedRoles.Readers[kv.Key].Select(r => r.Layer * heads + r.Head).ToHashSet();
             return $"{kv.Key} readers {string.Join(",", readers.Select(i => $"{Label(i)} {kv.Value[i]:F3}"))}, max other {Enumerable.Range(0, kv.Value.Length).Where(i => !readers.Contains(i)).Max(i => kv.Value[i]):E2}";
-        })) + $"; indirect ratio {PlantedRoles.IndirectDirectRatio(model):E2}; dead norm {deadNorm:E2}");
+        })) + $"; indirect ratio {ratio:E2}; dead norm {deadNorm:E2}");
     }
 }

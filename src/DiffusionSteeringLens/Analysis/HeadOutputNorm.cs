@@ -16,8 +16,15 @@ internal static class HeadOutputNorm
     {
         cancellationToken.ThrowIfCancellationRequested();
         using var scope = torch.NewDisposeScope();
-        var norms = ClsWrites(vit, pixels).norm(-1).to(torch.float64).cpu(); // [B, L·H]
-        return Enumerable.Range(0, (int)norms.shape[0]).Select(b => norms[b].data<double>().ToArray()).ToArray();
+        return Rows(ClsWrites(vit, pixels).norm(-1));
+    }
+
+    /// <summary>Norms [B, L·H] as one array per image, in float64.</summary>
+    internal static double[][] Rows(torch.Tensor norms)
+    {
+        using var scope = torch.NewDisposeScope();
+        var host = norms.to(torch.float64).cpu();
+        return Enumerable.Range(0, (int)host.shape[0]).Select(b => host[b].data<double>().ToArray()).ToArray();
     }
 
     /// <summary>Every head's write at the CLS position, [B, L·H, D] (layer-major), from one cached forward.</summary>

@@ -171,7 +171,7 @@ public static class OverlayStudy
         // A head that writes (almost) nothing cannot carry the overlay, yet its lens score is exactly 0 (its read-out is
         // the clean output) and outranks every head whose score is slightly negative: on the planted testbed DSL put the
         // dead head second for the dots mark. Every rule ranks silent heads last (the validation study's rule).
-        var silent = SilentHeads(vit, calibration);
+        var (silent, changeNorms) = CalibrationWrites(vit, calibration, cancellationToken);
         double[] Demote(double[] scores)
         {
             foreach (var h in silent) scores[h] = double.NegativeInfinity;
@@ -181,7 +181,7 @@ public static class OverlayStudy
         var selectors = new (string Name, IReadOnlyList<HeadScore> Ranked)[]
         {
             ("DL-on-heads", HeadScore.RankAll(Demote(HeadScores(new DiffusionLens(vit), calibration, direction, cancellationToken)), arch.NumHeads)),
-            ("output-change norm", HeadScore.RankAll(Demote(OutputChangeNorms(vit, calibration, cancellationToken)), arch.NumHeads)),
+            ("output-change norm", HeadScore.RankAll(Demote(changeNorms), arch.NumHeads)),
         };
         int[] Chosen(IEnumerable<HeadScore> r) => r.Take(topK).Select(h => h.Head.Index(arch.NumHeads)).OrderBy(i => i).ToArray();
 
@@ -226,24 +226,21 @@ public static class OverlayStudy
         { Baselines = baselines, Planted = plantedResults, PlantedRanks = plantedRanks, SilentHeads = silent.Select(h => HeadTarget.FromIndex(h, arch.NumHeads)).ToArray() };
     }
 
-    /// <summary>Heads whose mean CLS write on the calibration images (with and without the overlay) is below 10⁻³ of the median head's.</summary>
-    private static IReadOnlyList<int> SilentHeads(IHookedVit vit, OverlayPair calibration)
-    {
-        using var scope = torch.NewDisposeScope();
-        return HeadOutputNorm.SilentHeads(HeadOutputNorm.Compute(vit, torch.cat(new[] { calibration.Base, calibration.Overlaid }, 0)));
-    }
-
     /// <summary>
-    /// The lens-free selector: per head, the mean over calibration images of ‖o_h(overlaid) − o_h(base)‖, the change
-    /// the overlay makes to the head's CLS write [L·H].
+    /// From one cached forward of each calibration half: the silent heads (mean CLS write over the images with and
+    /// without the overlay below 10⁻³ of the median head's) and the lens-free selector's score, per head the mean over
+    /// calibration images of ‖o_h(overlaid) − o_h(base)‖, the change the overlay makes to the head's CLS write [L·H].
     /// </summary>
-    internal static double[] OutputChangeNorms(IHookedVit vit, OverlayPair calibration, CancellationToken cancellationToken = default)
+    private static (IReadOnlyList<int> Silent, double[] ChangeNorms) CalibrationWrites(IHookedVit vit, OverlayPair calibration,
+        CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
         using var scope = torch.NewDisposeScope();
-        var change = (HeadOutputNorm.ClsWrites(vit, calibration.Overlaid) - HeadOutputNorm.ClsWrites(vit, calibration.Base))
-            .norm(-1).mean(new long[] { 0 });
-        return change.to(torch.float64).cpu().data<double>().ToArray();
+        var writesBase = HeadOutputNorm.ClsWrites(vit, calibration.Base);        // [B, L·H, D]
+        var writesOver = HeadOutputNorm.ClsWrites(vit, calibration.Overlaid);
+        var silent = HeadOutputNorm.SilentHeads(HeadOutputNorm.Rows(torch.cat(new[] { writesBase, writesOver }, 0).norm(-1)));
+        var change = (writesOver - writesBase).norm(-1).mean(new long[] { 0 });
+        return (silent, change.to(torch.float64).cpu().data<double>().ToArray());
     }
 
     /// <summary>

@@ -43,13 +43,9 @@ public sealed class PlantedOverlayTests
     public void EachOverlayIsRemovedByExactlyItsPlantedHeadChosenByDsl()
     {
         using var vit = PlantedOverlayModel.Build(seed: 1);
-        using var calPictures = PlantedOverlayModel.BasePictures(8, seed: 10);
-        using var evalPictures = PlantedOverlayModel.BasePictures(8, seed: 20);
         for (int k = 0; k < 4; k++)
         {
-            var calibration = PlantedOverlayModel.Pair(calPictures, new[] { k });
-            var evaluation = PlantedOverlayModel.Pair(evalPictures, new[] { k });
-            try
+            WithStudyPairs(new[] { k }, (calibration, evaluation) =>
             {
                 var dsl = OverlayStudy.Run(new SteeringLens(vit), calibration, evaluation, topK: 1);
                 var dl = OverlayStudy.Run(new DiffusionLens(vit), calibration, evaluation, topK: 1);
@@ -64,12 +60,7 @@ public sealed class PlantedOverlayTests
                 // Best of all: every other single head leaves more of the overlay, so p is the smallest attainable 1/8.
                 Assert.Equal((AllHeads - 1) / (double)AllHeads, dsl.Percentile, 12);
                 Assert.Equal(1.0 / AllHeads, dsl.PValue, 12);
-            }
-            finally
-            {
-                calibration.Base.Dispose(); calibration.Overlaid.Dispose();
-                evaluation.Base.Dispose(); evaluation.Overlaid.Dispose();
-            }
+            });
         }
     }
 
@@ -77,12 +68,8 @@ public sealed class PlantedOverlayTests
     public void NamedPlantedHeadsAreMeasuredAsGroundTruthRowsAndLocatedInEveryRanking()
     {
         using var vit = PlantedOverlayModel.Build(seed: 1);
-        using var calPictures = PlantedOverlayModel.BasePictures(8, seed: 10);
-        using var evalPictures = PlantedOverlayModel.BasePictures(8, seed: 20);
         const int k = 2;
-        var calibration = PlantedOverlayModel.Pair(calPictures, new[] { k });
-        var evaluation = PlantedOverlayModel.Pair(evalPictures, new[] { k });
-        try
+        WithStudyPairs(new[] { k }, (calibration, evaluation) =>
         {
             var carrier = new HeadTarget(PlantedOverlayModel.Heads[k].Layer, PlantedOverlayModel.Heads[k].Head);
             var other = new HeadTarget(PlantedOverlayModel.Heads[(k + 1) % 4].Layer, PlantedOverlayModel.Heads[(k + 1) % 4].Head);
@@ -110,12 +97,7 @@ public sealed class PlantedOverlayTests
             Assert.All(r.PlantedRanks.Values, ranks => Assert.Equal(1, ranks[0]));
             Assert.All(r.PlantedRanks.Values, ranks => Assert.True(ranks[1] > 1));
             Assert.Throws<ArgumentException>(() => OverlayStudy.Run(new SteeringLens(vit), calibration, evaluation, topK: 1, planted: new[] { new HeadTarget(5, 0) }));
-        }
-        finally
-        {
-            calibration.Base.Dispose(); calibration.Overlaid.Dispose();
-            evaluation.Base.Dispose(); evaluation.Overlaid.Dispose();
-        }
+        });
     }
 
     [Fact]
@@ -132,12 +114,8 @@ public sealed class PlantedOverlayTests
             var w = vit.named_parameters().Single(p => p.name == $"vision_model.encoder.layers.{silent.Layer}.self_attn.out_proj.weight").parameter;
             w[.., (silent.Head * headDim)..((silent.Head + 1) * headDim)] = 0f;
         }
-        using var calPictures = PlantedOverlayModel.BasePictures(8, seed: 10);
-        using var evalPictures = PlantedOverlayModel.BasePictures(8, seed: 20);
         const int k = 2;
-        var calibration = PlantedOverlayModel.Pair(calPictures, new[] { k });
-        var evaluation = PlantedOverlayModel.Pair(evalPictures, new[] { k });
-        try
+        WithStudyPairs(new[] { k }, (calibration, evaluation) =>
         {
             var carrier = new HeadTarget(PlantedOverlayModel.Heads[k].Layer, PlantedOverlayModel.Heads[k].Head);
             var r = OverlayStudy.Run(new SteeringLens(vit), calibration, evaluation, topK: 1, planted: new[] { carrier, silent });
@@ -146,24 +124,15 @@ public sealed class PlantedOverlayTests
             Assert.Equal(carrier.Label, r.TopHeads[0].Label);
             Assert.All(r.PlantedRanks.Values, ranks => Assert.Equal(8, ranks[1]));      // last of 8 heads, for every rule
             Assert.Contains("Silent", DiffusionSteeringLens.Experiments.Verdicts.Overlay(r));
-        }
-        finally
-        {
-            calibration.Base.Dispose(); calibration.Overlaid.Dispose();
-            evaluation.Base.Dispose(); evaluation.Overlaid.Dispose();
-        }
+        });
     }
 
     [Fact]
     public void AllFourOverlaysAreRemovedByExactlyThePlantedHeadsAtTheSmallestExactP()
     {
         using var vit = PlantedOverlayModel.Build(seed: 1);
-        using var calPictures = PlantedOverlayModel.BasePictures(8, seed: 10);
-        using var evalPictures = PlantedOverlayModel.BasePictures(8, seed: 20);
         var all = new[] { 0, 1, 2, 3 };
-        var calibration = PlantedOverlayModel.Pair(calPictures, all);
-        var evaluation = PlantedOverlayModel.Pair(evalPictures, all);
-        try
+        WithStudyPairs(all, (calibration, evaluation) =>
         {
             var dsl = OverlayStudy.Run(new SteeringLens(vit), calibration, evaluation, topK: 4);
             var dl = OverlayStudy.Run(new DiffusionLens(vit), calibration, evaluation, topK: 4);
@@ -199,6 +168,22 @@ public sealed class PlantedOverlayTests
             var byChange = dsl.Baselines[1].Heads.Select(h => (h.Head.Layer, h.Head.Head)).OrderBy(h => h).ToArray();
             Assert.Equal(PlantedOverlayModel.Heads.OrderBy(h => h).ToArray(), byChange);
             Assert.Equal(1.0 / subsets, dsl.Baselines[1].PValue, 12);
+        });
+    }
+
+    /// <summary>
+    /// Runs <paramref name="body"/> on the studies' calibration and evaluation pairs (8 base pictures each, seeds 10 and
+    /// 20, with <paramref name="overlays"/> composed in) and disposes them afterwards.
+    /// </summary>
+    private static void WithStudyPairs(IReadOnlyList<int> overlays, Action<OverlayPair, OverlayPair> body)
+    {
+        using var calPictures = PlantedOverlayModel.BasePictures(8, seed: 10);
+        using var evalPictures = PlantedOverlayModel.BasePictures(8, seed: 20);
+        var calibration = PlantedOverlayModel.Pair(calPictures, overlays);
+        var evaluation = PlantedOverlayModel.Pair(evalPictures, overlays);
+        try
+        {
+            body(calibration, evaluation);
         }
         finally
         {
