@@ -81,6 +81,8 @@ internal static class PoolCommand
                     values[$"rho {name}"] = Number(lens.TryGetProperty("correlation", out var c) ? c : default, "rho");
                 }
                 values["delta-rho DSL - DL"] = Number(val.TryGetProperty("dslVsDl", out var d) ? d : default, "delta");
+                if (val.TryGetProperty("contrastVsDl", out var cd) && cd.ValueKind == JsonValueKind.Object)
+                    values["delta-rho DSL-contrast - DL"] = Number(cd, "delta");
                 if (val.TryGetProperty("trajectories", out var t) && t.ValueKind == JsonValueKind.Object)
                     values["trajectory DSL percentile"] = Number(t, "dslPercentile");
                 foreach (var agreement in new[] { "dslSeedAgreement", "dlSeedAgreement" })

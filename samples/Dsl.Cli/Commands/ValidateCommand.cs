@@ -94,6 +94,7 @@ internal static class ValidateCommand
         display.Log($"validation ({v.Ablation.ToString().ToLowerInvariant()} ablation, {v.ScoreSpace.ToString().ToLowerInvariant()} space): {v.Images}");
         foreach (var l in v.Lenses) display.Log("  " + l.Verdict);
         display.Log("  " + v.DslVsDlVerdict);
+        if (v.ContrastVsDlVerdict is { } contrastLine) display.Log("  " + contrastLine);
         display.Log("  " + v.TrajectoryVerdict);
         if (v.SilentHeads.Count > 0) display.Log($"  left out as silent: {string.Join(", ", v.SilentHeads)}");
         foreach (var w in v.Warnings) display.Log("  warning: " + w);

@@ -25,6 +25,15 @@ public sealed record HeadScoreRow(HeadTarget Head, double DslScore, int DslRank,
     double? DslImageScore = null, double? DlImageScore = null, double? Importance = null, double? OutputNorm = null, bool Silent = false,
     double? DirectEffect = null, bool NoVisibleDirectEffect = false)
 {
+    /// <summary>
+    /// DSL contrast score (mean over images): cos(R(r + Δ), e) − cos(R(r − Δ), e) with Δ the steering push
+    /// (<see cref="Analysis.HeadScoring.ContrastScores"/>); 0 for a head that writes nothing. Null when not computed.
+    /// </summary>
+    public double? DslContrast { get; init; }
+
+    /// <summary>1-based rank by <see cref="DslContrast"/> (silent heads last); null when not computed.</summary>
+    public int? DslContrastRank { get; init; }
+
     /// <summary>The DSL score ranking uses: image-space when decoded, else embedding-space.</summary>
     public double DslPrimary => DslImageScore ?? DslScore;
 

@@ -17,7 +17,11 @@ public sealed record ImageTrajectory(IReadOnlyList<double> Dsl, IReadOnlyList<do
 /// <param name="Importance">Single-head ablation importance.</param>
 /// <param name="Trajectory">Ablation curves, for the first <see cref="ValidationSettings.TrajectoryImages"/> images only.</param>
 public sealed record ImageMeasurement(int Image, IReadOnlyList<double> Dsl, IReadOnlyList<double> Dl, IReadOnlyList<double> OutputNorm,
-    IReadOnlyList<double> DirectEffect, IReadOnlyList<double> Importance, ImageTrajectory? Trajectory);
+    IReadOnlyList<double> DirectEffect, IReadOnlyList<double> Importance, ImageTrajectory? Trajectory)
+{
+    /// <summary>DSL contrast scores (<see cref="Analysis.HeadScoring.ContrastScores"/>); null in measurements written before they existed.</summary>
+    public IReadOnlyList<double>? DslContrast { get; init; }
+}
 
 /// <summary>
 /// The per-image step of the validation protocol on one shard (or all) of the evaluation images, with what every shard

@@ -24,7 +24,11 @@ public sealed record LensCorrelation(string Lens, HeadCorrelationResult Correlat
 /// <param name="Dl">DL-on-heads scores.</param>
 /// <param name="OutputNorm">Output-norm baseline.</param>
 /// <param name="Importance">Ablation importance; null when not computed (ranking only).</param>
-public sealed record ImageHeadScores(int Image, IReadOnlyList<double> Dsl, IReadOnlyList<double> Dl, IReadOnlyList<double> OutputNorm, IReadOnlyList<double>? Importance);
+public sealed record ImageHeadScores(int Image, IReadOnlyList<double> Dsl, IReadOnlyList<double> Dl, IReadOnlyList<double> OutputNorm, IReadOnlyList<double>? Importance)
+{
+    /// <summary>DSL contrast scores (<see cref="Analysis.HeadScoring.ContrastScores"/>); null where not computed (picture-space studies).</summary>
+    public IReadOnlyList<double>? DslContrast { get; init; }
+}
 
 /// <summary>Heads ranked by their scores averaged over the evaluation images of an image set (embedding space).</summary>
 /// <param name="Images">Description of the image sets.</param>
@@ -37,7 +41,7 @@ public sealed record ImageSetRanking(string Images, IReadOnlyList<HeadScoreRow> 
 /// <param name="Ablation">Zero or mean ablation.</param>
 /// <param name="Images">Description of the image sets.</param>
 /// <param name="SuccessDirection">Which direction counts as success, in words.</param>
-/// <param name="Lenses">DSL, DL-on-heads and the two baselines.</param>
+/// <param name="Lenses">DSL, DL-on-heads, the two baselines, and the DSL contrast score (<c>DSL-contrast</c>) when measured.</param>
 /// <param name="DslVsDl">Paired ρ_DSL − ρ_DL with its CI (one-sided in the paper's direction).</param>
 /// <param name="DslVsDlVerdict">Verdict of the paired comparison.</param>
 /// <param name="Trajectories">Cumulative ablation: DSL order vs random orders and the calibration-fitted greedy order.</param>
@@ -55,6 +59,15 @@ public sealed record ValidationResult(ScoreSpace ScoreSpace, AblationKind Ablati
     /// (leaving them out would hide the lens's blind spot when such a head matters).
     /// </summary>
     public IReadOnlyList<HeadTarget> InvisibleHeads { get; init; } = Array.Empty<HeadTarget>();
+
+    /// <summary>
+    /// Paired ρ_contrast − ρ_DL: the DSL contrast score (the <c>DSL-contrast</c> row of <see cref="Lenses"/>, which a
+    /// head cannot win by writing nothing visible) against DL-on-heads; null for measurements without contrast scores.
+    /// </summary>
+    public RhoDifference? ContrastVsDl { get; init; }
+
+    /// <summary>Verdict of <see cref="ContrastVsDl"/>.</summary>
+    public string? ContrastVsDlVerdict { get; init; }
 }
 
 /// <summary>Settings of the validation protocol.</summary>

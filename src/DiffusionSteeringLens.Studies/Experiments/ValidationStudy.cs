@@ -57,7 +57,7 @@ internal static class ValidationStudy
 
         progress?.Report(new LensProgress("calibration orders", 0, 1));
         var calibration = images.Calibration.Pixels;
-        var (calibrationScores, calibrationDelta) = HeadScoring.SteeringScores(dslLens, calibration, cancellationToken);
+        var (calibrationScores, calibrationDelta, _) = HeadScoring.SteeringScores(dslLens, calibration, cancellationToken);
         var calibrationSilent = HeadOutputNorm.SilentHeads(HeadOutputNorm.Compute(encoder, calibration, cancellationToken));
         // Silent heads and heads without a visible direct effect are ablated last, as DSL ranks them.
         var orderScores = RankedLast(ColumnMeans(calibrationScores), calibrationSilent.Concat(DirectEffectVisibility.InvisibleHeads(calibrationDelta)));
@@ -82,7 +82,7 @@ internal static class ValidationStudy
             using var blockScope = torch.NewDisposeScope();
             int start = first + block * BlockSize, size = Math.Min(BlockSize, first + count - start);
             var pixels = eval.narrow(0, start, size);
-            var (dsl, delta) = HeadScoring.SteeringScores(dslLens, pixels, cancellationToken);
+            var (dsl, delta, contrast) = HeadScoring.SteeringScores(dslLens, pixels, cancellationToken);
             var dl = HeadScoring.EmbeddingScores(dlLens, pixels, cancellationToken: cancellationToken);
             var norms = HeadOutputNorm.Compute(encoder, pixels, cancellationToken);
             var importance = AblationImportance.Compute(encoder, pixels, meanZ, cancellationToken);
@@ -103,7 +103,7 @@ internal static class ValidationStudy
                     trajectory = new ImageTrajectory(Rows(0), Rows(curve),
                         curveIndex.Select(c => (IReadOnlyList<double>)c.Select(i => sims[2 * curve + i][image]).ToArray()).ToArray());
                 }
-                perImage.Add(new ImageMeasurement(start + b, dsl[b], dl[b], norms[b], delta[b], importance[b], trajectory));
+                perImage.Add(new ImageMeasurement(start + b, dsl[b], dl[b], norms[b], delta[b], importance[b], trajectory) { DslContrast = contrast[b] });
             }
         }
         progress?.Report(new LensProgress("validation measurements", blocks, blocks));
@@ -170,7 +170,9 @@ internal static class ValidationStudy
         var dl = Matrix(r => r.Dl);
         var norms = Matrix(r => r.OutputNorm);
         var importance = Matrix(r => r.Importance);
-        var ranking = RankRows(m.NumHeads, dsl, dl, norms, Matrix(r => r.DirectEffect));
+        // Measurements written before the contrast score existed (older shards) have none; the study then reports without it.
+        var contrast = m.PerImage.All(r => r.DslContrast is not null) ? Matrix(r => r.DslContrast!) : null;
+        var ranking = RankRows(m.NumHeads, dsl, dl, norms, Matrix(r => r.DirectEffect), contrast);
 
         var kept = Enumerable.Range(0, n).Except(ranking.Silent).ToArray();
         // A head the read-out cannot see enters DSL's correlation ranked last (its raw cos of 1 would rank it first):
@@ -191,12 +193,15 @@ internal static class ValidationStudy
         Add("DL-on-heads", Keep(dl));
         Add("output-norm", Keep(norms));
         Add("random", random);
+        // The contrast score needs no "rank last" rule: a head the read-out cannot see scores ≈ 0 by construction.
+        if (contrast is not null) Add(ContrastLens, Keep(contrast));
         var delta = HeadCorrelation.Difference(Keep(dslRanked), Keep(dl), imp, settings.Bootstrap, settings.Seed);
+        var contrastVsDl = contrast is null ? null : HeadCorrelation.Difference(Keep(contrast), Keep(dl), imp, settings.Bootstrap, settings.Seed);
         var trajectories = TrajectoryStatistics(m);
 
         var meanImp = ColumnMeans(importance);
         var rows = ranking.Rows.Select((h, i) => h with { Importance = meanImp[i] }).ToArray();
-        var perImage = m.PerImage.Select(r => new ImageHeadScores(r.Image, r.Dsl, r.Dl, r.OutputNorm, r.Importance)).ToArray();
+        var perImage = m.PerImage.Select(r => new ImageHeadScores(r.Image, r.Dsl, r.Dl, r.OutputNorm, r.Importance) { DslContrast = r.DslContrast }).ToArray();
         var heads = Enumerable.Range(0, n).Select(i => HeadTarget.FromIndex(i, m.NumHeads)).ToArray();
         var invisible = ranking.Invisible.Select(i => heads[i]).ToArray();
         var warnings = Verdicts.Warnings(kept.Length, m.EvaluationImages).ToList();
@@ -204,11 +209,20 @@ internal static class ValidationStudy
         return new ValidationResult(ScoreSpace.Embedding, settings.Ablation, m.Images,
             "ρ > 0: the lens scores heads that matter more (larger ablation importance) higher", lenses, delta,
             Verdicts.Difference("DSL", "DL-on-heads", delta), trajectories, Verdicts.Trajectory(trajectories),
-            ranking.Silent.Select(i => heads[i]).ToArray(), warnings, rows, perImage) { InvisibleHeads = invisible };
+            ranking.Silent.Select(i => heads[i]).ToArray(), warnings, rows, perImage)
+        {
+            InvisibleHeads = invisible,
+            ContrastVsDl = contrastVsDl,
+            ContrastVsDlVerdict = contrastVsDl is null ? null : Verdicts.Difference(ContrastLens, "DL-on-heads", contrastVsDl),
+        };
     }
 
-    /// <summary>Image-averaged rows ranked by DSL and DL-on-heads, with the silent heads and (writing) invisible heads.</summary>
-    internal static (HeadScoreRow[] Rows, int[] Silent, int[] Invisible) RankRows(int numHeads, double[][] dsl, double[][] dl, double[][] norms, double[][] delta)
+    /// <summary>Name of the DSL contrast score's row in <see cref="ValidationResult.Lenses"/>.</summary>
+    internal const string ContrastLens = "DSL-contrast";
+
+    /// <summary>Image-averaged rows ranked by DSL and DL-on-heads (and the contrast score when given), with the silent heads and (writing) invisible heads.</summary>
+    internal static (HeadScoreRow[] Rows, int[] Silent, int[] Invisible) RankRows(int numHeads, double[][] dsl, double[][] dl, double[][] norms, double[][] delta,
+        double[][]? contrast = null)
     {
         var silent = HeadOutputNorm.SilentHeads(norms).ToArray();
         var invisible = DirectEffectVisibility.InvisibleHeads(delta).Except(silent).ToArray();
@@ -218,9 +232,15 @@ internal static class ValidationStudy
         var meanDelta = ColumnMeans(delta);
         var dslRank = HeadScore.RanksOf(RankedLast(meanDsl, silent.Concat(invisible)));
         var dlRank = HeadScore.RanksOf(meanDl);
+        var meanContrast = contrast is null ? null : ColumnMeans(contrast);
+        var contrastRank = meanContrast is null ? null : HeadScore.RanksOf(RankedLast(meanContrast, silent));
         var rows = Enumerable.Range(0, meanDsl.Length).Select(i => new HeadScoreRow(HeadTarget.FromIndex(i, numHeads), meanDsl[i], dslRank[i],
             meanDl[i], dlRank[i], OutputNorm: meanNorm[i], Silent: silent.Contains(i), DirectEffect: meanDelta[i],
-            NoVisibleDirectEffect: invisible.Contains(i))).ToArray();
+            NoVisibleDirectEffect: invisible.Contains(i))
+        {
+            DslContrast = meanContrast?[i],
+            DslContrastRank = contrastRank?[i],
+        }).ToArray();
         return (rows, silent, invisible);
     }
 

@@ -30,6 +30,7 @@ internal static class ScoreTable
             yield return new("image_ranking", h.Head.Label, "dsl_embedding", h.DslScore);
             yield return new("image_ranking", h.Head.Label, "dsl_rank", h.DslRank);
             yield return new("image_ranking", h.Head.Label, "dl_embedding", h.DlScore);
+            if (h.DslContrast is { } contrast) yield return new("image_ranking", h.Head.Label, "dsl_contrast", contrast);
             if (h.OutputNorm is { } norm) yield return new("image_ranking", h.Head.Label, "output_norm", norm);
         }
         if (results.Validation is { } v)
@@ -47,6 +48,13 @@ internal static class ScoreTable
             yield return new("validation", "dsl_minus_dl", "ci_low", v.DslVsDl.CiLow);
             yield return new("validation", "dsl_minus_dl", "ci_high", v.DslVsDl.CiHigh);
             yield return new("validation", "dsl_minus_dl", "p_one_sided", v.DslVsDl.PValueOneSided);
+            if (v.ContrastVsDl is { } cd)
+            {
+                yield return new("validation", "dsl_contrast_minus_dl", "delta_rho", cd.Delta);
+                yield return new("validation", "dsl_contrast_minus_dl", "ci_low", cd.CiLow);
+                yield return new("validation", "dsl_contrast_minus_dl", "ci_high", cd.CiHigh);
+                yield return new("validation", "dsl_contrast_minus_dl", "p_one_sided", cd.PValueOneSided);
+            }
             var t = v.Trajectories;
             yield return new("validation", "trajectories", "normalized_auc", t.NormalizedAuc);
             yield return new("validation", "trajectories", "dsl_percentile", t.DslPercentile);

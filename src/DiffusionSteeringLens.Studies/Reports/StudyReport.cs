@@ -164,6 +164,7 @@ internal static class StudyReport
                 l.Lens, F(l.Correlation.Rho), $"[{F(l.Correlation.CiLow)}, {F(l.Correlation.CiHigh)}]", F(l.Correlation.PValueOneSided), l.Verdict,
             }), numeric: false);
         report.Paragraph(v.DslVsDlVerdict);
+        if (v.ContrastVsDlVerdict is { } contrastLine) report.Paragraph(contrastLine);
         var heads = v.Heads;
         report.Svg(SvgScatterPlot.Render("Lens score vs ablation importance (evaluation means)", "lens score", "importance", new (string, IReadOnlyList<(double, double, string)>)[]
         {

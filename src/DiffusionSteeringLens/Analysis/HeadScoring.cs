@@ -29,10 +29,32 @@ public static class HeadScoring
     }
 
     /// <summary>
-    /// DSL scores [B][L·H] as <see cref="EmbeddingScores"/> plus each head's direct-effect visibility δ [B][L·H]
-    /// (<see cref="DirectEffectVisibility"/>): one more batched read-out, of the residuals with each head's write removed.
+    /// DSL contrast scores [B][L·H]: c_h = cos(R(r + Δ_h), e) − cos(R(r − Δ_h), e), with Δ_h = σ(o_h) − o_h the lens's
+    /// steering push and e the clean output embedding — does amplifying head h's direct contribution make the read-out
+    /// more like the input than suppressing it by the same amount? Unlike the plain score, which a head maximises by
+    /// moving the read-out as little as possible, a head that writes nothing scores exactly 0 and a head whose write the
+    /// read-out cannot see scores ≈ 0, so neither can rank first while any head's contribution points towards the input
+    /// (docs/toy-model.md §10). One more batched read-out than <see cref="EmbeddingScores"/>.
     /// </summary>
-    internal static (double[][] Scores, double[][] DirectEffect) SteeringScores(SteeringLens lens, torch.Tensor pixels, CancellationToken cancellationToken = default)
+    /// <param name="lens">The DSL lens (its steering defines Δ; every other option is kept for the mirrored read-out).</param>
+    /// <param name="pixels">Preprocessed images [B, 3, H, W].</param>
+    /// <param name="cancellationToken">Cancels between forwards.</param>
+    public static double[][] ContrastScores(SteeringLens lens, torch.Tensor pixels, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(lens);
+        var heads = LensTarget.AllHeads(lens.Encoder.Architecture);
+        using var scope = torch.NewDisposeScope();
+        var steered = lens.ComputeEmbeddings(pixels, heads, null, cancellationToken);
+        var clean = lens.Encoder.Forward(pixels).unsqueeze(1);
+        return Rows(Contrast(lens, pixels, heads, steered, clean, cancellationToken));
+    }
+
+    /// <summary>
+    /// DSL scores [B][L·H] as <see cref="EmbeddingScores"/>, each head's direct-effect visibility δ [B][L·H]
+    /// (<see cref="DirectEffectVisibility"/>) and the contrast score (<see cref="ContrastScores"/>): two more batched
+    /// read-outs, of the residuals with each head's write removed and with its steering push mirrored.
+    /// </summary>
+    internal static (double[][] Scores, double[][] DirectEffect, double[][] Contrast) SteeringScores(SteeringLens lens, torch.Tensor pixels, CancellationToken cancellationToken = default)
     {
         var vit = lens.Encoder;
         var heads = LensTarget.AllHeads(vit.Architecture);
@@ -42,7 +64,15 @@ public static class HeadScoring
         var clean = vit.Forward(pixels).unsqueeze(1);                                                           // [B, 1, P]
         var cos = EmbeddingSimilarity.Cosine(steered, clean).cpu();
         var delta = DirectEffectVisibility.Delta(steered, removed).cpu();
-        return (Rows(cos), Rows(delta));
+        return (Rows(cos), Rows(delta), Rows(Contrast(lens, pixels, heads, steered, clean, cancellationToken)));
+    }
+
+    /// <summary>cos(steered, clean) − cos(mirrored, clean) [B, N] (float64, on the CPU), computed in float64 so a zero push gives exactly 0.</summary>
+    private static torch.Tensor Contrast(SteeringLens lens, torch.Tensor pixels, IReadOnlyList<LensTarget> heads, torch.Tensor steered, torch.Tensor clean, CancellationToken cancellationToken)
+    {
+        var mirroredLens = new SteeringLens(lens.Encoder, lens.Options with { Steering = new MirroredSteering(lens.Options.Steering) });
+        var mirrored = mirroredLens.ComputeEmbeddings(pixels, heads, null, cancellationToken);                  // [B, N, P]
+        return (EmbeddingSimilarity.Cosine(steered, clean) - EmbeddingSimilarity.Cosine(mirrored, clean)).cpu();
     }
 
     private static double[][] Rows(torch.Tensor m) =>
