@@ -170,6 +170,11 @@ public sealed class HeadRankingTests
         // Its read-out is also unchanged (δ = 0), but a silent head is only flagged silent, and no writing head is flagged.
         Assert.False(silent.NoVisibleDirectEffect);
         Assert.Empty(v.InvisibleHeads);
+        // The contrast score needs no flag: a head with no push scores exactly 0 (and, silent, is ranked last and left out of ρ).
+        Assert.Equal(0.0, silent.DslContrast);
+        Assert.Equal(8, silent.DslContrastRank);
+        Assert.All(v.PerImage, r => Assert.Equal(0.0, r.DslContrast![silent.Head.Index(arch.NumHeads)]));
+        Assert.Equal(7, v.Lenses.Single(l => l.Lens == "DSL-contrast").Correlation.Heads);
     }
 
     private static torch.Tensor Normalise(torch.Tensor pictures)

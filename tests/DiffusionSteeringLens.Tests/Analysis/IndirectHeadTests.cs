@@ -73,5 +73,15 @@ public sealed class IndirectHeadTests
         Assert.True(importanceRankA <= 2 && rowA.Importance > 0.5 * maxImportance, "A's total effect must be large");
         Assert.True(rowB.DslRank <= 2, $"B ranked {rowB.DslRank}");
         Assert.False(rowB.NoVisibleDirectEffect);
+
+        // The contrast score (docs/toy-model.md §10) cannot be won by an invisible write: A scores ≈ 0, B stays on top.
+        double medianContrast = v.Heads.Select(h => Math.Abs(h.DslContrast!.Value)).OrderBy(x => x).ElementAt(v.Heads.Count / 2);
+        _out.WriteLine($"contrast: A {rowA.DslContrast:E2} (rank {rowA.DslContrastRank}), B {rowB.DslContrast:F4} (rank {rowB.DslContrastRank}), median |c| {medianContrast:F4}; "
+            + $"ρ {v.Lenses.Single(l => l.Lens == "DSL-contrast").Correlation.Rho:F3}; {v.ContrastVsDlVerdict}");
+        Assert.True(Math.Abs(rowA.DslContrast!.Value) <= 1e-3 * medianContrast, $"|c_A| = {Math.Abs(rowA.DslContrast.Value):E2}");
+        Assert.NotEqual(1, rowA.DslContrastRank);
+        Assert.True(rowB.DslContrastRank <= 2, $"B's contrast rank {rowB.DslContrastRank}");
+        Assert.Equal(8, v.Lenses.Single(l => l.Lens == "DSL-contrast").Correlation.Heads); // kept, at its own score
+        Assert.NotNull(v.ContrastVsDl);
     }
 }
