@@ -52,6 +52,37 @@ public sealed class HookPoint : nn.Module<Tensor, Tensor>
     /// <summary>True when the current run hooks or caches this point (used to skip on-demand computations).</summary>
     public bool IsActive => _runtime?.Current?.Wants(HookName) ?? false;
 
+    /// <summary>
+    /// True when caching is all the current run does at this point (it caches it and binds no hook function): the model
+    /// may then compute the value for the cache alone — at <see cref="CachePositions"/> only, when set — hand it to
+    /// <see cref="Record"/>, and compute its own output by a faster route. The per-head results use this: the closed-form
+    /// DSL needs them at CLS only, and the layer output then comes from the fused out-projection, exactly as in a plain
+    /// forward.
+    /// </summary>
+    internal bool IsCacheOnly
+    {
+        get
+        {
+            var run = _runtime?.Current;
+            return run is not null && run.FunctionsFor(HookName) is null && run.Caches(HookName);
+        }
+    }
+
+    /// <summary>With <see cref="IsCacheOnly"/>, the token positions the run caches (null = every token, or no token axis).</summary>
+    internal Tensor? CachePositions => IsCacheOnly && TokenAxis is not null ? _runtime!.Current!.PositionIndex : null;
+
+    /// <summary>
+    /// Records what calling the point would have cached, when <see cref="IsCacheOnly"/>: <paramref name="value"/> is
+    /// already restricted to <see cref="CachePositions"/> when those are set.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The current run does more than cache this point.</exception>
+    internal void Record(Tensor value)
+    {
+        if (!IsCacheOnly) throw new InvalidOperationException($"hook point '{HookName}' is hooked or not cached in this run; call it instead.");
+        using var _ = no_grad();
+        _runtime!.Current!.Cache!.Add(HookName, value.detach().clone().DetachFromDisposeScope());
+    }
+
     /// <summary>Applies the current run's hooks and records the value if requested.</summary>
     public override Tensor forward(Tensor input)
     {

@@ -36,7 +36,7 @@ public sealed class CliDemoTests
         var validation = root.GetProperty("validation");
         Assert.Equal("embedding", validation.GetProperty("scoreSpace").GetString());
         Assert.Equal("zero", validation.GetProperty("ablation").GetString());
-        Assert.Equal(new[] { "DSL", "DL-on-heads", "output-norm", "random" },
+        Assert.Equal(new[] { "DSL", "DL-on-heads", "output-norm", "random", "DSL-contrast" },
             validation.GetProperty("lenses").EnumerateArray().Select(l => l.GetProperty("lens").GetString()).ToArray());
         Assert.All(validation.GetProperty("lenses").EnumerateArray(), l => Assert.Contains("ρ = ", l.GetProperty("verdict").GetString()));
         Assert.Equal(12, validation.GetProperty("perImage").GetArrayLength());

@@ -47,10 +47,10 @@ public sealed class CliShardMergeTests
         var expected = Results(whole)["validation"]!;
         var actual = Results(merged)["validation"]!;
         Assert.Equal(20, expected["perImage"]!.AsArray().Count);
-        Assert.Equal(4, expected["lenses"]!.AsArray().Count);
+        Assert.Equal(5, expected["lenses"]!.AsArray().Count);
         Assert.Equal(10, (int)expected["trajectories"]!["evaluationImages"]!);
         // Per-image matrices bit for bit (JSON keeps doubles round-trip exact) and every statistic: ρ, p, CIs, Δρ, trajectories.
-        foreach (var key in new[] { "perImage", "lenses", "dslVsDl", "trajectories", "heads", "silentHeads", "invisibleHeads", "warnings" })
+        foreach (var key in new[] { "perImage", "lenses", "dslVsDl", "contrastVsDl", "trajectories", "heads", "silentHeads", "invisibleHeads", "warnings" })
             Assert.True(JsonNode.DeepEquals(expected[key], actual[key]), $"merged '{key}' differs from the unsharded run");
         Assert.True(JsonNode.DeepEquals(expected, actual));
         Assert.True(File.Exists(Path.Combine(merged, "report.html")));

@@ -73,6 +73,14 @@ internal sealed class ClipAttention : nn.Module<Tensor, Tensor>
 
         // Per-head write: z_h · W_O[:, h-slice]ᵀ, bias excluded.
         var wo = out_proj.weight!.view(d, _heads, _headDim);
+        if (hook_result.IsCacheOnly)
+        {
+            // Only cached (e.g. at CLS for the closed-form DSL): per-head writes at the cached tokens for the cache, and
+            // the output by the fused projection, so a cached run returns what a plain forward returns.
+            var zc = hook_result.CachePositions is { } positions ? z.index_select(1, positions) : z;
+            hook_result.Record(torch.einsum("bthk,ehk->bthe", zc, wo));
+            return out_proj.call(z.reshape(b, t, d));
+        }
         var result = hook_result.call(torch.einsum("bthk,ehk->bthe", z, wo));
         return result.sum(2) + out_proj.bias!;
     }

@@ -69,6 +69,16 @@ internal sealed class HfAttention : nn.Module
 
         // Per-head write z_h · W_O[:, h-slice]ᵀ (scaled), bias excluded.
         var wo = OutProjWeight.view(d, _heads, _headDim);
+        if (hook_result.IsCacheOnly)
+        {
+            // Only cached (e.g. at CLS for the closed-form DSL): per-head writes at the cached tokens for the cache, and
+            // the output by the fused projection, so a cached run returns what a plain forward returns.
+            var zc = hook_result.CachePositions is { } positions ? z.index_select(1, positions) : z;
+            var selected = torch.einsum("bthk,ehk->bthe", zc, wo);
+            hook_result.Record(scale is null ? selected : selected * scale);
+            var fused = output.call(z.reshape(b, t, d));
+            return scale is null ? fused : fused * scale;
+        }
         var perHead = torch.einsum("bthk,ehk->bthe", z, wo);
         var result = hook_result.call(scale is null ? perHead : perHead * scale);
         var bias = scale is null ? OutProjBias : OutProjBias * scale;
