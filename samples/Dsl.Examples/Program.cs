@@ -19,7 +19,12 @@ Console.WriteLine($"encoder: {encoderFolder} ({arch.NumLayers} layers × {arch.N
 using var generator = new torch.Generator(7);
 using var pictures = torch.rand(new long[] { 8, 3, arch.ImageSize, arch.ImageSize }, generator: generator);
 var similarity = new EncoderImageSimilarity(encoder);
-using var pixels = Normalise(pictures);
+// The encoder folder's own processor (shapes32 ships one), else CLIP's at the encoder's resolution.
+var processorFile = Path.Combine(encoderFolder, "preprocessor_config.json");
+var processor = File.Exists(processorFile)
+    ? ClipImageProcessor.Load(processorFile)
+    : new ClipImageProcessor(ClipImageProcessorConfig.ForResolution(arch.ImageSize));
+using var pixels = processor.PreprocessFloat(pictures);                 // [8, 3, S, S] in [0, 1] → pixel_values
 
 Console.WriteLine("1) custom lens experiment: DSL head ranking vs ablation importance");
 foreach (var line in CustomLensExperiment.Run(encoder, pixels, new[]
@@ -38,10 +43,3 @@ foreach (var picture in renderer.Render(new DiffusionLens(encoder), pixels, last
     using (picture)
         if (picture.Picture.eq(pictures[picture.ImageIndex]).all().item<bool>()) hits++;
 Console.WriteLine($"   the final-layer Diffusion Lens read-out retrieves the input picture itself for {hits}/8 images");
-
-static torch.Tensor Normalise(torch.Tensor pictures)
-{
-    using var mean = torch.tensor(ShippedShapesModel.ImageMean.ToArray()).to(torch.float32).view(1, 3, 1, 1);
-    using var std = torch.tensor(ShippedShapesModel.ImageStd.ToArray()).to(torch.float32).view(1, 3, 1, 1);
-    return (pictures - mean) / std;
-}

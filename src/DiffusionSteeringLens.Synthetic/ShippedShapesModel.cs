@@ -49,12 +49,19 @@ public static class ShippedShapesModel
     public static KandinskyV22Decoder LoadDecoder(string folder, ModelLoadOptions? options = null) =>
         KandinskyV22Decoder.FromPretrained(Path.Combine(folder, "decoder"), options);
 
-    /// <summary>Images [B, 3, 32, 32] in [0, 1] → encoder pixel values (CLIP mean/std; no resize is needed at 32 px).</summary>
+    /// <summary>
+    /// Images [B, 3, 32, 32] in [0, 1] → float32 encoder pixel values: <c>(x − mean) / std</c> with CLIP's mean/std
+    /// (<see cref="ClipImageProcessor.PreprocessFloat"/>; no resize is needed at 32 px, and none is done at any size).
+    /// </summary>
     public static Tensor Preprocess(Tensor images)
     {
         ArgumentNullException.ThrowIfNull(images);
-        using var mean = tensor(ImageMean.Select(v => (float)v).ToArray(), device: images.device).view(1, 3, 1, 1);
-        using var std = tensor(ImageStd.Select(v => (float)v).ToArray(), device: images.device).view(1, 3, 1, 1);
-        return (images - mean) / std;
+        return Normaliser.PreprocessFloat(images);
     }
+
+    // Normalise only: the shipped pictures are already at the encoder's size, and callers rely on no resampling.
+    private static readonly ClipImageProcessor Normaliser = new(new ClipImageProcessorConfig
+    {
+        DoResize = false, DoCenterCrop = false, ImageMean = ImageMean.ToArray(), ImageStd = ImageStd.ToArray(),
+    });
 }

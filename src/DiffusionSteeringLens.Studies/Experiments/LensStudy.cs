@@ -164,12 +164,10 @@ public static partial class LensStudy
         var result = OverlayStudy.Run(new SteeringLens(vit, steering), calibration, evaluation, topK, maxSubsets, seed, cancellationToken, planted);
         context.Progress?.Report(new LensProgress("overlay study", 1, 1));
         if (context.Pictures is not { } sweep) return new OverlayOutcome(result, Verdicts.Overlay(result), null);
-        var keep = Enumerable.Repeat(1f, arch.NumLayers * arch.NumHeads).ToArray();
-        foreach (var h in result.TopHeads) keep[h.Head.Index(arch.NumHeads)] = 0f;
+        var keep = KeepMasks.Ablating(new[] { result.TopHeads.Select(h => h.Head.Index(arch.NumHeads)) }, arch); // [1, L, H]
         var first = evaluation.Overlaid.narrow(0, 0, 1);
         var before = vit.Forward(first);                                                                   // [1, P]
-        var after = HeadAblation.Run(vit, first, torch.tensor(keep).view(1, arch.NumLayers, arch.NumHeads),
-            cancellationToken: cancellationToken).select(0, 0);                                            // [1, P]
+        var after = HeadAblation.Run(vit, first, keep, cancellationToken: cancellationToken).select(0, 0); // [1, P]
         var pictures = sweep.Run("overlay", new[] { "before", "after" }, torch.cat(new[] { before, after }, 0), context.Progress, cancellationToken);
         return new OverlayOutcome(result, Verdicts.Overlay(result), pictures.MoveToOuterDisposeScope());
     }

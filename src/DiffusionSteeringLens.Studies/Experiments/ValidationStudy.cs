@@ -71,7 +71,7 @@ internal static class ValidationStudy
         int curve = steps + 1;
         var maskValues = AblationTrajectories.PrefixMasks(dslOrder, steps, n).Concat(AblationTrajectories.PrefixMasks(greedyOrder, steps, n))
             .Concat(randomPatterns.SelectMany(p => p)).ToArray();
-        var masks = torch.tensor(maskValues).view(-1, arch.NumLayers, arch.NumHeads); // rows: DSL prefixes, greedy prefixes, random sets
+        var masks = KeepMasks.ToTensor(maskValues, arch); // rows: DSL prefixes, greedy prefixes, random sets
 
         var perImage = new List<ImageMeasurement>(count);
         int blocks = (count + BlockSize - 1) / BlockSize;

@@ -67,9 +67,8 @@ public static class AblationTrajectories
         var arch = vit.Architecture;
         int n = arch.NumLayers * arch.NumHeads;
         steps = Math.Min(steps, order.Length);
-        var masks = PrefixMasks(order, steps, n);
         using var scope = torch.NewDisposeScope();
-        var maskTensor = torch.tensor(masks).view(steps + 1, arch.NumLayers, arch.NumHeads);
+        var maskTensor = KeepMasks.ToTensor(PrefixMasks(order, steps, n), arch);          // [steps + 1, L, H]
         var clean = vit.Forward(pixels);
         var sims = MeanSimilarity(vit, pixels, clean, maskTensor, meanZ, cancellationToken);
         return new Trajectory(name, order.Take(steps).Select(i => HeadTarget.FromIndex(i, arch.NumHeads)).ToArray(), sims);
@@ -85,20 +84,14 @@ public static class AblationTrajectories
         var curve = new List<double>();
         using var scope = torch.NewDisposeScope();
         var clean = vit.Forward(pixels); // once: every step compares against the same clean output
-        using (var none = torch.ones(1, arch.NumLayers, arch.NumHeads))
+        using (var none = KeepMasks.Ablating(new[] { Array.Empty<int>() }, arch))
             curve.Add(MeanSimilarity(vit, pixels, clean, none, meanZ, cancellationToken)[0]);
         for (int s = 0; s < steps; s++)
         {
             var candidates = Enumerable.Range(0, n).Except(removed).ToArray();
-            var masks = new float[candidates.Length * n];
-            Array.Fill(masks, 1f);
-            for (int c = 0; c < candidates.Length; c++)
-            {
-                foreach (var r in removed) masks[c * n + r] = 0f;
-                masks[c * n + candidates[c]] = 0f;
-            }
             using var inner = torch.NewDisposeScope();
-            var sims = MeanSimilarity(vit, pixels, clean, torch.tensor(masks).view(candidates.Length, arch.NumLayers, arch.NumHeads), meanZ, cancellationToken);
+            var masks = KeepMasks.Ablating(candidates.Select(c => removed.Append(c)), arch);   // [candidates, L, H]
+            var sims = MeanSimilarity(vit, pixels, clean, masks, meanZ, cancellationToken);
             int best = Enumerable.Range(0, candidates.Length).OrderBy(i => sims[i]).ThenBy(i => candidates[i]).First();
             removed.Add(candidates[best]);
             curve.Add(sims[best]);
@@ -160,20 +153,14 @@ public static class AblationTrajectories
         var arch = vit.Architecture;
         using var scope = torch.NewDisposeScope();
         var clean = vit.Forward(pixels);
-        var masks = torch.tensor(patterns.SelectMany(m => m).ToArray()).view(patterns.Count, arch.NumLayers, arch.NumHeads);
+        var masks = KeepMasks.ToTensor(patterns.SelectMany(m => m).ToArray(), arch);
         var sims = MeanSimilarity(vit, pixels, clean, masks, meanZ, ct);
         return curveIndex.Select(c => c.Select(i => sims[i]).ToArray()).ToArray();
     }
 
     /// <summary>Keep masks [(K + 1)·n] of the first 0, 1, …, K heads of <paramref name="order"/> ablated.</summary>
-    internal static float[] PrefixMasks(IReadOnlyList<int> order, int steps, int n)
-    {
-        var masks = new float[(steps + 1) * n];
-        Array.Fill(masks, 1f);
-        for (int k = 1; k <= steps; k++)
-            for (int j = 0; j < k; j++) masks[k * n + order[j]] = 0f;
-        return masks;
-    }
+    internal static float[] PrefixMasks(IReadOnlyList<int> order, int steps, int n) =>
+        KeepMasks.Values(Enumerable.Range(0, steps + 1).Select(k => order.Take(k)), n);
 
     /// <summary>
     /// The distinct ablated sets of <paramref name="orders"/> seeded random orders (keep masks of n values each) and,
@@ -190,9 +177,7 @@ public static class AblationTrajectories
             var set = ablated.OrderBy(h => h).ToArray();
             var key = string.Join(',', set);
             if (index.TryGetValue(key, out int at)) return at;
-            var m = Enumerable.Repeat(1f, n).ToArray();
-            foreach (var h in set) m[h] = 0f;
-            patterns.Add(m);
+            patterns.Add(KeepMasks.Values(new[] { set }, n));
             return index[key] = patterns.Count - 1;
         }
         for (int o = 0; o < orders; o++)

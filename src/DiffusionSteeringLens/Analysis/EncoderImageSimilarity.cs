@@ -11,15 +11,20 @@ namespace DiffusionSteeringLens.Analysis;
 public sealed class EncoderImageSimilarity : IImageSimilarity
 {
     private readonly IHookedVit _encoder;
-    private readonly double[] _mean;
-    private readonly double[] _std;
+    private readonly ClipImageProcessor _normaliser;
 
     /// <summary>Creates the similarity for an encoder and its normalisation constants (CLIP's by default).</summary>
+    /// <exception cref="ArgumentException"><paramref name="mean"/> or <paramref name="std"/> does not have 3 values.</exception>
     public EncoderImageSimilarity(IHookedVit encoder, double[]? mean = null, double[]? std = null)
     {
         _encoder = encoder ?? throw new ArgumentNullException(nameof(encoder));
-        _mean = mean ?? ClipImageProcessorConfig.OpenAiClipMean.ToArray();
-        _std = std ?? ClipImageProcessorConfig.OpenAiClipStd.ToArray();
+        // Normalise only: Embed resizes floats itself (the processor's resize is Pillow's, on uint8).
+        _normaliser = new ClipImageProcessor(new ClipImageProcessorConfig
+        {
+            DoResize = false, DoCenterCrop = false,
+            ImageMean = mean ?? ClipImageProcessorConfig.OpenAiClipMean.ToArray(),
+            ImageStd = std ?? ClipImageProcessorConfig.OpenAiClipStd.ToArray(),
+        });
     }
 
     /// <inheritdoc />
@@ -35,9 +40,7 @@ public sealed class EncoderImageSimilarity : IImageSimilarity
         var x = pictures.to(torch.float32).to(_encoder.Device);
         if (x.shape[2] != s || x.shape[3] != s)
             x = torch.nn.functional.interpolate(x, new long[] { s, s }, mode: torch.InterpolationMode.Bicubic, align_corners: false, antialias: true);
-        var mean = torch.tensor(_mean, dtype: torch.float32, device: x.device).view(1, 3, 1, 1);
-        var std = torch.tensor(_std, dtype: torch.float32, device: x.device).view(1, 3, 1, 1);
-        var pixels = ((x - mean) / std).to(_encoder.DType);
+        var pixels = _normaliser.PreprocessFloat(x).to(_encoder.DType);
         return _encoder.Forward(pixels).MoveToOuterDisposeScope();
     }
 

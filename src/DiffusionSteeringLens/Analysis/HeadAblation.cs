@@ -84,12 +84,10 @@ public static class HeadAblation
         return (int)Math.Clamp(ScoreBytesPerForward / Math.Max(1, perRow), 1, 4096);
     }
 
-    /// <summary>R = L·H masks, each ablating exactly one head (layer-major).</summary>
+    /// <summary>R = L·H masks [R, L, H] (float32), each ablating exactly one head (layer-major).</summary>
     public static torch.Tensor SingleHeadMasks(VitArchitecture arch)
     {
-        int n = arch.NumLayers * arch.NumHeads;
-        using var eye = torch.eye(n);
-        using var keep = 1 - eye;
-        return keep.view(n, arch.NumLayers, arch.NumHeads); // the view keeps the storage alive
+        ArgumentNullException.ThrowIfNull(arch);
+        return KeepMasks.Ablating(Enumerable.Range(0, arch.NumLayers * arch.NumHeads).Select(h => new[] { h }), arch);
     }
 }

@@ -196,7 +196,7 @@ public static class OverlayStudy
         all.AddRange(plantedRows.Select(r => r.Select(h => h.Index(arch.NumHeads)).Distinct().OrderBy(i => i).ToArray()));
         int firstRandom = all.Count;
         all.AddRange(subsets);
-        var (presence, clean, removed, shift) = Measure(vit, evaluation, direction, all, n, cancellationToken);
+        var (presence, clean, removed, shift) = Measure(vit, evaluation, direction, all, cancellationToken);
         var randomPresence = presence.Skip(firstRandom).ToArray();
         double Percentile(double p) => randomPresence.Count(r => r > p + 1e-12) / (double)randomPresence.Length;
         double PValue(double p)
@@ -249,7 +249,7 @@ public static class OverlayStudy
     /// each ablated head set; sets[0] must be the empty set (the clean model).
     /// </summary>
     private static (double[] Presence, double[] Clean, int[] Removed, double[] Shift) Measure(IHookedVit vit, OverlayPair images, torch.Tensor direction, IReadOnlyList<int[]> sets,
-        int n, CancellationToken ct)
+        CancellationToken ct)
     {
         var arch = vit.Architecture;
         var presence = new double[sets.Count];
@@ -268,11 +268,7 @@ public static class OverlayStudy
         {
             using var inner = torch.NewDisposeScope();
             int count = Math.Min(setsPerCall, sets.Count - start);
-            var m = new float[count * n];
-            Array.Fill(m, 1f);
-            for (int s = 0; s < count; s++)
-                foreach (var h in sets[start + s]) m[s * n + h] = 0f;
-            var masks = torch.tensor(m).view(count, arch.NumLayers, arch.NumHeads);
+            var masks = KeepMasks.Ablating(sets.Skip(start).Take(count), arch);     // [count, L, H]
             var outputs = HeadAblation.Run(vit, both, masks, cancellationToken: ct);  // [R, 2B, P]
             var baseOut = outputs.narrow(1, 0, b);
             var overOut = outputs.narrow(1, b, b);

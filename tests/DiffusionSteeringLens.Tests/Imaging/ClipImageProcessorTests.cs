@@ -140,4 +140,77 @@ public sealed class ClipImageProcessorTests
         double expected = (255 / 255.0 - cfg.ImageMean[2]) / cfg.ImageStd[2];
         Assert.Equal(expected, x[2, 0, 0].item<float>(), 5);
     }
+
+    // Bound for PreprocessFloat vs the uint8 path: the inputs differ by ≤ 1 ulp (float32 u/255 vs float32(u·(1/255))
+    // in double; ≤ 2⁻²⁴ below 1). Subtracting the same mean keeps that and adds ≤ 1 ulp of |x − m| < 1 (≤ 2⁻²⁴);
+    // dividing by std scales it by 1/std and adds ≤ 1 ulp of |y| (≤ 2⁻²³·|y|).
+    private static double FloatPathBound(ClipImageProcessorConfig cfg, torch.Tensor reference)
+    {
+        using var absMax = reference.abs().max();
+        return Math.Pow(2, -23) / cfg.ImageStd.Min() + Math.Pow(2, -23) * Math.Max(1.0, absMax.item<float>());
+    }
+
+    [Fact]
+    public void PreprocessFloat_EqualsTheUint8PathOnEveryByteValue()
+    {
+        var proc = ClipImageProcessor.Load(Folder);                  // shortest edge 16, crop 16: a 16x16 picture is not resampled
+        using var scope = torch.NewDisposeScope();
+        // 16·16 = 256 pixels per channel: every uint8 value once, shifted per channel.
+        var values = torch.arange(256, torch.int32).view(16, 16);
+        var rgb = torch.stack(new[] { values, (values + 85) % 256, (values + 170) % 256 }, 2).to(torch.uint8);
+        var viaImage = proc.Preprocess(rgb);                         // [1, 3, 16, 16]
+        var picture = ImageIO.ToFloatChw(rgb).unsqueeze(0);          // [1, 3, 16, 16] in [0, 1]
+        var viaFloat = proc.PreprocessFloat(picture);
+        Assert.Equal(torch.float32, viaFloat.dtype);
+        double err = TensorAssert.CloseAbsolute(viaImage, viaFloat, FloatPathBound(proc.Config, viaImage), "float path vs uint8 path");
+        _out.WriteLine($"every byte value: max |float − uint8 path| {err:E2}");
+    }
+
+    [Fact]
+    [Trait("Category", "Golden")]
+    public void PreprocessFloat_OfTheResizedCroppedPictureEqualsTheUint8Path()
+    {
+        var proc = ClipImageProcessor.Load(Folder);
+        using var scope = torch.NewDisposeScope();
+        var rgb = ImageIO.LoadRgb(Path.Combine(Folder, "image_53x40.png"));
+        var viaImage = proc.Preprocess(rgb);
+        // The picture the pixels show (as PreparedInput.FromRgb makes it), in [0, 1].
+        var picture = ImageIO.ToFloatChw(proc.CenterCrop(proc.Resize(rgb))).unsqueeze(0);
+        var viaFloat = proc.PreprocessFloat(picture);
+        double err = TensorAssert.CloseAbsolute(viaImage, viaFloat, FloatPathBound(proc.Config, viaImage), "float path vs uint8 path (53x40)");
+        _out.WriteLine($"53x40 image: max |float − uint8 path| {err:E2}");
+    }
+
+    [Fact]
+    public void PreprocessFloat_IsBitEqualToTheInlineNormalisationItReplaces()
+    {
+        // The formula ShippedShapesModel.Preprocess, EncoderImageSimilarity and Dsl.Examples used before.
+        var proc = new ClipImageProcessor(new ClipImageProcessorConfig { DoResize = false, DoCenterCrop = false });
+        using var scope = torch.NewDisposeScope();
+        using var g = new torch.Generator(16);
+        var pictures = torch.rand(new long[] { 2, 3, 20, 24 }, generator: g);
+        var mean = torch.tensor(ClipImageProcessorConfig.OpenAiClipMean.Select(v => (float)v).ToArray()).view(1, 3, 1, 1);
+        var std = torch.tensor(ClipImageProcessorConfig.OpenAiClipStd.Select(v => (float)v).ToArray()).view(1, 3, 1, 1);
+        TensorAssert.Equal((pictures - mean) / std, proc.PreprocessFloat(pictures), "PreprocessFloat vs (x − mean) / std");
+    }
+
+    [Fact]
+    public void PreprocessFloat_RejectsSizesItWouldHaveToResampleAndNonFloatInput()
+    {
+        var proc = ClipImageProcessor.Load(Folder);                  // shortest edge 16, crop 16
+        using var scope = torch.NewDisposeScope();
+        Assert.Contains("resizes a 20x24", Assert.Throws<ArgumentException>(() => proc.PreprocessFloat(torch.rand(1, 3, 20, 24))).Message);
+        var noResize = new ClipImageProcessor(proc.Config with { DoResize = false });
+        Assert.Contains("crops to 16x16", Assert.Throws<ArgumentException>(() => noResize.PreprocessFloat(torch.rand(1, 3, 20, 24))).Message);
+        Assert.Throws<ArgumentException>(() => proc.PreprocessFloat(torch.zeros(new long[] { 1, 3, 16, 16 }, torch.uint8)));
+        Assert.Throws<ArgumentException>(() => proc.PreprocessFloat(torch.rand(3, 16, 16)));
+        // Nothing to do still hands back a tensor of the caller's own.
+        var identity = new ClipImageProcessor(proc.Config with { DoNormalize = false });   // rescale 1/255: factor exactly 1
+        var x = torch.rand(1, 3, 16, 16);
+        var y = identity.PreprocessFloat(x);
+        Assert.False(ReferenceEquals(x, y));
+        y.add_(1);
+        using var unchanged = x.lt(1).all();
+        Assert.True(unchanged.item<bool>(), "the identity result shares storage with the input");
+    }
 }

@@ -102,6 +102,46 @@ public sealed class ClipImageProcessor
         return Batch(images.Count, i => Preprocess(images[i]), i => $"image {i}", cancellationToken);
     }
 
+    /// <summary>
+    /// Preprocesses a float batch of pictures <c>[B, 3, H, W]</c> in [0, 1] (uint8 / 255, as
+    /// <see cref="ImageIO.ToFloatChw"/> makes them) into float32 <c>pixel_values</c> <c>[B, 3, H, W]</c>: the rescale and
+    /// normalise stages of <see cref="Preprocess(torch.Tensor)"/>, on floats.
+    /// </summary>
+    /// <remarks>
+    /// <para>No resampling: the resize stage is Pillow's, on uint8, and is not reproduced on floats. Instead every
+    /// configured stage must leave the size unchanged (e.g. a square picture at the crop size when the shortest edge
+    /// equals it); other sizes throw. Resize such pictures yourself first, or use the uint8 path.</para>
+    /// <para>Values: <c>x · (255 · rescale_factor)</c> (255 when rescaling is off, as uint8 values would be; skipped when
+    /// the factor is exactly 1, as for 1/255), then <c>(x − mean) / std</c> in float32 with mean/std rounded to float32, on
+    /// the input's device. The result is a new tensor and is not detached. Against the uint8 path on the same picture only
+    /// the conversion to [0, 1] differs (float32 <c>u / 255</c> here, <c>float32(u · (1/255))</c> computed in double
+    /// there): at most one float32 ulp before normalising.</para>
+    /// </remarks>
+    /// <exception cref="ArgumentException">Not a floating-point <c>[B, 3, H, W]</c> tensor, or a size the resize or crop
+    /// stage would change.</exception>
+    public torch.Tensor PreprocessFloat(torch.Tensor pictures)
+    {
+        ArgumentNullException.ThrowIfNull(pictures);
+        if (!torch.is_floating_point(pictures) || pictures.dim() != 4 || pictures.shape[1] != 3)
+            throw new ArgumentException($"expected a floating-point [B,3,H,W] batch, got {pictures.dtype} {Uint8Pixels.Shape(pictures)}.", nameof(pictures));
+        RequireUnchangedSize((int)pictures.shape[2], (int)pictures.shape[3]);
+        using var scope = torch.NewDisposeScope();
+        var x = pictures.to(torch.float32);
+        bool changed = false;
+        double scale = Config.DoRescale ? 255.0 * Config.RescaleFactor : 255.0;
+        if (scale != 1.0) { x = x.mul((float)scale); changed = true; }
+        if (Config.DoNormalize)
+        {
+            var mean = torch.tensor(Config.ImageMean, torch.float64).to(torch.float32).to(x.device).view(1, 3, 1, 1);
+            var std = torch.tensor(Config.ImageStd, torch.float64).to(torch.float32).to(x.device).view(1, 3, 1, 1);
+            x = x.sub(mean).div(std);
+            changed = true;
+        }
+        // to(float32) may return the input itself; the caller must get a tensor of its own.
+        if (!changed) x = x.clone();
+        return x.MoveToOuterDisposeScope();
+    }
+
     /// <summary>Runs every stage on one image and keeps the intermediates.</summary>
     internal ClipPreprocessTrace Trace(torch.Tensor rgbHwc)
     {
@@ -216,6 +256,21 @@ public sealed class ClipImageProcessor
         {
             foreach (var t in items) t.Dispose();
         }
+    }
+
+    // The float path does not resample, so it accepts only sizes that resize and crop leave as they are.
+    private void RequireUnchangedSize(int height, int width)
+    {
+        if (Config.DoResize)
+        {
+            var (h, w) = Config.ResizeHeight is int exactH && Config.ResizeWidth is int exactW
+                ? (exactH, exactW)
+                : ShortestEdgeSize(height, width, Config.ShortestEdge);
+            if (h != height || w != width)
+                throw new ArgumentException($"the processor resizes a {height}x{width} picture to {h}x{w}; PreprocessFloat does not resample — resize first or preprocess uint8 images.");
+        }
+        if (Config.DoCenterCrop && (Config.CropHeight != height || Config.CropWidth != width))
+            throw new ArgumentException($"the processor crops to {Config.CropHeight}x{Config.CropWidth}, the pictures are {height}x{width}; PreprocessFloat does not crop — crop first or preprocess uint8 images.");
     }
 
     private static int FloorHalf(int v) => (int)Math.Floor(v / 2.0);
