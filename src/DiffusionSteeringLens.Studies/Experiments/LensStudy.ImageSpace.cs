@@ -66,7 +66,7 @@ public static partial class LensStudy
         var reference = settings.Ablation == AblationKind.Mean ? AblationImportance.RequireReference(images.Reference?.Pixels) : null;
         var importance = AblationImportance.Compute(encoder, pixels, settings.Ablation, reference, cancellationToken);
         var norms = HeadOutputNorm.Compute(encoder, pixels, cancellationToken);
-        var (dslEmbedding, delta, _) = HeadScoring.SteeringScores(dslLens, pixels, cancellationToken);
+        var (dslEmbedding, delta, _) = HeadScoring.SteeringScores(dslLens, pixels, withContrast: false, cancellationToken);
         var dlEmbedding = HeadScoring.EmbeddingScores(dlLens, pixels, cancellationToken: cancellationToken);
         progress?.Report(new LensProgress("image-space importance", 1, 1));
 

@@ -101,11 +101,11 @@ public static partial class LensStudy
         ArgumentNullException.ThrowIfNull(encoder);
         ArgumentNullException.ThrowIfNull(images);
         var eval = images.Evaluation.Pixels;
-        var (dsl, delta, contrast) = HeadScoring.SteeringScores(new SteeringLens(encoder, steering), eval, cancellationToken);
+        var (dsl, delta, contrast) = HeadScoring.SteeringScores(new SteeringLens(encoder, steering), eval, withContrast: true, cancellationToken);
         var dl = HeadScoring.EmbeddingScores(new DiffusionLens(encoder), eval, cancellationToken: cancellationToken);
         var norms = HeadOutputNorm.Compute(encoder, eval, cancellationToken);
-        var (rows, _, _) = ValidationStudy.RankRows(encoder.Architecture.NumHeads, dsl, dl, norms, delta, contrast);
-        var perImage = Enumerable.Range(0, dsl.Length).Select(i => new ImageHeadScores(i, dsl[i], dl[i], norms[i], null) { DslContrast = contrast[i] }).ToArray();
+        var (rows, _, _) = ValidationStudy.RankRows(encoder.Architecture.NumHeads, dsl, dl, norms, delta, contrast!);
+        var perImage = Enumerable.Range(0, dsl.Length).Select(i => new ImageHeadScores(i, dsl[i], dl[i], norms[i], null) { DslContrast = contrast![i] }).ToArray();
         return new ImageSetRanking(images.Description, rows, perImage);
     }
 

@@ -57,7 +57,7 @@ internal static class ValidationStudy
 
         progress?.Report(new LensProgress("calibration orders", 0, 1));
         var calibration = images.Calibration.Pixels;
-        var (calibrationScores, calibrationDelta, _) = HeadScoring.SteeringScores(dslLens, calibration, cancellationToken);
+        var (calibrationScores, calibrationDelta, _) = HeadScoring.SteeringScores(dslLens, calibration, withContrast: false, cancellationToken);
         var calibrationSilent = HeadOutputNorm.SilentHeads(HeadOutputNorm.Compute(encoder, calibration, cancellationToken));
         // Silent heads and heads without a visible direct effect are ablated last, as DSL ranks them.
         var orderScores = RankedLast(ColumnMeans(calibrationScores), calibrationSilent.Concat(DirectEffectVisibility.InvisibleHeads(calibrationDelta)));
@@ -82,7 +82,7 @@ internal static class ValidationStudy
             using var blockScope = torch.NewDisposeScope();
             int start = first + block * BlockSize, size = Math.Min(BlockSize, first + count - start);
             var pixels = eval.narrow(0, start, size);
-            var (dsl, delta, contrast) = HeadScoring.SteeringScores(dslLens, pixels, cancellationToken);
+            var (dsl, delta, contrast) = HeadScoring.SteeringScores(dslLens, pixels, withContrast: true, cancellationToken);
             var dl = HeadScoring.EmbeddingScores(dlLens, pixels, cancellationToken: cancellationToken);
             var norms = HeadOutputNorm.Compute(encoder, pixels, cancellationToken);
             var importance = AblationImportance.Compute(encoder, pixels, meanZ, cancellationToken);
@@ -103,7 +103,7 @@ internal static class ValidationStudy
                     trajectory = new ImageTrajectory(Rows(0), Rows(curve),
                         curveIndex.Select(c => (IReadOnlyList<double>)c.Select(i => sims[2 * curve + i][image]).ToArray()).ToArray());
                 }
-                perImage.Add(new ImageMeasurement(start + b, dsl[b], dl[b], norms[b], delta[b], importance[b], trajectory) { DslContrast = contrast[b] });
+                perImage.Add(new ImageMeasurement(start + b, dsl[b], dl[b], norms[b], delta[b], importance[b], trajectory) { DslContrast = contrast![b] });
             }
         }
         progress?.Report(new LensProgress("validation measurements", blocks, blocks));

@@ -15,15 +15,8 @@ internal static class DirectEffectVisibility
     /// <summary>A head is flagged when its mean δ is below this share of the median head's.</summary>
     public const double DefaultRelativeThreshold = 1e-3;
 
-    /// <summary>
-    /// The read-outs [B, N, P] with each target's write removed (σ = 0), through a lens with the same options as
-    /// <paramref name="lens"/> (so the same read-out and computation path).
-    /// </summary>
-    public static torch.Tensor RemovedReadouts(SteeringLens lens, torch.Tensor pixels, IReadOnlyList<LensTarget> targets, CancellationToken cancellationToken)
-    {
-        var removed = new SteeringLens(lens.Encoder, lens.Options with { Steering = new ScaleSteering(0) });
-        return removed.ComputeEmbeddings(pixels, targets, null, cancellationToken);
-    }
+    /// <summary>σ = 0: the steering whose read-out has each target's write removed (every other lens option kept).</summary>
+    public static SteeringFunction Removal { get; } = new ScaleSteering(0);
 
     /// <summary>δ [B, N] (float64) from steered and removed read-outs, both [B, N, P].</summary>
     public static torch.Tensor Delta(torch.Tensor steered, torch.Tensor removed)

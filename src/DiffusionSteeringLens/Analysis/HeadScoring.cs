@@ -44,36 +44,34 @@ public static class HeadScoring
         ArgumentNullException.ThrowIfNull(lens);
         var heads = LensTarget.AllHeads(lens.Encoder.Architecture);
         using var scope = torch.NewDisposeScope();
-        var steered = lens.ComputeEmbeddings(pixels, heads, null, cancellationToken);
+        var readouts = lens.ComputeEmbeddingsUnder(pixels, heads, new[] { lens.Options.Steering, new MirroredSteering(lens.Options.Steering) }, cancellationToken);
         var clean = lens.Encoder.Forward(pixels).unsqueeze(1);
-        return Rows(Contrast(lens, pixels, heads, steered, clean, cancellationToken));
+        return Rows(Contrast(readouts[0], readouts[1], clean));
     }
 
     /// <summary>
     /// DSL scores [B][L·H] as <see cref="EmbeddingScores"/>, each head's direct-effect visibility δ [B][L·H]
-    /// (<see cref="DirectEffectVisibility"/>) and the contrast score (<see cref="ContrastScores"/>): two more batched
-    /// read-outs, of the residuals with each head's write removed and with its steering push mirrored.
+    /// (<see cref="DirectEffectVisibility"/>) and, when <paramref name="withContrast"/>, the contrast score
+    /// (<see cref="ContrastScores"/>; else null): the steered, removed and mirrored read-outs come from one cached forward.
     /// </summary>
-    internal static (double[][] Scores, double[][] DirectEffect, double[][] Contrast) SteeringScores(SteeringLens lens, torch.Tensor pixels, CancellationToken cancellationToken = default)
+    internal static (double[][] Scores, double[][] DirectEffect, double[][]? Contrast) SteeringScores(SteeringLens lens, torch.Tensor pixels, bool withContrast,
+        CancellationToken cancellationToken = default)
     {
         var vit = lens.Encoder;
         var heads = LensTarget.AllHeads(vit.Architecture);
         using var scope = torch.NewDisposeScope();
-        var steered = lens.ComputeEmbeddings(pixels, heads, null, cancellationToken);                          // [B, N, P]
-        var removed = DirectEffectVisibility.RemovedReadouts(lens, pixels, heads, cancellationToken);           // [B, N, P]
+        var steerings = new List<SteeringFunction> { lens.Options.Steering, DirectEffectVisibility.Removal };
+        if (withContrast) steerings.Add(new MirroredSteering(lens.Options.Steering));
+        var readouts = lens.ComputeEmbeddingsUnder(pixels, heads, steerings, cancellationToken);                   // each [B, N, P]
         var clean = vit.Forward(pixels).unsqueeze(1);                                                           // [B, 1, P]
-        var cos = EmbeddingSimilarity.Cosine(steered, clean).cpu();
-        var delta = DirectEffectVisibility.Delta(steered, removed).cpu();
-        return (Rows(cos), Rows(delta), Rows(Contrast(lens, pixels, heads, steered, clean, cancellationToken)));
+        var cos = EmbeddingSimilarity.Cosine(readouts[0], clean).cpu();
+        var delta = DirectEffectVisibility.Delta(readouts[0], readouts[1]).cpu();
+        return (Rows(cos), Rows(delta), withContrast ? Rows(Contrast(readouts[0], readouts[2], clean)) : null);
     }
 
-    /// <summary>cos(steered, clean) − cos(mirrored, clean) [B, N] (float64, on the CPU), computed in float64 so a zero push gives exactly 0.</summary>
-    private static torch.Tensor Contrast(SteeringLens lens, torch.Tensor pixels, IReadOnlyList<LensTarget> heads, torch.Tensor steered, torch.Tensor clean, CancellationToken cancellationToken)
-    {
-        var mirroredLens = new SteeringLens(lens.Encoder, lens.Options with { Steering = new MirroredSteering(lens.Options.Steering) });
-        var mirrored = mirroredLens.ComputeEmbeddings(pixels, heads, null, cancellationToken);                  // [B, N, P]
-        return (EmbeddingSimilarity.Cosine(steered, clean) - EmbeddingSimilarity.Cosine(mirrored, clean)).cpu();
-    }
+    /// <summary>cos(steered, clean) − cos(mirrored, clean) [B, N], in float64 (so a zero push gives exactly 0), on the CPU.</summary>
+    private static torch.Tensor Contrast(torch.Tensor steered, torch.Tensor mirrored, torch.Tensor clean) =>
+        (EmbeddingSimilarity.Cosine(steered, clean) - EmbeddingSimilarity.Cosine(mirrored, clean)).cpu();
 
     private static double[][] Rows(torch.Tensor m) =>
         Enumerable.Range(0, (int)m.shape[0]).Select(b => m[b].data<double>().ToArray()).ToArray();

@@ -51,16 +51,36 @@ public sealed class SteeringLens : ILens
         if (Options.Computation == DslComputation.ClosedForm && Options.Patching != PatchingMode.Full)
             throw new ArgumentException("The closed form holds only under full patching; use DslComputation.HookBased or Auto.", nameof(Options));
         return UsesClosedForm
-            ? ClosedForm(pixelValues, submodules, progress, cancellationToken)
+            ? ClosedForm(pixelValues, submodules, new[] { Options.Steering }, progress, cancellationToken)[0]
             : HookBased(pixelValues, submodules, progress, cancellationToken);
     }
 
-    private Tensor ClosedForm(Tensor pixels, SubmoduleTarget[] targets, IProgress<LensProgress>? progress, CancellationToken ct)
+    /// <summary>
+    /// The read-outs [B, N, P] of the same targets under several steering functions (every other option as this lens's):
+    /// in closed form from one cached forward, else one lens per function. Used by the head scores that compare the
+    /// steered read-out with the removed and mirrored ones.
+    /// </summary>
+    internal Tensor[] ComputeEmbeddingsUnder(Tensor pixelValues, IReadOnlyList<LensTarget> targets, IReadOnlyList<SteeringFunction> steerings,
+        CancellationToken cancellationToken = default)
+    {
+        if (Options.Computation == DslComputation.ClosedForm && Options.Patching != PatchingMode.Full)
+            throw new ArgumentException("The closed form holds only under full patching; use DslComputation.HookBased or Auto.", nameof(Options));
+        if (!UsesClosedForm)
+            return steerings.Select(s => new SteeringLens(Encoder, Options with { Steering = s }).ComputeEmbeddings(pixelValues, targets, null, cancellationToken)).ToArray();
+        var arch = Encoder.Architecture;
+        LensReadouts.CheckPixels(pixelValues, arch);
+        var submodules = targets.Select(t => t as SubmoduleTarget
+            ?? throw new ArgumentException($"DSL steers submodules (heads, MLPs); '{t.Label}' is a residual site — use DiffusionLens for it.", nameof(targets))).ToArray();
+        foreach (var t in submodules) t.Validate(arch);
+        return ClosedForm(pixelValues, submodules, steerings, null, cancellationToken);
+    }
+
+    private Tensor[] ClosedForm(Tensor pixels, SubmoduleTarget[] targets, IReadOnlyList<SteeringFunction> steerings, IProgress<LensProgress>? progress, CancellationToken ct)
     {
         var arch = Encoder.Architecture;
         ct.ThrowIfCancellationRequested();
         using var scope = NewDisposeScope();
-        bool needsNu = Options.Steering.UsesMeanHeadWriteNorm;
+        bool needsNu = steerings.Any(s => s.UsesMeanHeadWriteNorm);
         var names = LensReadouts.NamesFor(targets, arch);
         if (needsNu) names = names.Concat(LensReadouts.AllResultNames(arch)).Distinct();
         using var run = Encoder.RunWithCache(pixels, CacheRequest.ForNames(names, new[] { arch.ClsIndex }));
@@ -69,22 +89,29 @@ public sealed class SteeringLens : ILens
         long b = outputs.shape[0], n = outputs.shape[1];
         var norm = final.norm(-1, keepdim: true).unsqueeze(1).expand(b, n, 1);
         var nu = needsNu ? LensReadouts.MeanHeadWriteNorm(run.Cache, arch).unsqueeze(1).expand(b, n, 1) : null;
-        var steered = ApplySteering(outputs, new SteeringReference(norm, nu), targets);
-        var residual = final.unsqueeze(1) + (steered - outputs);                      // [B, N, D]
-        var embeddings = Options.Readout == ReadoutMode.FrozenLayerNorm
-            ? Encoder.ReadoutFrozen(residual, Encoder.ReadoutScale(final).unsqueeze(1)) // scale [B, 1, 1] of the clean residual
-            : Encoder.Readout(residual);                                              // [B, N, P]
+        var embeddings = steerings.Select(steering =>
+        {
+            var steered = ApplySteering(steering, outputs, new SteeringReference(norm, nu), targets);
+            var residual = final.unsqueeze(1) + (steered - outputs);                      // [B, N, D]
+            return (Options.Readout == ReadoutMode.FrozenLayerNorm
+                ? Encoder.ReadoutFrozen(residual, Encoder.ReadoutScale(final).unsqueeze(1)) // scale [B, 1, 1] of the clean residual
+                : Encoder.Readout(residual)).MoveToOuterDisposeScope();                  // [B, N, P]
+        }).ToArray();
         progress?.Report(new LensProgress("closed form", 1, 1));
-        return embeddings.MoveToOuterDisposeScope();
+        return embeddings;
     }
 
+    /// <summary>True for the library's element-wise σ, which apply to a whole [B, N, D] stack at once.</summary>
+    private static bool AppliesToStacks(SteeringFunction steering) =>
+        steering is ScaleSteering or RelativeSteering or GlobalScaleSteering || steering is MirroredSteering m && AppliesToStacks(m.Inner);
+
     /// <summary>σ over a [B, N, D] stack: one batched call for built-ins, per target for custom functions.</summary>
-    private Tensor ApplySteering(Tensor outputs, SteeringReference reference, SubmoduleTarget[] targets)
+    private static Tensor ApplySteering(SteeringFunction steering, Tensor outputs, SteeringReference reference, SubmoduleTarget[] targets)
     {
-        if (Options.Steering is ScaleSteering or RelativeSteering or GlobalScaleSteering)
-            return Options.Steering.Apply(outputs, reference, targets[0]);
+        if (AppliesToStacks(steering))
+            return steering.Apply(outputs, reference, targets[0]);
         using var scope = NewDisposeScope();
-        var columns = targets.Select((t, i) => Options.Steering.Apply(outputs.select(1, i),
+        var columns = targets.Select((t, i) => steering.Apply(outputs.select(1, i),
             new SteeringReference(reference.ResidualNorm.select(1, i), reference.MeanHeadWriteNorm?.select(1, i)), t)).ToArray();
         return stack(columns, 1).MoveToOuterDisposeScope();
     }
