@@ -31,10 +31,8 @@ internal static class SteerCommand
                     var steering = new SteeringOptions { Steering = session.Settings.Steering };
                     var (dsl, dl) = await display.RunAsync(p =>
                     {
-                        var ctx = session.Context(p);
-                        var a = LensStudy.Readouts(ctx, new SteeringLens(session.Encoder, steering), list, "dsl-targets", ct);
-                        try { return (a, LensStudy.Readouts(ctx, new DiffusionLens(session.Encoder), list, "dl-targets", ct)); }
-                        catch { a.Dispose(); throw; }
+                        // One encoder pass serves both lenses (DSL's closed form, DL's direct read-outs, the clean output).
+                        return LensStudy.SteeringAndDirectReadouts(session.Context(p), steering, list, "dsl-targets", "dl-targets", ct);
                     }, ct).ConfigureAwait(false);
                     using (dsl)
                     using (dl)

@@ -32,13 +32,54 @@ public static partial class LensStudy
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(lens);
-        var vit = context.Encoder;
         context.Progress?.Report(new LensProgress($"{lens.Name} {sweepName}", 0, 1));
-        using var scope = torch.NewDisposeScope();
-        var e = lens.ComputeEmbeddings(context.Input.Pixels, targets, null, cancellationToken);      // [B, N, P]
-        var clean = vit.Forward(context.Input.Pixels).unsqueeze(1);                                  // [B, 1, P]
-        var embSim = EmbeddingSimilarity.Cosine(e, clean).mean(new long[] { 0 }).cpu().data<double>().ToArray();
+        // No dispose scope here: Score moves the returned pictures to the caller's scope.
+        using var e = lens.ComputeEmbeddings(context.Input.Pixels, targets, null, cancellationToken);      // [B, N, P]
+        using var clean = context.Encoder.Forward(context.Input.Pixels);                                   // [B, P]
         context.Progress?.Report(new LensProgress($"{lens.Name} {sweepName}", 1, 1));
+        return Score(context, lens.Name, targets, e, clean, sweepName, cancellationToken);
+    }
+
+    /// <summary>
+    /// DSL and DL-on-the-same-targets read-outs (as <see cref="Readouts"/> gives each) from one encoder pass: under full
+    /// patching DSL's closed form, DL's direct read-outs R(o_s) and the clean output all come from the same cached
+    /// forward (other DSL options fall back to separate forwards). Used by <c>dsl steer</c> and <see cref="RankHeads"/>.
+    /// </summary>
+    /// <param name="context">Encoder, input, decoding.</param>
+    /// <param name="steering">DSL options.</param>
+    /// <param name="targets">Heads and MLPs.</param>
+    /// <param name="dslSweepName">Picture sub-folder of the DSL pictures.</param>
+    /// <param name="dlSweepName">Picture sub-folder of the DL pictures.</param>
+    /// <param name="cancellationToken">Cancels between stages and decode batches.</param>
+    public static (ReadoutSweep Dsl, ReadoutSweep Dl) SteeringAndDirectReadouts(StudyContext context, SteeringOptions steering,
+        IReadOnlyList<LensTarget> targets, string dslSweepName, string dlSweepName, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(steering);
+        var dslLens = new SteeringLens(context.Encoder, steering);
+        var dlLens = new DiffusionLens(context.Encoder);
+        context.Progress?.Report(new LensProgress($"DSL+DL {dslSweepName}", 0, 1));
+        using var both = dslLens.ComputeWithDirect(context.Input.Pixels, targets, null, cancellationToken);
+        context.Progress?.Report(new LensProgress($"DSL+DL {dslSweepName}", 1, 1));
+        var dsl = Score(context, dslLens.Name, targets, both.Steered, both.Clean, dslSweepName, cancellationToken);
+        try { return (dsl, Score(context, dlLens.Name, targets, both.Direct, both.Clean, dlSweepName, cancellationToken)); }
+        catch
+        {
+            dsl.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Scores read-outs e [B, N, P] against the clean output [B, P]: embedding cosine (mean over the batch) and, when the
+    /// context decodes, every image's pictures and their similarity to its input picture; the first image's pictures
+    /// are returned. e and clean stay the caller's.
+    /// </summary>
+    private static ReadoutSweep Score(StudyContext context, string lensName, IReadOnlyList<LensTarget> targets, torch.Tensor e, torch.Tensor clean,
+        string sweepName, CancellationToken cancellationToken)
+    {
+        using var scope = torch.NewDisposeScope();
+        var embSim = EmbeddingSimilarity.Cosine(e, clean.unsqueeze(1)).mean(new long[] { 0 }).cpu().data<double>().ToArray();
         double[]? imgSim = null;
         torch.Tensor? pictures = null;
         if (context.Pictures is { } sweep)
@@ -58,7 +99,7 @@ public static partial class LensStudy
             }
             imgSim = sums.Select(v => v / batch).ToArray();
         }
-        var records = targets.Select((t, i) => new TargetReadout(lens.Name, t.Label, t.Layer, embSim[i], imgSim?[i])).ToArray();
+        var records = targets.Select((t, i) => new TargetReadout(lensName, t.Label, t.Layer, embSim[i], imgSim?[i])).ToArray();
         return new ReadoutSweep(records, pictures?.MoveToOuterDisposeScope());
     }
 
@@ -68,10 +109,10 @@ public static partial class LensStudy
         ArgumentNullException.ThrowIfNull(context);
         var arch = context.Encoder.Architecture;
         var heads = LensTarget.AllHeads(arch);
-        var dsl = Readouts(context, new SteeringLens(context.Encoder, steering), heads, "dsl-heads", cancellationToken);
+        var (dsl, dlSweep) = SteeringAndDirectReadouts(context, steering, heads, "dsl-heads", "dl-heads", cancellationToken);
         try
         {
-            using var dl = Readouts(context, new DiffusionLens(context.Encoder), heads, "dl-heads", cancellationToken);
+            using var dl = dlSweep;
             var dslPrimary = dsl.Readouts.Select(r => r.ImageSimilarity ?? r.EmbeddingSimilarity).ToArray();
             var dlPrimary = dl.Readouts.Select(r => r.ImageSimilarity ?? r.EmbeddingSimilarity).ToArray();
             var dslRank = HeadScore.RanksOf(dslPrimary);

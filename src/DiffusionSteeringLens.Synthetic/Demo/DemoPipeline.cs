@@ -44,8 +44,7 @@ public static class DemoPipeline
             var shownTargets = shown.Select(r => (LensTarget)r.Head).ToArray();
             if (context.Decodes)
             {
-                shownDsl = LensStudy.Readouts(context, new SteeringLens(context.Encoder, options.Steering), shownTargets, "dsl-shown-heads", cancellationToken);
-                shownDl = LensStudy.Readouts(context, new DiffusionLens(context.Encoder), shownTargets, "dl-shown-heads", cancellationToken);
+                (shownDsl, shownDl) = LensStudy.SteeringAndDirectReadouts(context, options.Steering, shownTargets, "dsl-shown-heads", "dl-shown-heads", cancellationToken);
                 Lap("shown heads decoded");
             }
             var validation = LensStudy.Validate(context.Encoder, images, options.Steering, options.Validation, context.Progress, cancellationToken);

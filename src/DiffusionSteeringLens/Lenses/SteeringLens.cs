@@ -75,7 +75,40 @@ public sealed class SteeringLens : ILens
         return ClosedForm(pixelValues, submodules, steerings, null, cancellationToken);
     }
 
-    private Tensor[] ClosedForm(Tensor pixels, SubmoduleTarget[] targets, IReadOnlyList<SteeringFunction> steerings, IProgress<LensProgress>? progress, CancellationToken ct)
+    /// <summary>
+    /// This lens's read-outs [B, N, P] of submodule targets together with DL's direct read-outs R(o_s) [B, N, P] of the
+    /// same targets and the clean output embedding [B, P]. In closed form all three come from one cached forward (the
+    /// DL read-out and the clean output need nothing the DSL run does not already hold), so a study that shows both
+    /// lenses runs the encoder once; otherwise the hook-based DSL runs, then one DL forward and one plain forward.
+    /// </summary>
+    internal SteeredAndDirectReadouts ComputeWithDirect(Tensor pixelValues, IReadOnlyList<LensTarget> targets,
+        IProgress<LensProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        if (!UsesClosedForm || Options.Computation == DslComputation.ClosedForm && Options.Patching != PatchingMode.Full)
+        {
+            using var scope = NewDisposeScope();
+            var s = ComputeEmbeddings(pixelValues, targets, progress, cancellationToken);
+            var d = new DiffusionLens(Encoder).ComputeEmbeddings(pixelValues, targets, null, cancellationToken);
+            var c = Encoder.Forward(pixelValues);
+            return new SteeredAndDirectReadouts(s.MoveToOuterDisposeScope(), d.MoveToOuterDisposeScope(), c.MoveToOuterDisposeScope());
+        }
+        var arch = Encoder.Architecture;
+        LensReadouts.CheckPixels(pixelValues, arch);
+        var submodules = targets.Select(t => t as SubmoduleTarget
+            ?? throw new ArgumentException($"DSL steers submodules (heads, MLPs); '{t.Label}' is a residual site — use DiffusionLens for it.", nameof(targets))).ToArray();
+        foreach (var t in submodules) t.Validate(arch);
+        Tensor? direct = null, clean = null;
+        // The callback runs inside the closed form's dispose scope; what it keeps is moved out of it.
+        var steered = ClosedForm(pixelValues, submodules, new[] { Options.Steering }, progress, cancellationToken, (run, outputs) =>
+        {
+            direct = Encoder.Readout(outputs).MoveToOuterDisposeScope();   // R(o_s): DiffusionLens on the same targets
+            clean = run.Output.clone().MoveToOuterDisposeScope();          // the run's own output = a plain forward
+        })[0];
+        return new SteeredAndDirectReadouts(steered, direct!, clean!);
+    }
+
+    private Tensor[] ClosedForm(Tensor pixels, SubmoduleTarget[] targets, IReadOnlyList<SteeringFunction> steerings, IProgress<LensProgress>? progress,
+        CancellationToken ct, Action<VitRun, Tensor>? alsoFromRun = null)
     {
         var arch = Encoder.Architecture;
         ct.ThrowIfCancellationRequested();
@@ -86,6 +119,7 @@ public sealed class SteeringLens : ILens
         using var run = Encoder.RunWithCache(pixels, CacheRequest.ForNames(names, new[] { arch.ClsIndex }));
         var final = run.Cache[HookNames.ResidPost(arch.NumLayers - 1)].select(1, 0); // [B, D]
         var outputs = LensReadouts.Gather(run.Cache, targets);                        // [B, N, D]
+        alsoFromRun?.Invoke(run, outputs);
         long b = outputs.shape[0], n = outputs.shape[1];
         var norm = final.norm(-1, keepdim: true).unsqueeze(1).expand(b, n, 1);
         var nu = needsNu ? LensReadouts.MeanHeadWriteNorm(run.Cache, arch).unsqueeze(1).expand(b, n, 1) : null;
@@ -191,5 +225,16 @@ public sealed class SteeringLens : ILens
     {
         var value = clean[name];
         return new HookBinding(name, (_, _) => value.alias());
+    }
+}
+
+/// <summary>DSL and DL read-outs [B, N, P] of the same targets and the clean output embedding [B, P]; owns all three.</summary>
+internal sealed record SteeredAndDirectReadouts(Tensor Steered, Tensor Direct, Tensor Clean) : IDisposable
+{
+    public void Dispose()
+    {
+        Steered.Dispose();
+        Direct.Dispose();
+        Clean.Dispose();
     }
 }

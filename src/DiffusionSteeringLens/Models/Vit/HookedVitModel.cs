@@ -186,9 +186,15 @@ public abstract class HookedVitModel : nn.Module<Tensor, Tensor>, IHookedVit
                 "(preprocessed, normalised pixels).", nameof(pixelValues));
     }
 
+    /// <summary>Encoder passes run so far (plain, cached and hooked); tests use it to check how many passes a study costs.</summary>
+    internal long PassCount => Interlocked.Read(ref _passCount);
+
+    private long _passCount;
+
     private Tensor Execute(Tensor pixelValues, HookRunState? state)
     {
         ValidatePixels(pixelValues);
+        Interlocked.Increment(ref _passCount);
         using var _ = no_grad();
         // Begin even without a state, so a plain call never sees an outer run's hooks.
         using var run = Runtime.Begin(state);
