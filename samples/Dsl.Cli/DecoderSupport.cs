@@ -8,7 +8,7 @@ using TorchSharp;
 
 namespace DiffusionSteeringLens.Cli;
 
-/// <summary>Loads the Kandinsky 2.2 decoder and adapts it to an <see cref="EmbeddingRenderer"/>.</summary>
+/// <summary>Loads the Kandinsky 2.2 decoder and adapts it, through the library's <see cref="LensRenderer"/>, to an <see cref="EmbeddingRenderer"/>.</summary>
 internal static class DecoderSupport
 {
     /// <summary>Loads the decoder once; the returned factory gives a renderer for any decoder seed (same steps, guidance, size).</summary>
@@ -23,10 +23,18 @@ internal static class DecoderSupport
         }
         var negative = KandinskyV22Decoder.ZeroImageEmbedding(encoder);
         var owner = new Owner(decoder, negative);
-        var stepProgress = new StepProgress(progress);
-        EmbeddingRenderer ForSeed(long seed) => PictureSweep.DecoderRenderer(decoder, negative,
-            new KandinskyDecodeOptions { NumInferenceSteps = s.Steps, GuidanceScale = s.Guidance, Height = size, Width = size, Seed = seed },
-            size, encoder.DType, encoder.Device, stepProgress);
+        // The one renderer: embeddings cast to the encoder's dtype and device, pictures resized to the requested size,
+        // every picture of a sweep decoded with the sweep's one seed.
+        var renderer = new LensRenderer(decoder)
+        {
+            Size = size, DType = encoder.DType, Device = encoder.Device, DecodeProgress = new StepProgress(progress),
+        };
+        EmbeddingRenderer ForSeed(long seed)
+        {
+            var decodeOptions = new KandinskyDecodeOptions { NumInferenceSteps = s.Steps, GuidanceScale = s.Guidance, Height = size, Width = size, Seed = seed };
+            decodeOptions.Validate();
+            return (embeddings, ct) => renderer.Decode(embeddings, negative, decodeOptions, ct);
+        }
         ForSeed(s.Seed); // validates the settings now, before any work
         return (owner, ForSeed);
     }

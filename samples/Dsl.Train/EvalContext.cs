@@ -2,6 +2,7 @@ using DiffusionSteeringLens.Decoding;
 using System.Diagnostics;
 using DiffusionSteeringLens.Analysis;
 using DiffusionSteeringLens.Imaging;
+using DiffusionSteeringLens.Lenses;
 using DiffusionSteeringLens.Models.Kandinsky;
 using DiffusionSteeringLens.Models.Vit.ClipVision;
 using DiffusionSteeringLens.Synthetic;
@@ -18,6 +19,7 @@ internal sealed class EvalContext : IDisposable
         Options = o;
         Encoder = ClipVisionModelWithProjection.FromPretrained(ToyModel.EncoderDir(o.Output));
         Decoder = KandinskyV22Decoder.FromPretrained(o.DecoderFolder ?? Path.Combine(o.Output, "decoder"));
+        Renderer = new LensRenderer(Decoder);
         ZeroEmbedding = Encoder.ZeroImageEmbedding();
         Judge = new ShapeJudge();
         Similarity = new EncoderImageSimilarity(Encoder, ToyModel.ClipMean, ToyModel.ClipStd);
@@ -32,6 +34,8 @@ internal sealed class EvalContext : IDisposable
     public TrainOptions Options { get; }
     public ClipVisionModelWithProjection Encoder { get; }
     public KandinskyV22Decoder Decoder { get; }
+    /// <summary>The library's one renderer over <see cref="Decoder"/> (no cast or resize: the toy decoder already works at 32 px in float32).</summary>
+    public LensRenderer Renderer { get; }
     public Tensor ZeroEmbedding { get; }
     public ShapeJudge Judge { get; }
     public EncoderImageSimilarity Similarity { get; }
@@ -44,9 +48,9 @@ internal sealed class EvalContext : IDisposable
     public Tensor Decode(Tensor embeds)
     {
         var clock = Stopwatch.StartNew();
-        // Evaluation pictures get distinct noise: picture i of a call uses seed 7 + i.
+        // Evaluation pictures get distinct noise (the renderer's explicit per-picture seed policy): picture i of a call uses seed 7 + i.
         var seeds = Enumerable.Range(0, (int)embeds.shape[0]).Select(i => DecodeOptions.Seed + i).ToArray();
-        var pictures = Decoder.Decode(embeds, ZeroEmbedding, DecodeOptions with { Seeds = seeds });
+        var pictures = Renderer.DecodeWithSeeds(embeds, ZeroEmbedding, seeds, DecodeOptions);
         DecodeSeconds += clock.Elapsed.TotalSeconds;
         DecodedPictures += (int)embeds.shape[0];
         return pictures;

@@ -37,8 +37,8 @@ internal static class OverlayEvaluation
         int half = Math.Max(1, n / 2);
         var basePixels = ToyModel.Normalize(baseImages);
         var overPixels = ToyModel.Normalize(overlaid);
-        var calibration = new OverlayPair(basePixels.narrow(0, 0, half), overPixels.narrow(0, 0, half));
-        var evaluation = new OverlayPair(basePixels.narrow(0, half, n - half), overPixels.narrow(0, half, n - half));
+        using var calibration = new OverlayPair(basePixels.narrow(0, 0, half), overPixels.narrow(0, 0, half));
+        using var evaluation = new OverlayPair(basePixels.narrow(0, half, n - half), overPixels.narrow(0, half, n - half));
         var rows = new List<EmbeddingRow>();
         foreach (int k in new[] { 1, 2, 3, 4 })
         {

@@ -1,11 +1,12 @@
-using DiffusionSteeringLens.Decoding;
+using DiffusionSteeringLens.Lenses;
 using TorchSharp;
 
 namespace DiffusionSteeringLens.Experiments;
 
 /// <summary>
-/// Turns image embeddings into pictures: the seam between experiments and a decoder (e.g. an adapter over
-/// <c>IEmbeddingDecoder.Decode</c> with fixed sampling options), so experiments can also run with a stand-in.
+/// Turns image embeddings into pictures: the seam between experiments and a decoder. In the <c>dsl</c> tool it is
+/// <see cref="LensRenderer.Decode"/> with fixed sampling options (the library's one renderer, shared seed); tests plug in
+/// a stand-in.
 /// </summary>
 /// <param name="embeddings">[N, P] embeddings.</param>
 /// <param name="cancellationToken">Cancels the render.</param>

@@ -198,10 +198,10 @@ public static partial class LensStudy
         var arch = vit.Architecture;
         context.Progress?.Report(new LensProgress("overlay study", 0, 1));
         using var scope = torch.NewDisposeScope();
-        var calibration = images.OverlayPair(images.Calibration);
-        var all = images.OverlayPair(images.Evaluation);
+        using var calibration = images.OverlayPair(images.Calibration);
+        using var all = images.OverlayPair(images.Evaluation);
         long count = Math.Min(all.Base.shape[0], Math.Max(1, maxImages));
-        var evaluation = new OverlayPair(all.Base.narrow(0, 0, count), all.Overlaid.narrow(0, 0, count));
+        using var evaluation = new OverlayPair(all.Base.narrow(0, 0, count), all.Overlaid.narrow(0, 0, count));
         var result = OverlayStudy.Run(new SteeringLens(vit, steering), calibration, evaluation, topK, maxSubsets, seed, cancellationToken, planted);
         context.Progress?.Report(new LensProgress("overlay study", 1, 1));
         if (context.Pictures is not { } sweep) return new OverlayOutcome(result, Verdicts.Overlay(result), null);

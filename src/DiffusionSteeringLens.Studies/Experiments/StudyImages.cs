@@ -148,7 +148,7 @@ public sealed class StudyImages : IDisposable
         return StripeOverlay.Compose(pictures);
     }
 
-    /// <summary>Base and overlaid pixels of a set (the caller owns both tensors).</summary>
+    /// <summary>Base and overlaid pixels of a set, freshly allocated; the caller owns the pair (dispose it).</summary>
     public OverlayPair OverlayPair(PreparedInput set)
     {
         ArgumentNullException.ThrowIfNull(set);

@@ -86,10 +86,22 @@ public sealed record OverlayStudyResult(IReadOnlyList<HeadScore> TopHeads, doubl
 public sealed record OverlaySelectorResult(string Selector, IReadOnlyList<HeadScore> Heads, double PresenceAfter, double Percentile,
     double PValue, int RemovedImages, double CleanShiftAlongDirection);
 
-/// <summary>Base images and the same images with the overlay composed in, preprocessed: [B, C, S, S] each.</summary>
+/// <summary>
+/// Base images and the same images with the overlay composed in, preprocessed: [B, C, S, S] each. The pair owns both
+/// tensors it is given — hand it fresh tensors or views (a view's handle is the pair's; its storage stays alive as long
+/// as the base tensor's owner keeps it) — and disposing the pair disposes them. <see cref="OverlayStudy"/> borrows pairs.
+/// </summary>
 /// <param name="Base">Clean images.</param>
 /// <param name="Overlaid">The same images with the overlay.</param>
-public sealed record OverlayPair(torch.Tensor Base, torch.Tensor Overlaid);
+public sealed record OverlayPair(torch.Tensor Base, torch.Tensor Overlaid) : IDisposable
+{
+    /// <summary>Disposes both tensors.</summary>
+    public void Dispose()
+    {
+        Base.Dispose();
+        Overlaid.Dispose();
+    }
+}
 
 /// <summary>
 /// Overlay removal: on calibration images, find the overlay direction and rank heads by how much the lens read-out of

@@ -1,11 +1,12 @@
 using DiffusionSteeringLens.Decoding;
 using DiffusionSteeringLens.Experiments;
+using DiffusionSteeringLens.Lenses;
 using TorchSharp;
 
 namespace DiffusionSteeringLens.Tests.Experiments;
 
 /// <summary>
-/// <see cref="PictureSweep.DecoderRenderer"/>, the adapter from a decoder to the pictures a sweep stores: embeddings
+/// <see cref="LensRenderer.Decode"/>, the adapter from a decoder to the pictures a sweep stores: embeddings
 /// reach the decoder in its dtype with the negative embedding and one seed, and come back float32 in [0, 1] at the
 /// requested size whatever size and range the decoder returns.
 /// </summary>
@@ -37,7 +38,8 @@ public sealed class DecoderRendererTests
         using var scope = torch.NewDisposeScope();   // the temporaries of the checks
         using var decoder = new RecordingDecoder();
         using var negative = torch.zeros(1, 4);
-        var render = PictureSweep.DecoderRenderer(decoder, negative, new DecodeOptions { Seed = 7 }, 64, torch.ScalarType.Float64, torch.CPU);
+        var renderer = new LensRenderer(decoder) { Size = 64, DType = torch.ScalarType.Float64, Device = torch.CPU };
+        EmbeddingRenderer render = (e, ct) => renderer.Decode(e, negative, new DecodeOptions { Seed = 7 }, ct);
         using var embeddings = torch.ones(2, 4);
         using var pictures = render(embeddings, CancellationToken.None);
         Assert.Equal(torch.ScalarType.Float64, decoder.SeenDType);
@@ -55,10 +57,12 @@ public sealed class DecoderRendererTests
         using var decoder = new RecordingDecoder();
         using var negative = torch.zeros(1, 4);
         using var wide = torch.zeros(1, 5);
-        Assert.Contains("Seeds", Assert.Throws<ArgumentException>(() => PictureSweep.DecoderRenderer(decoder, negative,
-            new DecodeOptions { Seeds = new long[] { 1, 2 } }, 64, torch.ScalarType.Float32, torch.CPU)).Message);
-        Assert.Contains("[1, 4]", Assert.Throws<ArgumentException>(() => PictureSweep.DecoderRenderer(decoder, wide,
-            new DecodeOptions(), 64, torch.ScalarType.Float32, torch.CPU)).Message);
+        using var embeddings = torch.ones(2, 4);
+        var renderer = new LensRenderer(decoder) { Size = 64, DType = torch.ScalarType.Float32, Device = torch.CPU };
+        Assert.Contains("Seeds", Assert.Throws<ArgumentException>(() => renderer.Decode(embeddings, negative,
+            new DecodeOptions { Seeds = new long[] { 1, 2 } })).Message);
+        Assert.Contains("[1, 4]", Assert.Throws<ArgumentException>(() => renderer.Decode(embeddings, wide,
+            new DecodeOptions())).Message);
         Assert.Null(decoder.SeenDType);   // nothing was decoded
     }
 }
