@@ -168,9 +168,9 @@ public sealed class UNet2DConditionModel : nn.Module, IImageConditionedUNet
         if (!Directory.Exists(folder)) throw new DirectoryNotFoundException($"UNet folder not found: {Path.GetFullPath(folder)}");
         var config = UNet2DConditionConfig.Load(folder);
         using var source = CheckpointLocator.Open(folder, "diffusion_pytorch_model");
-        // Built on meta, checked strictly, then every parameter is replaced by the checkpoint tensor itself: no random
-        // initialisation of weights about to be overwritten, and on CPU (no dtype change) the parameters are pages of
-        // the file mapping, read lazily, instead of 5 GB of fresh memory filled by a copy.
+        // Built on meta (no random initialisation of 1.2 B weights about to be overwritten), checked strictly, then every
+        // parameter is allocated in the compute dtype and streamed from the file — the rule every model follows, so
+        // peak memory is the compute-dtype weights plus one chunk whatever the file's dtype.
         var model = new UNet2DConditionModel(config, torch.META, options.DType);
         try
         {
@@ -274,7 +274,7 @@ public sealed class UNet2DConditionModel : nn.Module, IImageConditionedUNet
     // Few-channel output conv: bf16 and gradient workarounds for libtorch CPU defects live in SmallOutputConv.
     private Tensor ConvOut(Tensor x) => SmallOutputConv.Forward(conv_out, x, (Config.ConvOutKernel - 1) / 2);
 
-    // Replaces every parameter of a meta-built model with its checkpoint tensor (keys already checked strictly).
+    // Replaces every parameter of a meta-built model with its checkpoint tensor, streamed (keys already checked strictly).
     private void Materialize(ITensorSource source, Device device)
     {
         foreach (var (name, module) in named_modules())
@@ -307,9 +307,11 @@ public sealed class UNet2DConditionModel : nn.Module, IImageConditionedUNet
 
     private Parameter LoadParameter(ITensorSource source, string key, Device device)
     {
-        // The Parameter takes over the loaded tensor's native handle (and its dispose-scope slot, which the module's
-        // setter then detaches), so there is nothing left to dispose here.
-        return new Parameter(source.Load(key, DType, device), requires_grad: true);
+        // The Parameter takes over the tensor's native handle (and its dispose-scope slot, which the module's setter
+        // then detaches), so there is nothing left to dispose here.
+        var weights = torch.empty(source.GetInfo(key).Shape, DType, device);
+        source.CopyInto(key, weights);
+        return new Parameter(weights, requires_grad: true);
     }
 
     private void CheckInputs(Tensor sample, Tensor timestep, Tensor imageEmbeds)
