@@ -25,21 +25,17 @@ public static class DslCli
     internal static async Task<int> RunAsync(string[] args, CliHost host, CancellationToken cancellationToken = default)
     {
         host.Arguments = args.ToArray(); // as typed, before the demo default below
-        // No command (nothing, or options only, e.g. `dsl --steps 10`) runs the demo.
-        if (args.Length == 0 || (args[0].StartsWith('-') && args[0] is not ("-h" or "--help" or "-?" or "--version")))
-            args = new[] { "demo" }.Concat(args).ToArray();
-        RootCommand root;
+        ParseResult parse;
         try
         {
             TorchNativeLoader.EnsureLoaded();
-            root = Build(host);
+            parse = Parse(args, host);
         }
         catch (Exception e)
         {
             host.Error.WriteLine("internal error: " + CommandRunner.OneLine(e.Message));
             return ExitCodes.InternalError;
         }
-        var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {
             // One line: the first problem plus where to look, not System.CommandLine's multi-line usage dump.
@@ -60,6 +56,17 @@ public static class DslCli
             host.Error.WriteLine("internal error: " + CommandRunner.OneLine(e.Message));
             return ExitCodes.InternalError;
         }
+    }
+
+    /// <summary>
+    /// Parses a command line against the real command tree without running anything (the documented command lines are
+    /// checked this way). No command (nothing, or options only, e.g. <c>dsl --steps 10</c>) means <c>demo</c>.
+    /// </summary>
+    internal static ParseResult Parse(string[] args, CliHost host)
+    {
+        if (args.Length == 0 || (args[0].StartsWith('-') && args[0] is not ("-h" or "--help" or "-?" or "--version")))
+            args = new[] { "demo" }.Concat(args).ToArray();
+        return Build(host).Parse(args);
     }
 
     private static RootCommand Build(CliHost host) => new("dsl: Diffusion Lens / Diffusion Steering Lens for Vision Transformers. With no arguments: runs the demo.")
