@@ -26,7 +26,6 @@ internal sealed class ClipEncoder : nn.Module<Tensor, Tensor>
     /// <summary>Residual entering layer 0 → output of the last layer (no final norm).</summary>
     public override Tensor forward(Tensor x)
     {
-        foreach (var layer in layers) x = layer.call(x);
-        return x;
+        return LayerStack.Run(layers, x); // a dispose scope per block: intermediates freed block by block
     }
 }

@@ -17,7 +17,6 @@ internal sealed class HfEncoder : nn.Module<Tensor, Tensor>
 
     public override Tensor forward(Tensor x)
     {
-        foreach (var block in layer) x = block.call(x);
-        return x;
+        return LayerStack.Run(layer, x); // a dispose scope per block: intermediates freed block by block
     }
 }
