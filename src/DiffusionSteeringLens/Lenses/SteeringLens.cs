@@ -99,12 +99,21 @@ public sealed class SteeringLens : ILens
         foreach (var t in submodules) t.Validate(arch);
         Tensor? direct = null, clean = null;
         // The callback runs inside the closed form's dispose scope; what it keeps is moved out of it.
-        var steered = ClosedForm(pixelValues, submodules, new[] { Options.Steering }, progress, cancellationToken, (run, outputs) =>
+        try
         {
-            direct = Encoder.Readout(outputs).MoveToOuterDisposeScope();   // R(o_s): DiffusionLens on the same targets
-            clean = run.Output.clone().MoveToOuterDisposeScope();          // the run's own output = a plain forward
-        })[0];
-        return new SteeredAndDirectReadouts(steered, direct!, clean!);
+            var steered = ClosedForm(pixelValues, submodules, new[] { Options.Steering }, progress, cancellationToken, (run, outputs) =>
+            {
+                direct = Encoder.Readout(outputs).MoveToOuterDisposeScope();   // R(o_s): DiffusionLens on the same targets
+                clean = run.Output.clone().MoveToOuterDisposeScope();          // the run's own output = a plain forward
+            })[0];
+            return new SteeredAndDirectReadouts(steered, direct!, clean!);
+        }
+        catch
+        {
+            direct?.Dispose();
+            clean?.Dispose();
+            throw;
+        }
     }
 
     private Tensor[] ClosedForm(Tensor pixels, SubmoduleTarget[] targets, IReadOnlyList<SteeringFunction> steerings, IProgress<LensProgress>? progress,
@@ -225,16 +234,5 @@ public sealed class SteeringLens : ILens
     {
         var value = clean[name];
         return new HookBinding(name, (_, _) => value.alias());
-    }
-}
-
-/// <summary>DSL and DL read-outs [B, N, P] of the same targets and the clean output embedding [B, P]; owns all three.</summary>
-internal sealed record SteeredAndDirectReadouts(Tensor Steered, Tensor Direct, Tensor Clean) : IDisposable
-{
-    public void Dispose()
-    {
-        Steered.Dispose();
-        Direct.Dispose();
-        Clean.Dispose();
     }
 }
