@@ -55,10 +55,10 @@ public sealed class DocSnippetTests
     /// <summary>Documents whose snippets cannot run, with the reason. None: every document's snippets run.</summary>
     private static readonly Dictionary<string, string> NotRun = new(StringComparer.Ordinal)
     {
-        // Still compiled (Snippets_compile_against_the_library), and its plan below is kept. Measured 2026-12-01: 2 failures
-        // in about 30 runs, only when other test classes ran beside it, none in 24 direct re-runs (docs/reliability.md,
+        // Still compiled (Snippets_compile_against_the_library), and its plan below is kept. Measured 2026-12-01: 3 failures
+        // in about 33 runs launched by the test host, none in 24 launched by hand (docs/reliability.md,
         // "Open: an intermittent NaN picture"). Remove this entry once the cause is found.
-        ["docs/real-models.md"] = "intermittent NaN picture from the tiny random 48 × 16 encoder + tiny decoder at 512 px under parallel test load; cause not found",
+        ["docs/real-models.md"] = "intermittent NaN picture from the tiny random 48 × 16 encoder + tiny decoder at 512 px when launched by the test host; cause not found",
     };
 
     /// <summary>How each document's snippets run: what their paths are bound to, what they write, what is checked.</summary>
