@@ -148,8 +148,7 @@ public sealed partial class LensRenderer
         ArgumentNullException.ThrowIfNull(targets);
         if (embeddings.ndim != 3 || embeddings.shape[1] != targets.Count)
             throw new ArgumentException($"embeddings must be [B, {targets.Count}, P]; got [{string.Join(", ", embeddings.shape)}].", nameof(embeddings));
-        if (negative.ndim != 2 || (negative.shape[0] != 1 && negative.shape[0] != embeddings.shape[0]))
-            throw new ArgumentException($"negative must be [1, P] or [{embeddings.shape[0]}, P]; got [{string.Join(", ", negative.shape)}].", nameof(negative));
+        CheckNegative(negative, embeddings.shape[0]);
         return RenderCore(embeddings, negative, targets, CheckSharedSeed(options), skip, progress, cancellationToken);
     }
 
