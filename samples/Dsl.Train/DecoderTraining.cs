@@ -65,7 +65,7 @@ internal static class DecoderTraining
                 opt.zero_grad();
                 loss.backward();
                 double gradNorm = nn.utils.clip_grad_norm_(parameters, 1.0);
-                // Was intermittent before Runtime/SmallOutputConv fixed the conv_out input gradient; now it means a real
+                // Was intermittent before Runtime/CpuConv2d (then SmallOutputConv) fixed the conv_out input gradient; now it means a real
                 // divergence, and a reproducible run must not paper over it.
                 if (!double.IsFinite(gradNorm))
                     throw new InvalidOperationException($"decoder step {step}: gradient norm {gradNorm} (loss {loss.item<float>()}); " +

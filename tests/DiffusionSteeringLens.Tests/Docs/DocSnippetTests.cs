@@ -30,7 +30,7 @@ namespace DiffusionSteeringLens.Tests.Docs;
 /// <c>path/to/…</c> are copies of the shipped shapes32 model. Every string literal in a snippet that looks like a path
 /// must be an input of the plan or lie under one of its declared outputs, and every input must be used: a new
 /// placeholder fails the test, naming itself, until it is added to the plan. A document with snippets but no plan fails
-/// too; <see cref="NotRun"/> is the allow-list of documents that cannot run, with the reason (today: docs/real-models.md, see there).</para>
+/// too; <see cref="NotRun"/> is the allow-list of documents that cannot run, with the reason (empty today).</para>
 /// <para>Checks: the program must exit 0 within <see cref="TimeLimit"/>; each plan then appends test-owned statements
 /// to the program (they see the snippets' variables: the API guide's decomposition sums to the final residual within
 /// float32 rounding, an ablation changes the output, scores are finite) and inspects the files the snippets wrote. No
@@ -53,13 +53,7 @@ public sealed class DocSnippetTests
     };
 
     /// <summary>Documents whose snippets cannot run, with the reason. None: every document's snippets run.</summary>
-    private static readonly Dictionary<string, string> NotRun = new(StringComparer.Ordinal)
-    {
-        // Still compiled (Snippets_compile_against_the_library), and its plan below is kept. Measured 2026-12-01: 3 failures
-        // in about 33 runs launched by the test host, none in 24 launched by hand (docs/reliability.md,
-        // "Open: an intermittent NaN picture"). Remove this entry once the cause is found.
-        ["docs/real-models.md"] = "intermittent NaN picture from the tiny random 48 × 16 encoder + tiny decoder at 512 px when launched by the test host; cause not found",
-    };
+    private static readonly Dictionary<string, string> NotRun = new(StringComparer.Ordinal);
 
     /// <summary>How each document's snippets run: what their paths are bound to, what they write, what is checked.</summary>
     private static readonly Dictionary<string, RunPlan> Plans = new(StringComparer.Ordinal)

@@ -1,3 +1,4 @@
+using DiffusionSteeringLens.Runtime;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -77,7 +78,7 @@ internal sealed class ResnetBlock2D : nn.Module<Tensor, Tensor?, Tensor>
                 h = TensorChain.Advance(h, nn.functional.avg_pool2d(h, 2, stride: 2), input);
                 break;
         }
-        h = TensorChain.Advance(h, conv1.call(h), input);
+        h = TensorChain.Advance(h, CpuConv2d.Forward(conv1, h), input);
 
         if (time_emb_proj is not null)
         {
@@ -98,9 +99,9 @@ internal sealed class ResnetBlock2D : nn.Module<Tensor, Tensor?, Tensor>
             h = TensorChain.Advance(h, Normalize(norm2, h, conditioning), input);
         }
         h = Activate(h, inplace, input);
-        h = TensorChain.Advance(h, conv2.call(h), input);
+        h = TensorChain.Advance(h, CpuConv2d.Forward(conv2, h), input);
 
-        if (conv_shortcut is not null) shortcut = conv_shortcut.call(shortcut);
+        if (conv_shortcut is not null) shortcut = CpuConv2d.Forward(conv_shortcut, shortcut);
         var output = shortcut + h;
         if (_outputScaleFactor != 1.0) output = output / _outputScaleFactor;
         return output.MoveToOuterDisposeScope();

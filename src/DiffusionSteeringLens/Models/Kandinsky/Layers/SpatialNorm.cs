@@ -1,3 +1,4 @@
+using DiffusionSteeringLens.Runtime;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -46,8 +47,8 @@ internal sealed class SpatialNorm : nn.Module<Tensor, Tensor, Tensor>
         var resized = nn.functional.interpolate(zq, size: size, mode: InterpolationMode.Nearest);
         var result = norm_layer.call(features);
         // In place, releasing each conditioning map right after use (same arithmetic as f·y + b).
-        using (var scale = conv_y.call(resized)) result.mul_(scale);
-        using (var shift = conv_b.call(resized)) result.add_(shift);
+        using (var scale = CpuConv2d.Forward(conv_y, resized)) result.mul_(scale);
+        using (var shift = CpuConv2d.Forward(conv_b, resized)) result.add_(shift);
         return result.MoveToOuterDisposeScope();
     }
 }

@@ -60,7 +60,7 @@ internal sealed class Decoder : nn.Module<Tensor, Tensor?, Tensor>
     public override Tensor forward(Tensor latent, Tensor? zq)
     {
         using var scope = NewDisposeScope();
-        var h = conv_in.call(latent);
+        var h = CpuConv2d.Forward(conv_in, latent);
         h = TensorChain.Advance(h, mid_block.call(h, zq), latent);
         foreach (var block in up_blocks) h = TensorChain.Advance(h, block.call(h, zq), latent);
         h = TensorChain.Advance(h, conv_norm_out switch
@@ -70,6 +70,6 @@ internal sealed class Decoder : nn.Module<Tensor, Tensor?, Tensor>
             _ => throw new InvalidOperationException("unexpected output norm type."),
         }, latent);
         nn.functional.silu(h, inplace: true);
-        return SmallOutputConv.Forward(conv_out, h, 1).MoveToOuterDisposeScope();
+        return CpuConv2d.Forward(conv_out, h).MoveToOuterDisposeScope();
     }
 }

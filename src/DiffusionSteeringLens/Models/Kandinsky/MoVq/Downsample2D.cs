@@ -1,3 +1,4 @@
+using DiffusionSteeringLens.Runtime;
 using DiffusionSteeringLens.Models.Kandinsky.Layers;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -28,6 +29,6 @@ internal sealed class Downsample2D : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor input)
     {
         using var padded = nn.functional.pad(input, new long[] { 0, 1, 0, 1 }, PaddingModes.Constant, 0.0);
-        return conv.call(padded);
+        return CpuConv2d.Forward(conv, padded);
     }
 }

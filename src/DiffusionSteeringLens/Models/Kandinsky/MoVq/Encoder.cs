@@ -52,11 +52,11 @@ internal sealed class Encoder : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor image)
     {
         using var scope = NewDisposeScope();
-        var h = conv_in.call(image);
+        var h = CpuConv2d.Forward(conv_in, image);
         foreach (var block in down_blocks) h = TensorChain.Advance(h, block.call(h), image);
         h = TensorChain.Advance(h, mid_block.call(h, null), image);
         h = TensorChain.Advance(h, conv_norm_out.call(h), image);
         nn.functional.silu(h, inplace: true);
-        return SmallOutputConv.Forward(conv_out, h, 1).MoveToOuterDisposeScope();
+        return CpuConv2d.Forward(conv_out, h).MoveToOuterDisposeScope();
     }
 }

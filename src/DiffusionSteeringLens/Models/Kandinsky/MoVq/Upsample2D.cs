@@ -1,3 +1,4 @@
+using DiffusionSteeringLens.Runtime;
 using DiffusionSteeringLens.Models.Kandinsky.Layers;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -25,6 +26,6 @@ internal sealed class Upsample2D : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor input)
     {
         using var up = nn.functional.interpolate(input, scale_factor: new[] { 2.0, 2.0 }, mode: InterpolationMode.Nearest);
-        return conv.call(up);
+        return CpuConv2d.Forward(conv, up);
     }
 }

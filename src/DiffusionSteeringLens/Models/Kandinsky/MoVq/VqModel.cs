@@ -110,7 +110,7 @@ internal sealed class VqModel : nn.Module<Tensor, Tensor>, ILatentImageDecoder
         ArgumentNullException.ThrowIfNull(image);
         CheckInput(image, Config.InChannels, "image");
         using var scope = NewDisposeScope();
-        return quant_conv.call(encoder.call(image)).MoveToOuterDisposeScope();
+        return CpuConv2d.Forward(quant_conv, encoder.call(image)).MoveToOuterDisposeScope();
     }
 
     /// <summary>Nearest codebook vectors and their indices.</summary>
@@ -139,7 +139,7 @@ internal sealed class VqModel : nn.Module<Tensor, Tensor>, ILatentImageDecoder
             indices.Dispose();
             quant = quantized;
         }
-        var quant2 = post_quant_conv.call(quant);
+        var quant2 = CpuConv2d.Forward(post_quant_conv, quant);
         // MoVQ's spatial norms are conditioned on the latent before post_quant_conv.
         var image = decoder.call(quant2, Config.IsSpatialNorm ? quant : null);
         return image.MoveToOuterDisposeScope();

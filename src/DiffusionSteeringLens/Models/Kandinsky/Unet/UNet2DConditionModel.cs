@@ -259,7 +259,7 @@ public sealed class UNet2DConditionModel : nn.Module, IImageConditionedUNet
 
         var context = hook_encoder_hidden_states.call(encoder_hid_proj.call(image));
 
-        var h = hook_conv_in.call(conv_in.call(x));
+        var h = hook_conv_in.call(CpuConv2d.Forward(conv_in, x));
         var skips = new List<Tensor> { h };
         foreach (var block in down_blocks) h = block.Forward(h, emb, context, skips);
         h = mid_block.Forward(h, emb, context);
@@ -271,8 +271,8 @@ public sealed class UNet2DConditionModel : nn.Module, IImageConditionedUNet
         return h.MoveToOuterDisposeScope();
     }
 
-    // Few-channel output conv: bf16 and gradient workarounds for libtorch CPU defects live in SmallOutputConv.
-    private Tensor ConvOut(Tensor x) => SmallOutputConv.Forward(conv_out, x, (Config.ConvOutKernel - 1) / 2);
+    // Few-channel output conv: like every conv of the model, it runs around libtorch CPU defects (CpuConv2d).
+    private Tensor ConvOut(Tensor x) => CpuConv2d.Forward(conv_out, x);
 
     // Replaces every parameter of a meta-built model with its checkpoint tensor, streamed (keys already checked strictly).
     private void Materialize(ITensorSource source, Device device)
