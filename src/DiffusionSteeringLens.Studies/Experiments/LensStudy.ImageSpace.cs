@@ -51,10 +51,14 @@ public static partial class LensStudy
             for (int s = 0; s < seeds.Length; s++)
             {
                 var context = new StudyContext(encoder, input, decoders[seeds[s]], null, progress);
-                using (var dsl = Readouts(context, dslLens, heads, $"image{i}-dsl-heads", cancellationToken))
+                // One encoder pass for both lenses (bit-identical to two separate read-outs; SteeringAndDirectReadoutsTests).
+                var (dsl, dl) = SteeringAndDirectReadouts(context, steering, heads, $"image{i}-dsl-heads", $"image{i}-dl-heads", cancellationToken);
+                using (dsl)
+                using (dl)
+                {
                     dslBySeed[s][i] = dsl.Readouts.Select(r => r.ImageSimilarity!.Value).ToArray();
-                using (var dl = Readouts(context, dlLens, heads, $"image{i}-dl-heads", cancellationToken))
                     dlBySeed[s][i] = dl.Readouts.Select(r => r.ImageSimilarity!.Value).ToArray();
+                }
             }
         }
         double[][] SeedMean(double[][][] bySeed) =>

@@ -34,10 +34,26 @@ public static partial class LensStudy
         ArgumentNullException.ThrowIfNull(lens);
         context.Progress?.Report(new LensProgress($"{lens.Name} {sweepName}", 0, 1));
         // No dispose scope here: Score moves the returned pictures to the caller's scope.
-        using var e = lens.ComputeEmbeddings(context.Input.Pixels, targets, null, cancellationToken);      // [B, N, P]
-        using var clean = context.Encoder.Forward(context.Input.Pixels);                                   // [B, P]
-        context.Progress?.Report(new LensProgress($"{lens.Name} {sweepName}", 1, 1));
-        return Score(context, lens.Name, targets, e, clean, sweepName, cancellationToken);
+        // DL's cached run also yields the clean output (one encoder pass); other lenses need a plain forward beside.
+        torch.Tensor e, clean;                                                                              // [B, N, P], [B, P]
+        if (lens is DiffusionLens dl && ReferenceEquals(dl.Encoder, context.Encoder))
+            (e, clean) = dl.ComputeWithClean(context.Input.Pixels, targets, null, cancellationToken);
+        else
+        {
+            e = lens.ComputeEmbeddings(context.Input.Pixels, targets, null, cancellationToken);
+            try { clean = context.Encoder.Forward(context.Input.Pixels); }
+            catch
+            {
+                e.Dispose();
+                throw;
+            }
+        }
+        using (e)
+        using (clean)
+        {
+            context.Progress?.Report(new LensProgress($"{lens.Name} {sweepName}", 1, 1));
+            return Score(context, lens.Name, targets, e, clean, sweepName, cancellationToken);
+        }
     }
 
     /// <summary>

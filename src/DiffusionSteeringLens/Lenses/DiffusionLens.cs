@@ -35,4 +35,25 @@ public sealed class DiffusionLens : ILens
         progress?.Report(new LensProgress("forward", 1, 1));
         return result.MoveToOuterDisposeScope();
     }
+
+    /// <summary>
+    /// <see cref="ComputeEmbeddings"/> [B, N, P] and the clean output embedding [B, P] from the same cached forward: the
+    /// cache only reads the residual stream, so the run's own output is a plain forward's (bit for bit). A study that
+    /// scores read-outs against the clean output thus runs the encoder once. The caller owns both tensors.
+    /// </summary>
+    internal (torch.Tensor Embeddings, torch.Tensor Clean) ComputeWithClean(torch.Tensor pixelValues, IReadOnlyList<LensTarget> targets,
+        IProgress<LensProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        var arch = Encoder.Architecture;
+        LensReadouts.CheckPixels(pixelValues, arch);
+        foreach (var t in targets) t.Validate(arch);
+        cancellationToken.ThrowIfCancellationRequested();
+        using var scope = torch.NewDisposeScope();
+        using var run = Encoder.RunWithCache(pixelValues,
+            CacheRequest.ForNames(LensReadouts.NamesFor(targets, arch), new[] { arch.ClsIndex }));
+        var result = Encoder.Readout(LensReadouts.Gather(run.Cache, targets));
+        var clean = run.Output.clone();
+        progress?.Report(new LensProgress("forward", 1, 1));
+        return (result.MoveToOuterDisposeScope(), clean.MoveToOuterDisposeScope());
+    }
 }

@@ -10,9 +10,10 @@ using DiffusionSteeringLens.Tests.Vit;
 namespace DiffusionSteeringLens.Tests.Experiments;
 
 /// <summary>
-/// <c>dsl steer</c>, <c>rank</c> and the demo read DSL and DL-on-the-same-targets from one encoder pass: the results must
-/// be those of the separate lens calls, bit for bit, at a third of the passes (DSL closed form + DL forward + two clean
-/// forwards before).
+/// <c>dsl steer</c>, <c>rank</c>, the picture-space validation and the demo read DSL and DL-on-the-same-targets from one
+/// encoder pass: the results must be those of the separate lens calls, bit for bit, at a quarter of the passes (DSL
+/// closed form + DL forward + two clean forwards before). A DL study alone (<c>dsl lens</c>, the layer sweep) takes the
+/// clean output from its own cached run.
 /// </summary>
 public sealed class SteeringAndDirectReadoutsTests
 {
@@ -82,7 +83,7 @@ public sealed class SteeringAndDirectReadoutsTests
             before = vit.PassCount;
             using var dslAlone = LensStudy.Readouts(ctx, new SteeringLens(vit, steering), targets, "dsl");
             using var dlAlone = LensStudy.Readouts(ctx, new DiffusionLens(vit), targets, "dl");
-            Assert.Equal(4, vit.PassCount - before);                              // two lens runs, two clean forwards
+            Assert.Equal(3, vit.PassCount - before);                              // DSL + a clean forward; DL's run gives its own clean output
             Assert.Equal(1, passes);                                              // one cached forward serves both lenses
             Assert.Equal(dslAlone.Readouts, dsl.Readouts);                        // records: scores bit for bit
             Assert.Equal(dlAlone.Readouts, dl.Readouts);
@@ -90,6 +91,26 @@ public sealed class SteeringAndDirectReadoutsTests
             Assert.All(dsl.Readouts.Concat(dl.Readouts), r => Assert.True(double.IsFinite(r.ImageSimilarity!.Value)));
             TensorAssert.Equal(dslAlone.Pictures!, dsl.Pictures!, "DSL pictures");
             TensorAssert.Equal(dlAlone.Pictures!, dl.Pictures!, "DL pictures");
+        }
+    }
+
+    [Fact]
+    public void DiffusionLensRunGivesTheCleanOutputOfAPlainForward()
+    {
+        using var vit = GoldenClip.Load();
+        using var pixels = GoldenClip.Pixels();
+        var targets = LensTarget.LayerSweep(vit.Architecture).Concat(Targets(vit)).ToArray();
+        var lens = new DiffusionLens(vit);
+        long before = vit.PassCount;
+        var (e, clean) = lens.ComputeWithClean(pixels, targets);
+        using (e)
+        using (clean)
+        {
+            Assert.Equal(1, vit.PassCount - before);
+            using var alone = lens.ComputeEmbeddings(pixels, targets);
+            using var forward = vit.Forward(pixels);
+            TensorAssert.Equal(alone, e, "DL read-outs");
+            TensorAssert.Equal(forward, clean, "clean output");
         }
     }
 }

@@ -54,7 +54,10 @@ public sealed class CpuConv2dTests
         }
     }
 
-    /// <summary>Without autograd the module itself runs (reference numerics untouched); with it the values agree.</summary>
+    /// <summary>
+    /// Without autograd the module itself runs, on a channels-last copy of the input (bit for bit what the module gives on
+    /// that copy, and NCHW's values to float32 rounding); with autograd the padded path's values agree too.
+    /// </summary>
     [Fact]
     public void ValuesAreTheModuleValues()
     {
@@ -63,7 +66,15 @@ public sealed class CpuConv2dTests
         var conv = nn.Conv2d(32, 6, 3, padding: 1);
         var x = randn(4, 32, 8, 8);
         var reference = conv.call(x);
-        using (no_grad()) TensorAssert.Equal(reference.detach(), CpuConv2d.Forward(conv, x), "inference path");
+        using (no_grad())
+        {
+            var nhwc = x.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2);
+            Assert.True(CpuConv2d.IsChannelsLast(nhwc) && !CpuConv2d.IsChannelsLast(x));
+            var y = CpuConv2d.Forward(conv, x);
+            Assert.True(CpuConv2d.IsChannelsLast(y), "a channels-last input gives a channels-last output");
+            TensorAssert.Equal(conv.call(nhwc), y, "inference path = the module on the channels-last input");
+            TensorAssert.CloseRelative(reference.detach(), y, 1e-6, "channels-last vs NCHW (float32 summation order)");
+        }
         var padded = CpuConv2d.Forward(conv, x.clone().requires_grad_(true));
         TensorAssert.CloseRelative(reference.detach(), padded.detach(), 1e-6, "gradient path values");
     }

@@ -61,7 +61,7 @@ internal sealed class VaeAttention : nn.Module<Tensor, Tensor?, Tensor>
             ArgumentNullException.ThrowIfNull(zq);
             x = spatial_norm.call(x, zq);
         }
-        x = x.view(b, c, t).transpose(1, 2);
+        x = x.reshape(b, c, t).transpose(1, 2);   // reshape: the feature map may be channels-last (CpuConv2d)
         if (group_norm is not null) x = group_norm.call(x.transpose(1, 2)).transpose(1, 2);
 
         long d = c / _heads;

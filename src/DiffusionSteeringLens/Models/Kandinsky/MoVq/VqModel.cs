@@ -110,7 +110,8 @@ internal sealed class VqModel : nn.Module<Tensor, Tensor>, ILatentImageDecoder
         ArgumentNullException.ThrowIfNull(image);
         CheckInput(image, Config.InChannels, "image");
         using var scope = NewDisposeScope();
-        return CpuConv2d.Forward(quant_conv, encoder.call(image)).MoveToOuterDisposeScope();
+        // Feature maps run channels-last on CPU (CpuConv2d); callers get the usual contiguous NCHW layout.
+        return CpuConv2d.Forward(quant_conv, encoder.call(image)).contiguous().MoveToOuterDisposeScope();
     }
 
     /// <summary>Nearest codebook vectors and their indices.</summary>
@@ -142,7 +143,7 @@ internal sealed class VqModel : nn.Module<Tensor, Tensor>, ILatentImageDecoder
         var quant2 = CpuConv2d.Forward(post_quant_conv, quant);
         // MoVQ's spatial norms are conditioned on the latent before post_quant_conv.
         var image = decoder.call(quant2, Config.IsSpatialNorm ? quant : null);
-        return image.MoveToOuterDisposeScope();
+        return image.contiguous().MoveToOuterDisposeScope();   // NCHW for the caller (feature maps ran channels-last)
     }
 
     /// <summary>Decodes without quantising (the Kandinsky 2.2 pipeline's call).</summary>

@@ -268,7 +268,8 @@ public sealed class UNet2DConditionModel : nn.Module, IImageConditionedUNet
 
         h = hook_conv_norm_out.call(conv_norm_out.call(h));
         h = hook_conv_out.call(ConvOut(nn.functional.silu(h)));
-        return h.MoveToOuterDisposeScope();
+        // Feature maps run channels-last on CPU (CpuConv2d); callers get the usual contiguous NCHW layout.
+        return h.contiguous().MoveToOuterDisposeScope();
     }
 
     // Few-channel output conv: like every conv of the model, it runs around libtorch CPU defects (CpuConv2d).
