@@ -57,6 +57,16 @@ internal static class PerfCommand
     private sealed record PerfSettings(string? Encoder, string? Decoder, int Batch, int Iterations, int Warmup, int Threads,
         torch.ScalarType DType, int? Size, int Steps);
 
+    // The smallest cosine, over the batch, between this model's image embeddings and a float32 copy's.
+    private static double CosineToFloat32(ClipVisionModelWithProjection vit, string model, torch.Tensor pixels)
+    {
+        using var reference = ClipVisionModelWithProjection.FromPretrained(model, new ModelLoadOptions { DType = torch.ScalarType.Float32 });
+        using var scope = torch.NewDisposeScope();
+        var e32 = reference.Forward(pixels).to(torch.ScalarType.Float64);
+        var e = vit.Forward(pixels).to(torch.ScalarType.Float64);
+        return torch.nn.functional.cosine_similarity(e, e32, dim: 1).min().item<double>();
+    }
+
     private static Dictionary<string, object?> Run(string op, PerfSettings s, CliHost host, CancellationToken ct)
     {
         var result = new Dictionary<string, object?>
@@ -110,6 +120,10 @@ internal static class PerfCommand
             Add(result, times, s);
             result["gflop"] = Math.Round(gflop, 3);
             result["floor_ratio"] = Math.Round(Median(times) / 1000 / (gflop / floorGflops), 2);
+            // A reduced-precision run also says how far its image embeddings are from float32's on the same pixels
+            // (after the timing, so the float32 copy does not share the machine with it).
+            if (op == "encoder-forward" && s.DType != torch.ScalarType.Float32)
+                result["cosine_vs_float32_min"] = Math.Round(CosineToFloat32(vit, model, pixels), 6);
             return result;
         }
         var decoderFolder = s.Decoder ?? ModelFolders.ResolveDecoder(null, encoderIsShipped: s.Encoder is null, host)

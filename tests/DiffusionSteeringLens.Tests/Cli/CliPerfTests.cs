@@ -37,6 +37,22 @@ public sealed class CliPerfTests
     }
 
     [Fact]
+    public async Task A_bfloat16_encoder_forward_reports_its_cosine_to_float32()
+    {
+        var run = await CliRun.WithHost(new[] { "perf", "encoder-forward", "--iterations", "1", "--warmup", "0", "--dtype", "bfloat16", "--batch", "2" });
+        Assert.True(run.ExitCode == 0, run.Error);
+        using var json = JsonDocument.Parse(run.Out.Trim());
+        double cosine = json.RootElement.GetProperty("cosine_vs_float32_min").GetDouble();
+        // bfloat16 keeps 8 mantissa bits (relative rounding 2^-9 per value); through 4 layers the embedding's direction
+        // moves by far less than the 0.01 this bound allows, and it cannot exceed 1.
+        Assert.InRange(cosine, 0.99, 1.0 + 1e-9);
+
+        var fp32 = await CliRun.WithHost(new[] { "perf", "encoder-forward", "--iterations", "1", "--warmup", "0" });
+        using var plain = JsonDocument.Parse(fp32.Out.Trim());
+        Assert.False(plain.RootElement.TryGetProperty("cosine_vs_float32_min", out _), "float32 has nothing to compare with");
+    }
+
+    [Fact]
     public async Task Unet_step_reports_its_counted_gflop_and_floor_ratio_on_the_shipped_decoder()
     {
         var run = await CliRun.WithHost(new[] { "perf", "unet-step", "--iterations", "1", "--warmup", "0" });
