@@ -11,8 +11,8 @@ namespace DiffusionSteeringLens.Runtime;
 /// <list type="bullet">
 /// <item>a float32 or bfloat16 convolution with a kernel larger than 1 × 1 and more than 16 input channels, not a
 /// multiple of 16 (17, 20, 24, 40, …), reads uninitialised memory: where that memory happens to hold a NaN or infinity
-/// bit pattern the output is NaN, otherwise it is right. So the input and the weight are zero-padded to a multiple of
-/// 16 input channels (the extra channels add exact zeros);</item>
+/// bit pattern the output is NaN, and otherwise it can still be wrong (one 24-channel conv was 23 % off float64). So the
+/// input and the weight are zero-padded to a multiple of 16 input channels (the extra channels add exact zeros);</item>
 /// <item>bfloat16 <c>conv2d</c> with few output channels is badly off (≈25 % of the output range at 8 channels), so
 /// such a conv runs in float32, and so does the zero-padded conv above (the path checked against float64);</item>
 /// <item>the float32 input gradient of a 3×3 <c>conv2d</c> whose output-channel count is not a multiple of 16 is wrong
