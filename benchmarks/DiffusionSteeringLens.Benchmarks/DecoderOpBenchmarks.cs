@@ -1,7 +1,6 @@
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Engines;
 using DiffusionSteeringLens.Models.Kandinsky;
-using DiffusionSteeringLens.Runtime;
 using DiffusionSteeringLens.Synthetic;
 using TorchSharp;
 
@@ -24,9 +23,7 @@ public class DecoderOpBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        TorchNativeLoader.EnsureLoaded(); // each benchmark runs in its own generated process
-        torch.set_num_threads(Environment.ProcessorCount);
-        torch.manual_seed(0);
+        BenchmarkProcess.InitTorch();
         var folder = Path.Combine(ShippedModels.Require(ShippedModels.Shapes32, AppContext.BaseDirectory), "decoder");
         _decoder = KandinskyV22Decoder.FromPretrained(folder);
         var (h, w) = _decoder.LatentSize(32, 32);

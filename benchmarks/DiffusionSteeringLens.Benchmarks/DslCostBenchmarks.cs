@@ -1,4 +1,3 @@
-using DiffusionSteeringLens.Runtime;
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Engines;
 using DiffusionSteeringLens.Lenses;
@@ -22,14 +21,8 @@ public class DslCostBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        TorchNativeLoader.EnsureLoaded(); // each benchmark runs in its own generated process
-        torch.set_num_threads(Environment.ProcessorCount);
-        torch.manual_seed(0);
-        var config = new ClipVisionConfig
-        {
-            HiddenSize = 768, IntermediateSize = 3072, NumHiddenLayers = 12, NumAttentionHeads = 12,
-            ImageSize = 224, PatchSize = 16, ProjectionDim = 512, HiddenAct = "gelu",
-        };
+        BenchmarkProcess.InitTorch();
+        var config = BenchmarkProcess.ClipConfig("b16");
         _vit = new ClipVisionModelWithProjection(config);
         _pixels = torch.randn(1, 3, 224, 224);
         _heads = LensTarget.AllHeads(_vit.Architecture);

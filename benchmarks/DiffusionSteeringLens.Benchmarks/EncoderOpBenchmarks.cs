@@ -3,7 +3,6 @@ using BenchmarkDotNet.Engines;
 using DiffusionSteeringLens.Hooks;
 using DiffusionSteeringLens.Lenses;
 using DiffusionSteeringLens.Models.Vit.ClipVision;
-using DiffusionSteeringLens.Runtime;
 using TorchSharp;
 
 namespace DiffusionSteeringLens.Benchmarks;
@@ -29,12 +28,8 @@ public class EncoderOpBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        TorchNativeLoader.EnsureLoaded(); // each benchmark runs in its own generated process
-        torch.set_num_threads(Environment.ProcessorCount);
-        torch.manual_seed(0);
-        var config = Size == "b16"
-            ? new ClipVisionConfig { HiddenSize = 768, IntermediateSize = 3072, NumHiddenLayers = 12, NumAttentionHeads = 12, ImageSize = 224, PatchSize = 16, ProjectionDim = 512, HiddenAct = "gelu" }
-            : new ClipVisionConfig { HiddenSize = 96, IntermediateSize = 384, NumHiddenLayers = 4, NumAttentionHeads = 4, ImageSize = 32, PatchSize = 4, ProjectionDim = 32, HiddenAct = "gelu" };
+        BenchmarkProcess.InitTorch();
+        var config = BenchmarkProcess.ClipConfig(Size);
         _vit = new ClipVisionModelWithProjection(config);
         _vit.eval();
         _pixels = torch.randn(1, 3, config.ImageSize, config.ImageSize);

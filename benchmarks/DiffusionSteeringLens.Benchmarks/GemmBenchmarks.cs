@@ -1,6 +1,5 @@
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Engines;
-using DiffusionSteeringLens.Runtime;
 using TorchSharp;
 
 namespace DiffusionSteeringLens.Benchmarks;
@@ -22,8 +21,7 @@ public class GemmBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        TorchNativeLoader.EnsureLoaded(); // each benchmark runs in its own generated process
-        torch.set_num_threads(Environment.ProcessorCount);
+        BenchmarkProcess.InitTorch();
         var dtype = DType == "bfloat16" ? torch.ScalarType.BFloat16 : torch.ScalarType.Float32;
         _a = torch.randn(2048, 2048).to(dtype);
         _b = torch.randn(2048, 2048).to(dtype);

@@ -21,20 +21,8 @@ public sealed class DiffusionLens : ILens
 
     /// <inheritdoc />
     public torch.Tensor ComputeEmbeddings(torch.Tensor pixelValues, IReadOnlyList<LensTarget> targets,
-        IProgress<LensProgress>? progress = null, CancellationToken cancellationToken = default)
-    {
-        var arch = Encoder.Architecture;
-        LensReadouts.CheckPixels(pixelValues, arch);
-        foreach (var t in targets) t.Validate(arch);
-        cancellationToken.ThrowIfCancellationRequested();
-        using var scope = torch.NewDisposeScope();
-        using var run = Encoder.RunWithCache(pixelValues,
-            CacheRequest.ForNames(LensReadouts.NamesFor(targets, arch), new[] { arch.ClsIndex }));
-        var stack = LensReadouts.Gather(run.Cache, targets);
-        var result = Encoder.Readout(stack);
-        progress?.Report(new LensProgress("forward", 1, 1));
-        return result.MoveToOuterDisposeScope();
-    }
+        IProgress<LensProgress>? progress = null, CancellationToken cancellationToken = default) =>
+        Compute(pixelValues, targets, withClean: false, progress, cancellationToken).Embeddings;
 
     /// <summary>
     /// <see cref="ComputeEmbeddings"/> [B, N, P] and the clean output embedding [B, P] from the same cached forward: the
@@ -44,6 +32,13 @@ public sealed class DiffusionLens : ILens
     internal (torch.Tensor Embeddings, torch.Tensor Clean) ComputeWithClean(torch.Tensor pixelValues, IReadOnlyList<LensTarget> targets,
         IProgress<LensProgress>? progress = null, CancellationToken cancellationToken = default)
     {
+        var (embeddings, clean) = Compute(pixelValues, targets, withClean: true, progress, cancellationToken);
+        return (embeddings, clean!);
+    }
+
+    private (torch.Tensor Embeddings, torch.Tensor? Clean) Compute(torch.Tensor pixelValues, IReadOnlyList<LensTarget> targets, bool withClean,
+        IProgress<LensProgress>? progress, CancellationToken cancellationToken)
+    {
         var arch = Encoder.Architecture;
         LensReadouts.CheckPixels(pixelValues, arch);
         foreach (var t in targets) t.Validate(arch);
@@ -52,8 +47,8 @@ public sealed class DiffusionLens : ILens
         using var run = Encoder.RunWithCache(pixelValues,
             CacheRequest.ForNames(LensReadouts.NamesFor(targets, arch), new[] { arch.ClsIndex }));
         var result = Encoder.Readout(LensReadouts.Gather(run.Cache, targets));
-        var clean = run.Output.clone();
+        var clean = withClean ? run.Output.clone() : null;
         progress?.Report(new LensProgress("forward", 1, 1));
-        return (result.MoveToOuterDisposeScope(), clean.MoveToOuterDisposeScope());
+        return (result.MoveToOuterDisposeScope(), clean?.MoveToOuterDisposeScope());
     }
 }
