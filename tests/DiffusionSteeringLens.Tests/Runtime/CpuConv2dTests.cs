@@ -2,6 +2,7 @@ using DiffusionSteeringLens.Models.Kandinsky.Unet;
 using DiffusionSteeringLens.Runtime;
 using DiffusionSteeringLens.Tests.TestSupport;
 using TorchSharp;
+using TorchSharp.Modules;
 using Xunit.Abstractions;
 using static TorchSharp.torch;
 
@@ -98,8 +99,7 @@ public sealed class CpuConv2dTests
         manual_seed(11);
         var conv = nn.Conv2d(inChannels, outChannels, 3, stride: stride, padding: 1);
         var x = randn(batch, inChannels, size, size);
-        var reference = nn.functional.conv2d(x.to(ScalarType.Float64), conv.weight!.detach().to(ScalarType.Float64),
-            conv.bias!.detach().to(ScalarType.Float64), strides: new long[] { stride, stride }, padding: new long[] { 1, 1 });
+        var reference = Float64Conv(conv, x, stride);
         using (no_grad())
         {
             PoisonFreedMemory();
@@ -129,8 +129,7 @@ public sealed class CpuConv2dTests
         conv.to(ScalarType.BFloat16);
         var x = randn(2, 24, 32, 32).to(ScalarType.BFloat16);
         using var noGrad = no_grad();
-        var reference = nn.functional.conv2d(x.to(ScalarType.Float64), conv.weight!.to(ScalarType.Float64), conv.bias!.to(ScalarType.Float64),
-            padding: new long[] { 1, 1 });
+        var reference = Float64Conv(conv, x, stride: 1);
         PoisonFreedMemory();
         var y = CpuConv2d.Forward(conv, x);
         Assert.Equal(ScalarType.BFloat16, y.dtype);
@@ -139,6 +138,11 @@ public sealed class CpuConv2dTests
         // so at most ≈2.0e-3 of the largest |value|; 4e-3 leaves room for float32 summation (1e-6).
         TensorAssert.CloseRelative(reference, y.to(ScalarType.Float64), 4e-3, "bfloat16 output vs float64 reference");
     }
+
+    // The float64 reference of a 3×3, padding-1 conv: the module's (possibly rounded) weights and the input, promoted.
+    private static Tensor Float64Conv(Conv2d conv, Tensor x, int stride) =>
+        nn.functional.conv2d(x.to(ScalarType.Float64), conv.weight!.detach().to(ScalarType.Float64), conv.bias!.detach().to(ScalarType.Float64),
+            strides: new long[] { stride, stride }, padding: new long[] { 1, 1 });
 
     // Fills freshly allocated blocks of many sizes with NaN and frees them, so the next allocations of those sizes
     // likely get NaN bytes back (what an unlucky process sees by chance).
