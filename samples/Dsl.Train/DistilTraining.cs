@@ -33,7 +33,9 @@ internal static class DistilTraining
         using var opt = optim.AdamW(parameters, lr: o.EncoderLearningRate, beta1: 0.9, beta2: 0.98, weight_decay: 0.01);
         var schedule = new WarmupCosine(o.EncoderLearningRate, 50, 0);
         var checkpoint = Path.Combine(o.Output, "checkpoint");
-        int step = Resume(checkpoint, model, head, opt);
+        int step = TrainingCheckpoint.Resume(checkpoint,
+            new (string, Action<SafetensorsFile>)[] { ("model.safetensors", f => TrainingCheckpoint.LoadParameters(model, f)), ("head.safetensors", f => TrainingCheckpoint.LoadParameters(head, f)) },
+            opt, "distil");
         // Planted roles (--plant 1): applied to the initial weights once; after a resume the weights already hold them
         // and re-projecting would move the last bits (a resumed run must continue bit for bit).
         if (o.Plant && step == 0) PlantedRoles.Constrain(model);
@@ -127,40 +129,6 @@ internal static class DistilTraining
         Log.Line($"distil: wrote {path} ({new FileInfo(path).Length / 1e6:F2} MB) after {steps} steps");
     }
 
-    private static void Save(string folder, nn.Module model, nn.Module head, TorchSharp.Modules.OptimizerHelper opt, int step)
-    {
-        // Written into a fresh folder, then swapped in, so a stop during the save leaves the previous checkpoint whole.
-        var tmp = folder + ".tmp";
-        if (Directory.Exists(tmp)) Directory.Delete(tmp, recursive: true);
-        Directory.CreateDirectory(tmp);
-        SafetensorsWriter.Write(Path.Combine(tmp, "model.safetensors"), model.state_dict());
-        SafetensorsWriter.Write(Path.Combine(tmp, "head.safetensors"), head.state_dict());
-        opt.save_state_dict(Path.Combine(tmp, "optimizer.bin"));
-        File.WriteAllText(Path.Combine(tmp, "step.txt"), step.ToString(CultureInfo.InvariantCulture));
-        var old = folder + ".old";
-        if (Directory.Exists(old)) Directory.Delete(old, recursive: true);
-        if (Directory.Exists(folder)) Directory.Move(folder, old);
-        Directory.Move(tmp, folder);
-        if (Directory.Exists(old)) Directory.Delete(old, recursive: true);
-        Log.Line($"distil: checkpoint at step {step}");
-    }
-
-    private static int Resume(string folder, nn.Module model, nn.Module head, TorchSharp.Modules.OptimizerHelper opt)
-    {
-        // A stop between the two moves of Save leaves only the ".old" copy: it is the last whole checkpoint.
-        if (!Directory.Exists(folder) && Directory.Exists(folder + ".old")) Directory.Move(folder + ".old", folder);
-        if (!File.Exists(Path.Combine(folder, "step.txt"))) return 0;
-        using (no_grad())
-        {
-            foreach (var (module, file) in new[] { (model, "model.safetensors"), (head, "head.safetensors") })
-            {
-                using var f = SafetensorsFile.Open(Path.Combine(folder, file));
-                foreach (var (name, p) in module.named_parameters()) { using var t = f.Load(name); p.copy_(t); }
-            }
-        }
-        opt.load_state_dict(Path.Combine(folder, "optimizer.bin"));
-        int step = int.Parse(File.ReadAllText(Path.Combine(folder, "step.txt")), CultureInfo.InvariantCulture);
-        Log.Line($"distil: resumed from the checkpoint at step {step}");
-        return step;
-    }
+    private static void Save(string folder, nn.Module model, nn.Module head, TorchSharp.Modules.OptimizerHelper opt, int step) =>
+        TrainingCheckpoint.Save(folder, new[] { ("model.safetensors", model.state_dict()), ("head.safetensors", head.state_dict()) }, opt, step, "distil");
 }

@@ -27,6 +27,14 @@ internal sealed class Ema : IDisposable
             shadow.mul_(decay).add_(live, alpha: 1 - decay);
     }
 
+    /// <summary>Restores the averages and the update count of a resumed run (<paramref name="file"/> holds <see cref="StateDict"/>).</summary>
+    public void Load(DiffusionSteeringLens.IO.SafetensorsFile file, int updates)
+    {
+        using var _ = no_grad();
+        foreach (var (name, _, shadow) in _items) { using var t = file.Load(name); shadow.copy_(t); }
+        _updates = updates;
+    }
+
     /// <summary>The module's state dict with every parameter replaced by its average (buffers as they are).</summary>
     public Dictionary<string, Tensor> StateDict(nn.Module module)
     {

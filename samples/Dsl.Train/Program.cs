@@ -18,9 +18,10 @@ foreach (var phase in options.Phases)
         case "encoder": EncoderTraining.Run(options, configs.Encoder); break;
         case "decoder": DecoderTraining.Run(options, configs.UNet, configs.Scheduler); break;
         case "distil": DistilTraining.Run(options, configs.Encoder); break;
+        case "decoder-finetune": DecoderFineTuning.Run(options, configs.UNet, configs.Scheduler); break;
         case "marked-images": ImageFolderExport.Run(options); break;
         case "evaluate": Evaluation.Run(options); break;
-        default: throw new ArgumentException($"unknown phase '{phase}' (encoder, decoder, distil, marked-images, evaluate).");
+        default: throw new ArgumentException($"unknown phase '{phase}' (encoder, decoder, distil, decoder-finetune, marked-images, evaluate).");
     }
     Log.Line($"phase {phase} done in {(DateTime.UtcNow - start).TotalMinutes:F1} min");
 }

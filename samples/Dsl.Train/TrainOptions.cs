@@ -51,6 +51,10 @@ internal sealed record TrainOptions
     public double PlantReaderWeight { get; init; } = 1;
     /// <summary>Decoder folder for evaluation; default OUTPUT/decoder (the testbed uses the shipped decoder).</summary>
     public string? DecoderFolder { get; init; }
+    /// <summary>Phase "decoder-finetune": the decoder folder it starts from, the encoder folders it conditions on, its peak learning rate.</summary>
+    public string? DecoderInit { get; init; }
+    public string[] ConditionEncoders { get; init; } = Array.Empty<string>();
+    public double DecoderLearningRate { get; init; } = 2e-4;
     /// <summary>Phase "marked-images": how many images, from which seed.</summary>
     public int ImageCount { get; init; } = 150;
     public int ImageSeed { get; init; } = 8_000_000;
@@ -101,6 +105,9 @@ internal sealed record TrainOptions
                 "--plant-weight" => o with { PlantWeight = D() },
                 "--plant-reader-weight" => o with { PlantReaderWeight = D() },
                 "--decoder-folder" => o with { DecoderFolder = v },
+                "--decoder-init" => o with { DecoderInit = v },
+                "--condition-encoders" => o with { ConditionEncoders = v.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) },
+                "--decoder-lr" => o with { DecoderLearningRate = D() },
                 "--image-count" => o with { ImageCount = I() },
                 "--image-seed" => o with { ImageSeed = I() },
                 _ => throw new ArgumentException($"unknown option {args[i]}."),
