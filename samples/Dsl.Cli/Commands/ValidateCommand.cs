@@ -63,8 +63,7 @@ internal static class ValidateCommand
             // Deterministic on the calibration images, so every shard chooses the same strength (merge checks the steering).
             var cal = auto is { } family ? LensStudy.CalibrateSteering(session.Encoder, images, family, readout, settings.Ablation, null, p, ct) : null;
             var steering = new SteeringOptions { Steering = cal?.Chosen ?? session.Settings.Steering, Readout = readout };
-            try { return (LensStudy.MeasureValidation(session.Encoder, images, steering, settings, shard, p, ct), cal); }
-            catch (ArgumentException e) when (e.Message.Contains("shards but only", StringComparison.Ordinal)) { throw new CliUsageException("--shard: " + e.Message); }
+            return (ValidationOptions.Measuring(() => LensStudy.MeasureValidation(session.Encoder, images, steering, settings, shard, p, ct)), cal);
         }, ct).ConfigureAwait(false);
         if (calibration is not null) LogCalibration(display, calibration);
         var measured = measurements.PerImage;

@@ -26,7 +26,7 @@ internal sealed class ValidationOptions
     public Option<int> Permutations { get; } = new("--permutations") { Description = "Head-label permutations of the p-values.", DefaultValueFactory = _ => HeadCorrelation.DefaultPermutations, HelpName = "N" };
     public Option<int> Bootstrap { get; } = new("--bootstrap") { Description = "Two-way (images × heads) bootstrap resamples of the CIs.", DefaultValueFactory = _ => HeadCorrelation.DefaultBootstrap, HelpName = "N" };
     public Option<string> Ablation { get; } = new("--ablation") { Description = "zero or mean ablation (mean uses the reference set).", DefaultValueFactory = _ => "zero" };
-    public Option<string?> Shard { get; } = new("--shard") { Description = "Measure only shard i of n (0-based, e.g. 0/4) of the evaluation images and write their per-image data; combine the shards with 'dsl merge'. Calibration and reference sets are the same in every shard.", HelpName = "i/n" };
+    public Option<string?> Shard { get; } = new("--shard") { Description = "Measure only shard i of n (0-based, e.g. 0/4) of the evaluation images and write their per-image data; combine the shards with 'dsl merge'. Every shard loads the same image sets (calibration and reference sets included).", HelpName = "i/n" };
     public Option<string> Readout { get; } = new("--readout") { Description = "DSL read-out: recomputed (the model's final LayerNorm) or frozen-ln (its scale taken from the clean residual).", DefaultValueFactory = _ => "recomputed", HelpName = "MODE" };
 
     /// <summary>Adds the image-set options only (rank, overlay).</summary>
@@ -125,6 +125,13 @@ internal sealed class ValidationOptions
         if (r.GetValue(Shard) is not { } text) return null;
         try { return ValidationShard.Parse(text); }
         catch (FormatException e) { throw new CliUsageException("--shard: " + e.Message); }
+    }
+
+    /// <summary>Runs a shard's measurements, reporting more shards than blocks of images as a usage error of <c>--shard</c>.</summary>
+    public static T Measuring<T>(Func<T> measure)
+    {
+        try { return measure(); }
+        catch (ArgumentException e) when (e.Message.Contains("shards but only", StringComparison.Ordinal)) { throw new CliUsageException("--shard: " + e.Message); }
     }
 
     /// <summary>The DSL read-out mode (<c>--readout</c>).</summary>

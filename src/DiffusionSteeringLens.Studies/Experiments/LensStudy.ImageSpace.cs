@@ -1,16 +1,22 @@
-using DiffusionSteeringLens.Analysis;
 using DiffusionSteeringLens.Lenses;
 using DiffusionSteeringLens.Models.Vit;
 
 namespace DiffusionSteeringLens.Experiments;
 
+// The image-space validation and its two steps, so the per-image step (thousands of decoded pictures) can run on several
+// machines (dsl image-scores --shard i/n, then dsl merge); an unsharded ValidateImageSpace takes the same path, so merged
+// shards reproduce it bit for bit.
 public static partial class LensStudy
 {
+    /// <summary>Images measured per forward batch of the image-space validation; a shard is always whole blocks (see <see cref="ValidationShard.Range"/>).</summary>
+    public const int ImageSpaceBlockSize = ImageSpaceStudy.BlockSize;
+
     /// <summary>
     /// Image-space validation (see <see cref="ImageSpaceValidationResult"/>) on the first <paramref name="imageCount"/>
     /// evaluation images: 2 × heads × images × seeds decoded pictures, each stored by its sweep (a re-run with resume
     /// reuses them). Silent heads are left out and heads without a visible direct effect are ranked last by DSL, as in
-    /// <see cref="Validate"/>.
+    /// <see cref="Validate"/>. The same as <see cref="ImageSpaceStatistics"/> of <see cref="MeasureImageSpace"/> on every
+    /// image, which is how merged shards reproduce it bit for bit.
     /// </summary>
     /// <param name="encoder">Encoder.</param>
     /// <param name="images">Evaluation (and, for mean ablation, reference) images.</param>
@@ -23,89 +29,45 @@ public static partial class LensStudy
     /// <exception cref="ArgumentException">Fewer than two decoder seeds or an image count below 1.</exception>
     public static ImageSpaceValidationResult ValidateImageSpace(IHookedVit encoder, StudyImages images, SteeringOptions steering,
         IReadOnlyDictionary<long, PictureSweep> decoders, int imageCount, ValidationSettings? settings = null,
-        IProgress<LensProgress>? progress = null, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(encoder);
-        ArgumentNullException.ThrowIfNull(images);
-        ArgumentNullException.ThrowIfNull(decoders);
-        if (decoders.Count < 2)
-            throw new ArgumentException($"image-space validation needs at least two decoder seeds (got {decoders.Count}): one seed's picture is one sample of the decoder's noise.", nameof(decoders));
-        ArgumentOutOfRangeException.ThrowIfLessThan(imageCount, 1);
-        settings ??= new ValidationSettings();
-        var arch = encoder.Architecture;
-        int n = arch.NumLayers * arch.NumHeads;
-        var eval = images.Evaluation;
-        int k = (int)Math.Min(imageCount, eval.Pixels.shape[0]);
-        using var pixels = eval.Pixels.narrow(0, 0, k);
-        var heads = LensTarget.AllHeads(arch);
-        var dslLens = new SteeringLens(encoder, steering);
-        var dlLens = new DiffusionLens(encoder);
-        var seeds = decoders.Keys.OrderBy(s => s).ToArray();
+        IProgress<LensProgress>? progress = null, CancellationToken cancellationToken = default) =>
+        ImageSpaceStudy.Statistics(ImageSpaceStudy.Measure(encoder, images, steering, decoders, imageCount, settings, null, progress, cancellationToken));
 
-        // byLens[lens][seed][image] = similarity of each head's picture to the input picture.
-        var dslBySeed = seeds.Select(_ => new double[k][]).ToArray();
-        var dlBySeed = seeds.Select(_ => new double[k][]).ToArray();
-        for (int i = 0; i < k; i++)
-        {
-            using var input = new PreparedInput(eval.Pixels.narrow(0, i, 1), eval.Pictures.narrow(0, i, 1)) { Processor = eval.Processor };
-            for (int s = 0; s < seeds.Length; s++)
-            {
-                var context = new StudyContext(encoder, input, decoders[seeds[s]], null, progress);
-                // One encoder pass for both lenses (bit-identical to two separate read-outs; SteeringAndDirectReadoutsTests).
-                var (dsl, dl) = SteeringAndDirectReadouts(context, steering, heads, $"image{i}-dsl-heads", $"image{i}-dl-heads", cancellationToken);
-                using (dsl)
-                using (dl)
-                {
-                    dslBySeed[s][i] = dsl.Readouts.Select(r => r.ImageSimilarity!.Value).ToArray();
-                    dlBySeed[s][i] = dl.Readouts.Select(r => r.ImageSimilarity!.Value).ToArray();
-                }
-            }
-        }
-        double[][] SeedMean(double[][][] bySeed) =>
-            Enumerable.Range(0, k).Select(i => Enumerable.Range(0, n).Select(h => bySeed.Average(s => s[i][h])).ToArray()).ToArray();
-        var dslImage = SeedMean(dslBySeed);
-        var dlImage = SeedMean(dlBySeed);
+    /// <summary>
+    /// The per-image step of <see cref="ValidateImageSpace"/> on one shard of its images (the first
+    /// min(<paramref name="imageCount"/>, evaluation images)): every head's DSL and DL-on-heads picture similarity for each
+    /// decoder seed, single-head ablation importance, output norm, DSL embedding scores with their direct-effect
+    /// visibility, and DL-on-heads embedding scores. Pictures are stored under the image's index in the whole set, so a
+    /// shard's sweeps hold what an unsharded run's would.
+    /// </summary>
+    /// <param name="encoder">Encoder.</param>
+    /// <param name="images">Evaluation (and, for mean ablation, reference) images, identical in every shard.</param>
+    /// <param name="steering">DSL steering.</param>
+    /// <param name="decoders">One picture sweep per decoder seed (at least two).</param>
+    /// <param name="imageCount">Evaluation images decoded (the first ones).</param>
+    /// <param name="settings">Ablation kind, permutations, bootstrap, seed.</param>
+    /// <param name="shard">Which images to measure (blocks of <see cref="ImageSpaceBlockSize"/>); null = all.</param>
+    /// <param name="progress">Progress sink (one step per block; also receives the decoder's steps).</param>
+    /// <param name="cancellationToken">Cancels between decode batches and forwards.</param>
+    /// <exception cref="ArgumentException">Fewer than two decoder seeds, an image count below 1, more shards than images, or
+    /// mean ablation without a reference set.</exception>
+    public static ImageSpaceMeasurements MeasureImageSpace(IHookedVit encoder, StudyImages images, SteeringOptions steering,
+        IReadOnlyDictionary<long, PictureSweep> decoders, int imageCount, ValidationSettings? settings = null, ValidationShard? shard = null,
+        IProgress<LensProgress>? progress = null, CancellationToken cancellationToken = default) =>
+        ImageSpaceStudy.Measure(encoder, images, steering, decoders, imageCount, settings, shard, progress, cancellationToken);
 
-        progress?.Report(new LensProgress("image-space importance", 0, 1));
-        var reference = settings.Ablation == AblationKind.Mean ? AblationImportance.RequireReference(images.Reference?.Pixels) : null;
-        var importance = AblationImportance.Compute(encoder, pixels, settings.Ablation, reference, cancellationToken);
-        var norms = HeadOutputNorm.Compute(encoder, pixels, cancellationToken);
-        var (dslEmbedding, delta, _) = HeadScoring.SteeringScores(dslLens, pixels, withContrast: false, cancellationToken);
-        var dlEmbedding = HeadScoring.EmbeddingScores(dlLens, pixels, cancellationToken: cancellationToken);
-        progress?.Report(new LensProgress("image-space importance", 1, 1));
+    /// <summary>
+    /// Joins the shards of one image-space study into measurements of all its images, after checking that they fit: the
+    /// same model and image fingerprints, image count, decoder seeds and decode settings (so shards decoded by another
+    /// decoder are refused), protocol settings and encoder shape, every shard of the same count exactly once.
+    /// </summary>
+    /// <exception cref="ShardMismatchException">The shards do not fit; the message names the shard and what differs.</exception>
+    public static ImageSpaceMeasurements MergeImageSpace(IReadOnlyList<ImageSpaceMeasurements> shards) => ImageSpaceStudy.Merge(shards);
 
-        var silent = HeadOutputNorm.SilentHeads(norms);
-        var invisible = DirectEffectVisibility.InvisibleHeads(delta).Except(silent).ToArray();
-        var kept = Enumerable.Range(0, n).Except(silent).ToArray();
-        double[][] Keep(double[][] m) => m.Select(r => kept.Select(h => r[h]).ToArray()).ToArray();
-        double[][] DslRule(double[][] m) => m.Select(r => ValidationStudy.RankedLast(r, invisible)).ToArray();
-        var imp = Keep(importance);
-        var lenses = new List<LensCorrelation>();
-        void Add(string name, double[][] scores)
-        {
-            var c = HeadCorrelation.Compute(Keep(scores), imp, settings.Permutations, settings.Bootstrap, settings.Seed);
-            lenses.Add(new LensCorrelation(name, c, Verdicts.Correlation(name, c)));
-        }
-        Add("DSL (image)", DslRule(dslImage));
-        Add("DL-on-heads (image)", dlImage);
-        Add("DSL (embedding)", DslRule(dslEmbedding));
-        Add("DL-on-heads (embedding)", dlEmbedding);
-        Add("output-norm", norms);
-        var difference = HeadCorrelation.Difference(Keep(DslRule(dslImage)), Keep(dlImage), imp, settings.Bootstrap, settings.Seed);
-        var perImage = Enumerable.Range(0, k).Select(i => new ImageHeadScores(i, dslImage[i], dlImage[i], norms[i], importance[i])).ToArray();
-        return new ImageSpaceValidationResult(k, seeds, settings.Ablation, lenses, difference,
-            Verdicts.Difference("DSL (image)", "DL-on-heads (image)", difference), SeedAgreement(dslBySeed), SeedAgreement(dlBySeed),
-            silent.Select(h => heads[h]).ToArray(), Verdicts.Warnings(kept.Length, k), perImage);
-    }
-
-    /// <summary>Mean Spearman ρ between the score vectors of every pair of seeds, over images.</summary>
-    internal static double SeedAgreement(double[][][] bySeed)
-    {
-        var rhos = new List<double>();
-        for (int a = 0; a < bySeed.Length; a++)
-            for (int b = a + 1; b < bySeed.Length; b++)
-                for (int i = 0; i < bySeed[a].Length; i++)
-                    rhos.Add(SpearmanCorrelation.Rho(bySeed[a][i], bySeed[b][i]));
-        return rhos.Count == 0 ? double.NaN : rhos.Average();
-    }
+    /// <summary>
+    /// Every statistic of <see cref="ValidateImageSpace"/> from the per-image measurements of all its images: silent and
+    /// invisible heads judged on every image, head-level ρ of the seed-averaged picture scores, the embedding scores and
+    /// output norm with permutation p and bootstrap CI, paired Δρ DSL − DL, and the decoder seeds' agreement.
+    /// </summary>
+    /// <exception cref="ArgumentException">The measurements are one shard only (merge them first).</exception>
+    public static ImageSpaceValidationResult ImageSpaceStatistics(ImageSpaceMeasurements measurements) => ImageSpaceStudy.Statistics(measurements);
 }

@@ -1,6 +1,9 @@
 namespace DiffusionSteeringLens.Experiments;
 
-/// <summary>Validation shards that cannot be merged: another model, other settings or images, overlapping or missing shards.</summary>
+/// <summary>
+/// Shards of a validation or image-space study that cannot be merged: another model, other settings, images or decoder,
+/// overlapping or missing shards.
+/// </summary>
 public sealed class ShardMismatchException : Exception
 {
     /// <summary>Creates the exception with a message naming the shards and what differs.</summary>
@@ -10,5 +13,5 @@ public sealed class ShardMismatchException : Exception
     public ShardMismatchException(string message, Exception innerException) : base(message, innerException) { }
 
     /// <summary>Creates the exception with a generic message.</summary>
-    public ShardMismatchException() : base("validation shards do not fit together.") { }
+    public ShardMismatchException() : base("study shards do not fit together.") { }
 }

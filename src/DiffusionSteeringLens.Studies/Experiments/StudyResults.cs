@@ -45,8 +45,15 @@ public sealed record StudyResults
 
     /// <summary>Importance correlation of decoded-picture scores (several decoder seeds).</summary>
     public ImageSpaceValidationResult? ImageSpace { get; init; }
+
     /// <summary>Per-image validation measurements of one shard (<c>validate --shard i/n</c>), combined by <c>dsl merge</c>.</summary>
     public ValidationMeasurements? ValidationShard { get; init; }
+
+    /// <summary>
+    /// Per-image picture-space measurements of one shard (<c>image-scores --shard i/n</c>), combined by <c>dsl merge</c>
+    /// into <see cref="ImageSpace"/>.
+    /// </summary>
+    public ImageSpaceMeasurements? ImageSpaceShard { get; init; }
 
     /// <summary>Overlay-removal study.</summary>
     public OverlayStudyResult? Overlay { get; init; }

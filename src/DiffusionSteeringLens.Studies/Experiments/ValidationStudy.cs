@@ -118,38 +118,15 @@ internal static class ValidationStudy
     /// <exception cref="ShardMismatchException">The shards do not fit; the message names the shard and what differs.</exception>
     public static ValidationMeasurements Merge(IReadOnlyList<ValidationMeasurements> shards)
     {
-        ArgumentNullException.ThrowIfNull(shards);
-        if (shards.Count == 0) throw new ShardMismatchException("no shards to merge.");
-        var head = shards[0];
-        int count = head.Shard.Count;
-        foreach (var s in shards)
-        {
-            void Same(bool equal, string what)
-            {
-                if (!equal) throw new ShardMismatchException($"shard {s.Shard} does not fit shard {head.Shard}: {what} differ.");
-            }
-            Same(s.Shard.Count == count, "shard counts (the n of i/n)");
-            Same(s.ModelFingerprint == head.ModelFingerprint, "the encoder weights (model fingerprints)");
-            Same(s.ImagesFingerprint == head.ImagesFingerprint && s.Images == head.Images && s.EvaluationImages == head.EvaluationImages
-                && s.CalibrationImages == head.CalibrationImages, "the image sets");
-            Same(s.Settings == head.Settings, "the protocol settings");
-            Same(s.NumLayers == head.NumLayers && s.NumHeads == head.NumHeads, "the encoder shapes");
-            Same(s.DslOrder.SequenceEqual(head.DslOrder) && s.GreedyOrder.SequenceEqual(head.GreedyOrder) && s.TrajectoryImages == head.TrajectoryImages,
-                "the calibration-fixed ablation orders");
-        }
-        var twice = shards.GroupBy(s => s.Shard.Index).FirstOrDefault(g => g.Count() > 1);
-        if (twice is not null) throw new ShardMismatchException($"shard {twice.First().Shard} is given {twice.Count()} times (overlapping shards).");
-        var missing = Enumerable.Range(0, count).Except(shards.Select(s => s.Shard.Index)).ToArray();
-        if (missing.Length > 0)
-            throw new ShardMismatchException($"missing shard{(missing.Length > 1 ? "s" : "")} {string.Join(", ", missing.Select(i => new ValidationShard(i, count)))}.");
-        var ordered = shards.OrderBy(s => s.Shard.Index).ToArray();
-        foreach (var s in ordered)
-        {
-            var (first, size) = s.Shard.Range(head.EvaluationImages, BlockSize);
-            if (!s.PerImage.Select(p => p.Image).SequenceEqual(Enumerable.Range(first, size)))
-                throw new ShardMismatchException($"shard {s.Shard} should hold evaluation images {first}…{first + size - 1} and holds others.");
-        }
-        return head with { Shard = ValidationShard.Whole, PerImage = ordered.SelectMany(s => s.PerImage).ToArray() };
+        var ordered = ShardMerge.Ordered(shards, s => s.Shard, s => s.PerImage.Select(p => p.Image), s => s.EvaluationImages, BlockSize, "evaluation images",
+            new((s, h) => s.ModelFingerprint == h.ModelFingerprint, "the encoder weights (model fingerprints)"),
+            new((s, h) => s.ImagesFingerprint == h.ImagesFingerprint && s.Images == h.Images && s.EvaluationImages == h.EvaluationImages
+                && s.CalibrationImages == h.CalibrationImages, "the image sets"),
+            new((s, h) => s.Settings == h.Settings, "the protocol settings"),
+            new((s, h) => s.NumLayers == h.NumLayers && s.NumHeads == h.NumHeads, "the encoder shapes"),
+            new((s, h) => s.DslOrder.SequenceEqual(h.DslOrder) && s.GreedyOrder.SequenceEqual(h.GreedyOrder) && s.TrajectoryImages == h.TrajectoryImages,
+                "the calibration-fixed ablation orders"));
+        return ordered[0] with { Shard = ValidationShard.Whole, PerImage = ordered.SelectMany(s => s.PerImage).ToArray() };
     }
 
     /// <summary>
