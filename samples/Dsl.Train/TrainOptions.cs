@@ -49,7 +49,7 @@ internal sealed record TrainOptions
     public double PlantWeight { get; init; } = 100;
     /// <summary>Weight of the planted readers' objective (their CLS attention on their marks), see <see cref="PlantedRoles.ReaderPenalty"/>.</summary>
     public double PlantReaderWeight { get; init; } = 1;
-    /// <summary>Decoder folder for evaluation; default OUTPUT/decoder (the testbed uses the shipped decoder).</summary>
+    /// <summary>Decoder folder for evaluation; default OUTPUT/decoder (the testbed encoders use samples/models/marked96/decoder).</summary>
     public string? DecoderFolder { get; init; }
     /// <summary>Phase "decoder-finetune": the decoder folder it starts from, the encoder folders it conditions on, its peak learning rate.</summary>
     public string? DecoderInit { get; init; }

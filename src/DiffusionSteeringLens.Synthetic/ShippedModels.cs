@@ -2,7 +2,7 @@ namespace DiffusionSteeringLens.Synthetic;
 
 /// <summary>
 /// The one place that finds the models shipped with the repository (<c>samples/models/…</c>): the 4 × 4 shapes32
-/// encoder + decoder and the 8 × 12 marked96 testbed encoders (decoded by shapes32's decoder). Public so applications,
+/// encoder + decoder and the 8 × 12 marked96 testbed encoders and their shared decoder. Public so applications,
 /// the CLI, the trainer and the examples resolve them the same way.
 /// </summary>
 public static class ShippedModels
@@ -57,22 +57,21 @@ public static class ShippedModels
         TryLocate(model, startDirectory) ?? throw new ShippedModelNotFoundException(model, Starts(startDirectory));
 
     /// <summary>
-    /// The shipped decoder that decodes the encoder in <paramref name="encoderFolder"/> when that is a shipped encoder
-    /// (shapes32's own, or a marked96 one distilled onto its embedding space); null for any other encoder or when the
-    /// decoder is missing.
+    /// The shipped decoder that decodes the encoder in <paramref name="encoderFolder"/> when that is a shipped encoder:
+    /// shapes32's own for <c>shapes32/encoder</c>; for a marked96 encoder (<c>marked96/seedN/encoder</c>,
+    /// <c>marked96/planted/encoder</c>) the testbed's shared decoder <c>marked96/decoder</c> (shapes32's decoder fine-tuned
+    /// on the testbed encoders' embeddings). Null for any other encoder or when that decoder is missing.
     /// </summary>
     public static string? DecoderFor(string encoderFolder)
     {
         ArgumentNullException.ThrowIfNull(encoderFolder);
         var encoder = new DirectoryInfo(Path.GetFullPath(encoderFolder));
         if (encoder.Name != "encoder" || encoder.Parent is not { } model) return null;
-        // shapes32/encoder → shapes32; marked96/seedN/encoder and marked96/planted/encoder → their sibling shapes32
-        // (every testbed encoder is distilled onto shapes32's embedding space).
-        var modelsRoot = model.Name == Shapes32 ? model.Parent
-            : (model.Name.StartsWith("seed", StringComparison.Ordinal) || model.Name == "planted") && model.Parent?.Name == "marked96" ? model.Parent.Parent
+        var decoderRoot = model.Name == Shapes32 ? model.FullName
+            : (model.Name.StartsWith("seed", StringComparison.Ordinal) || model.Name == "planted") && model.Parent?.Name == "marked96" ? model.Parent.FullName
             : null;
-        if (modelsRoot is null) return null;
-        var decoder = Path.Combine(modelsRoot.FullName, Shapes32, "decoder");
+        if (decoderRoot is null) return null;
+        var decoder = Path.Combine(decoderRoot, "decoder");
         return Directory.Exists(Path.Combine(decoder, "unet")) ? decoder : null;
     }
 

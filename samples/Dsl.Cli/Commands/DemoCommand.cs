@@ -8,7 +8,7 @@ namespace DiffusionSteeringLens.Cli.Commands;
 
 /// <summary>
 /// <c>dsl demo</c> (also what <c>dsl</c> with no arguments runs): every study on a shipped model — by default the 96-head
-/// testbed (marked96, seed 2, decoded by shapes32's decoder) — or on <c>--encoder</c>/<c>--decoder</c>.
+/// testbed (marked96, seed 2, decoded by the testbed's shared decoder) — or on <c>--encoder</c>/<c>--decoder</c>.
 /// </summary>
 internal static class DemoCommand
 {
@@ -21,7 +21,7 @@ internal static class DemoCommand
         var noOverlay = new Option<bool>("--no-overlay") { Description = "Skip the overlay-removal study." };
         var model = new Option<string>("--model")
         {
-            Description = "Shipped model when no --encoder is given: marked96 (the 96-head testbed, seed 2, decoded by shapes32's decoder; a reduced-size run of its study) or shapes32 (the 4 × 4 model).",
+            Description = "Shipped model when no --encoder is given: marked96 (the 96-head testbed, seed 2, decoded by the testbed's shared decoder; a reduced-size run of its study) or shapes32 (the 4 × 4 model).",
             DefaultValueFactory = _ => DefaultModel, HelpName = "marked96|shapes32",
         };
         return ExperimentCommand.Create(host, "demo",

@@ -69,8 +69,8 @@ public sealed class CliDemoTests
         using var config = JsonDocument.Parse(File.ReadAllText(Path.Combine(encoder, "config.json")));
         var vision = config.RootElement.TryGetProperty("vision_config", out var nested) ? nested : config.RootElement;
         Assert.Equal(96, vision.GetProperty("num_hidden_layers").GetInt32() * vision.GetProperty("num_attention_heads").GetInt32());
-        // Its pictures come from the shipped shapes32 decoder; --model shapes32 is the tool's plain default (null).
-        Assert.EndsWith(Path.Combine("shapes32", "decoder"), DiffusionSteeringLens.Synthetic.ShippedModels.DecoderFor(encoder)!, StringComparison.Ordinal);
+        // Its pictures come from the testbed's shared decoder; --model shapes32 is the tool's plain default (null).
+        Assert.EndsWith(Path.Combine("marked96", "decoder"), DiffusionSteeringLens.Synthetic.ShippedModels.DecoderFor(encoder)!, StringComparison.Ordinal);
         Assert.Null(DiffusionSteeringLens.Cli.Commands.DemoCommand.ModelEncoder("shapes32", host));
     }
 

@@ -31,11 +31,11 @@ public sealed class ShippedModelTests
         Assert.Equal(Path.GetFullPath(ModelFolder()), ShippedShapesModel.Require(root));
         var testbed = ShippedModels.Require(ShippedModels.Marked96, root);
         Assert.Equal(Path.GetFullPath(Path.Combine(ModelFolder(), "..", "marked96", "seed2")), Path.GetFullPath(testbed));
-        // The testbed encoders are distilled onto shapes32's embedding space, so shapes32's decoder decodes them.
-        Assert.Equal(Path.GetFullPath(Path.Combine(ModelFolder(), "decoder")), Path.GetFullPath(ShippedModels.DecoderFor(Path.Combine(testbed, "encoder"))!));
+        // Every testbed encoder (the planted-roles one of docs/toy-model.md §9 too) is decoded by the testbed's shared decoder.
+        var shared = Path.GetFullPath(Path.Combine(ModelFolder(), "..", "marked96", "decoder"));
+        Assert.Equal(shared, Path.GetFullPath(ShippedModels.DecoderFor(Path.Combine(testbed, "encoder"))!));
+        Assert.Equal(shared, Path.GetFullPath(ShippedModels.DecoderFor(Path.Combine(ModelFolder(), "..", "marked96", "planted", "encoder"))!));
         Assert.Equal(Path.GetFullPath(Path.Combine(ModelFolder(), "decoder")), Path.GetFullPath(ShippedModels.DecoderFor(Path.Combine(ModelFolder(), "encoder"))!));
-        // The planted-roles testbed encoder (docs/toy-model.md §9) is distilled the same way.
-        Assert.Equal(Path.GetFullPath(Path.Combine(ModelFolder(), "decoder")), Path.GetFullPath(ShippedModels.DecoderFor(Path.Combine(ModelFolder(), "..", "marked96", "planted", "encoder"))!));
         Assert.Null(ShippedModels.DecoderFor(Fixtures.TempFolder()));
     }
 
@@ -58,7 +58,10 @@ public sealed class ShippedModelTests
         Directory.CreateDirectory(encoder);
         File.Copy(Path.Combine(ModelFolder(), "..", "marked96", "seed2", "encoder", "config.json"), Path.Combine(encoder, "config.json"));
         Assert.Equal(Path.GetFullPath(Path.Combine(app, "models", "marked96", "seed2")), ShippedModels.TryLocate(ShippedModels.Marked96, app));
-        Assert.Null(ShippedModels.DecoderFor(encoder));                 // no shapes32 decoder copied beside it
+        Assert.Null(ShippedModels.DecoderFor(encoder));                 // no testbed decoder copied beside it
+        var unet = Path.Combine(app, ShippedModels.BesideApplicationFolder, "marked96", "decoder", "unet");
+        Directory.CreateDirectory(unet);
+        Assert.Equal(Path.GetDirectoryName(unet), ShippedModels.DecoderFor(encoder));
         Assert.Throws<ArgumentOutOfRangeException>(() => ShippedModels.Marked96Seed(0));
     }
 
