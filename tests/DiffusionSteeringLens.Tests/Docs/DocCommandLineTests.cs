@@ -43,7 +43,7 @@ public sealed class DocCommandLineTests
     };
 
     /// <summary>The dsl-train phases (samples/Dsl.Train/Program.cs).</summary>
-    private static readonly string[] TrainPhases = { "encoder", "decoder", "distil", "marked-images", "evaluate" };
+    private static readonly string[] TrainPhases = { "encoder", "decoder", "distil", "decoder-finetune", "marked-images", "evaluate" };
 
     private readonly ITestOutputHelper _out;
 
