@@ -68,8 +68,7 @@ internal static class DecoderFineTuning
             var clock = Stopwatch.StartNew();
             int first = step;
             double smooth = double.NaN;
-            long channels = unetConfig.InChannels;
-            while (step < steps && step < o.StopAfterSteps)
+                while (step < steps && step < o.StopAfterSteps)
             {
                 using (var scope = NewDisposeScope())
                 {
@@ -80,12 +79,7 @@ internal static class DecoderFineTuning
                     var drop = (rand(o.DecoderBatch) < 0.1).unsqueeze(1);
                     embeds = where(drop, negatives, embeds);
                     var x0 = ShapeDomain.ToDecoderSpace(ShapeDomain.Render(attrs.Select(a => a.Base).ToList()));
-                    var t = randint(0, schedulerConfig.NumTrainTimesteps, new long[] { o.DecoderBatch }, dtype: ScalarType.Int64);
-                    var noise = randn_like(x0);
-                    var ac = alphasCumprod.index_select(0, t).view(-1, 1, 1, 1);
-                    var xt = ac.sqrt() * x0 + (1 - ac).sqrt() * noise;
-                    var pred = unet.Forward(xt, t, embeds).narrow(1, 0, channels);
-                    var loss = nn.functional.mse_loss(pred, noise);
+                    var loss = EpsilonLoss.Compute(unet, alphasCumprod, x0, embeds, schedulerConfig.NumTrainTimesteps);
                     opt.zero_grad();
                     loss.backward();
                     double gradNorm = nn.utils.clip_grad_norm_(parameters, 1.0);
