@@ -35,10 +35,14 @@ internal static class DecoderFineTuning
         var encoders = o.ConditionEncoders.Select(d => ClipVisionModelWithProjection.FromPretrained(d)).ToList();
         try
         {
-            using var zeros = cat(encoders.Select(e => e.ZeroImageEmbedding()).ToArray(), 0); // [E, P]
-            // Row i of a batch belongs to encoder i / share.
-            using var owner = arange(shares, dtype: ScalarType.Int64).repeat_interleave(share);
-            using var negatives = zeros.index_select(0, owner);
+            // Row i of a batch belongs to encoder i / share; its CFG negative is that encoder's zero-image embedding.
+            Tensor negatives;
+            using (var negativesScope = NewDisposeScope())
+            {
+                var zeros = cat(encoders.Select(e => e.ZeroImageEmbedding()).ToArray(), 0); // [E, P]
+                negatives = zeros.index_select(0, arange(shares, dtype: ScalarType.Int64).repeat_interleave(share)).MoveToOuterDisposeScope();
+            }
+            using var negativesOwner = negatives;
             using var scheduler = new DdpmScheduler(schedulerConfig);
             using var alphasCumprod = scheduler.AlphasCumprod.to(ScalarType.Float32).clone();
             using var unet = new UNet2DConditionModel(unetConfig);
