@@ -7,10 +7,11 @@ namespace DiffusionSteeringLens.Benchmarks;
 /// <summary>What every suite's setup does first: BenchmarkDotNet runs each benchmark in its own generated process.</summary>
 internal static class BenchmarkProcess
 {
-    /// <summary>Loads libtorch, uses every core, seeds the global generator with 0.</summary>
+    /// <summary>Loads libtorch, keeps freed memory for reuse as the dsl tool does, uses every core, seeds the global generator with 0.</summary>
     public static void InitTorch()
     {
         TorchNativeLoader.EnsureLoaded();
+        TorchNativeLoader.EnableMemoryReuse();
         torch.set_num_threads(Environment.ProcessorCount);
         torch.manual_seed(0);
     }

@@ -16,6 +16,7 @@ public class SafetensorsLoadBenchmarks
     public void Setup()
     {
         TorchNativeLoader.EnsureLoaded(); // each benchmark runs in its own generated process
+        TorchNativeLoader.EnableMemoryReuse();
         _path = Path.Combine(Path.GetTempPath(), "dsl-bench-256mb.safetensors");
         using var big = torch.zeros(64, 1024, 1024);
         SafetensorsWriter.Write(_path, new Dictionary<string, torch.Tensor> { ["w"] = big });

@@ -28,6 +28,9 @@ internal sealed class CliHost
     /// <summary>The arguments the tool was started with, as typed (recorded in results.json and report.html).</summary>
     public IReadOnlyList<string> Arguments { get; set; } = Array.Empty<string>();
 
+    /// <summary>Where long libtorch work runs: the program's first thread for the tool, the thread pool in-process.</summary>
+    public ComputeThread Compute { get; init; } = ComputeThread.Pool;
+
     /// <summary>Folder the shipped model is looked for in (<c>models/shapes32</c> under it).</summary>
     public string BaseDirectory { get; init; } = AppContext.BaseDirectory;
 }

@@ -14,10 +14,15 @@ public static class DslCli
     /// <param name="cancellationToken">Stops the run; finished results stay on disk.</param>
     /// <returns>0 success, 1 bad input or usage, 2 internal error.</returns>
     public static Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, CancellationToken cancellationToken = default) =>
+        RunAsync(args, output, error, ComputeThread.Pool, cancellationToken);
+
+    /// <summary>Runs the tool with its long libtorch work on <paramref name="compute"/> (the program passes its first thread).</summary>
+    internal static Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, ComputeThread compute, CancellationToken cancellationToken) =>
         RunAsync(args, new CliHost
         {
             Out = output,
             Error = error,
+            Compute = compute,
             // Live bars only on a real terminal; redirected output (CI, files, tests) gets plain log lines.
             LiveProgress = ReferenceEquals(output, Console.Out) && !Console.IsOutputRedirected,
         }, cancellationToken);
@@ -29,6 +34,7 @@ public static class DslCli
         try
         {
             TorchNativeLoader.EnsureLoaded();
+            TorchNativeLoader.EnableMemoryReuse(); // large decoder temporaries reuse memory instead of page-faulting fresh pages
             parse = Parse(args, host);
         }
         catch (Exception e)

@@ -17,4 +17,9 @@ using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context 
     context.Cancel = true;
     cts.Cancel();
 });
-return await DslCli.RunAsync(args, Console.Out, Console.Error, cts.Token);
+// The long libtorch work runs on this thread, the process's first: glibc serves it from the heap where freed blocks of
+// every size are kept for reuse (see ComputeThread); the command itself runs on the thread pool.
+using var compute = new MainThreadCompute();
+var run = Task.Run(() => DslCli.RunAsync(args, Console.Out, Console.Error, compute, cts.Token));
+compute.RunUntil(run);
+return await run;

@@ -21,13 +21,13 @@ internal sealed class ProgressDisplay
 
     public ProgressDisplay(CliHost host) => _host = host;
 
-    /// <summary>Runs <paramref name="work"/> on a worker thread while showing its progress.</summary>
+    /// <summary>Runs <paramref name="work"/> on the host's compute thread while showing its progress.</summary>
     public async Task<T> RunAsync<T>(Func<IProgress<LensProgress>, T> work, CancellationToken ct)
     {
         if (!_host.LiveProgress)
         {
             var plain = new PlainProgress(_host, _clock);
-            var result = await Task.Run(() => work(plain), ct).ConfigureAwait(false);
+            var result = await _host.Compute.Run(() => work(plain), ct).ConfigureAwait(false);
             plain.Flush();
             return result;
         }
@@ -38,7 +38,7 @@ internal sealed class ProgressDisplay
             .StartAsync(async ctx =>
             {
                 var live = new LiveProgress(ctx, _host.ProgressObserver);
-                return await Task.Run(() => work(live), ct).ConfigureAwait(false);
+                return await _host.Compute.Run(() => work(live), ct).ConfigureAwait(false);
             }).ConfigureAwait(false);
     }
 

@@ -10,6 +10,7 @@ using TorchSharp;
 // Usage: dotnet run --project samples/Dsl.Examples -- [encoder-folder]
 // Default encoder: the shipped demo model, samples/models/shapes32/encoder.
 TorchNativeLoader.EnsureLoaded(); // opt in to the libtorch load fix (Debian 12 / Ubuntu 22.04) before the first tensor
+TorchNativeLoader.EnableMemoryReuse(); // keep freed native memory for reuse: large decoder temporaries stop page-faulting
 var encoderFolder = args.Length > 0 ? args[0] : Path.Combine(ShippedModels.Require(ShippedModels.Shapes32), "encoder");
 using var encoder = ClipVisionModelWithProjection.FromPretrained(encoderFolder);
 var arch = encoder.Architecture;

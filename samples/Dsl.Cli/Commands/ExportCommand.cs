@@ -25,7 +25,7 @@ internal static class ExportCommand
             var display = new ProgressDisplay(host);
             using var session = Session.Open(settings, host, decode: false, display);
             var steering = new SteeringOptions { Steering = settings.Steering };
-            var tensors = await Task.Run(() => LensStudy.Export(session.Encoder, session.Input.Pixels, steering, ct), ct).ConfigureAwait(false);
+            var tensors = await host.Compute.Run(() => LensStudy.Export(session.Encoder, session.Input.Pixels, steering, ct), ct).ConfigureAwait(false);
             try
             {
                 var full = Path.GetFullPath(file);

@@ -72,6 +72,8 @@ internal static class PerfCommand
         var result = new Dictionary<string, object?>
         {
             ["op"] = op, ["batch"] = s.Batch, ["threads"] = s.Threads, ["dtype"] = s.DType.ToString().ToLowerInvariant(),
+            // Whether freed native memory is kept for reuse (the tool turns it on at start-up: TorchNativeLoader.EnableMemoryReuse).
+            ["memory_reuse"] = TorchNativeLoader.MemoryReuseEnabled,
         };
         var load = new ModelLoadOptions { DType = s.DType };
         if (op == "gemm")

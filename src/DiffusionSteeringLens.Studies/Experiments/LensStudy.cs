@@ -52,7 +52,8 @@ public static partial class LensStudy
         using (clean)
         {
             context.Progress?.Report(new LensProgress($"{lens.Name} {sweepName}", 1, 1));
-            return Score(context, lens.Name, targets, e, clean, sweepName, cancellationToken);
+            using var scorer = NewScorer(context);
+            return Score(context, lens.Name, targets, e, clean, sweepName, scorer, cancellationToken);
         }
     }
 
@@ -77,8 +78,10 @@ public static partial class LensStudy
         context.Progress?.Report(new LensProgress($"DSL+DL {dslSweepName}", 0, 1));
         using var both = dslLens.ComputeWithDirect(context.Input.Pixels, targets, null, cancellationToken);
         context.Progress?.Report(new LensProgress($"DSL+DL {dslSweepName}", 1, 1));
-        var dsl = Score(context, dslLens.Name, targets, both.Steered, both.Clean, dslSweepName, cancellationToken);
-        try { return (dsl, Score(context, dlLens.Name, targets, both.Direct, both.Clean, dlSweepName, cancellationToken)); }
+        // Both lenses' pictures are scored against the same input pictures, embedded once.
+        using var scorer = NewScorer(context);
+        var dsl = Score(context, dslLens.Name, targets, both.Steered, both.Clean, dslSweepName, scorer, cancellationToken);
+        try { return (dsl, Score(context, dlLens.Name, targets, both.Direct, both.Clean, dlSweepName, scorer, cancellationToken)); }
         catch
         {
             dsl.Dispose();
@@ -86,13 +89,17 @@ public static partial class LensStudy
         }
     }
 
+    // Null when the context does not decode (then nothing is scored in picture space).
+    private static InputPictureScorer? NewScorer(StudyContext context) =>
+        context.Pictures is null ? null : new InputPictureScorer(context.ImageSimilarity!, context.Input.Pictures);
+
     /// <summary>
     /// Scores read-outs e [B, N, P] against the clean output [B, P]: embedding cosine (mean over the batch) and, when the
     /// context decodes, every image's pictures and their similarity to its input picture; the first image's pictures
     /// are returned. e and clean stay the caller's.
     /// </summary>
     private static ReadoutSweep Score(StudyContext context, string lensName, IReadOnlyList<LensTarget> targets, torch.Tensor e, torch.Tensor clean,
-        string sweepName, CancellationToken cancellationToken)
+        string sweepName, InputPictureScorer? scorer, CancellationToken cancellationToken)
     {
         using var scope = torch.NewDisposeScope();
         var embSim = EmbeddingSimilarity.Cosine(e, clean.unsqueeze(1)).mean(new long[] { 0 }).cpu().data<double>().ToArray();
@@ -108,7 +115,7 @@ public static partial class LensStudy
             for (int b = 0; b < batch; b++)
             {
                 var decoded = sweep.Run(batch == 1 ? sweepName : $"{sweepName}-image{b}", labels, e.select(0, b), context.Progress, cancellationToken);
-                var sim = context.ImageSimilarity!.Similarity(decoded, context.Input.Pictures.narrow(0, b, 1));
+                var sim = scorer!.Similarity(decoded, b);
                 for (int i = 0; i < sums.Length; i++) sums[i] += sim[i];
                 if (b == 0) pictures = decoded;
                 else decoded.Dispose();

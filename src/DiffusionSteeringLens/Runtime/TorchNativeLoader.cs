@@ -112,4 +112,45 @@ public static class TorchNativeLoader
             throw new NativeRuntimeException($"The libtorch native runtime could not be loaded. {why}", e);
         }
     }
+
+    /// <summary>
+    /// Keeps the memory libtorch frees on the CPU inside the process, so the next large tensor reuses pages that are
+    /// already mapped instead of page-faulting in fresh, zeroed ones from the kernel. Opt-in and process-wide; the
+    /// <c>dsl</c> tool, the examples, the benchmarks and the test assembly call it at start-up. Idempotent and
+    /// thread-safe; call it once, before the first tensor (libtorch reads its huge-page switch at its first CPU
+    /// allocation).
+    /// </summary>
+    /// <returns>True when the settings are made (Linux with glibc), false where the platform has no such setting.</returns>
+    /// <remarks>
+    /// <para>
+    /// libtorch allocates every CPU tensor with <c>malloc</c>. glibc serves a block above its mmap threshold (which it
+    /// raises by itself, but never past 32 MiB) with a fresh <c>mmap</c> and unmaps it again on <c>free</c>, and it hands
+    /// the free top of its heap back to the kernel. The decoder's temporaries are tens to hundreds of MB (feature maps of
+    /// 12–134 MB at 512 px, and every convolution's weight, which oneDNN copies into its blocked layout on every call), so
+    /// each of them was paid for again in page faults: on the full-size Kandinsky 2.2 decoder a UNet step took 8.1 million
+    /// minor faults (≈31 GiB of fresh pages) and ran 2.4–2.8× slower than with the memory kept (docs/performance.md).
+    /// </para>
+    /// <para>
+    /// <see cref="EnableMemoryReuse"/> sets two glibc <c>mallopt</c> parameters: blocks up to 2 GiB come from the heap
+    /// (<c>M_MMAP_THRESHOLD</c>), and the heap is never trimmed (<c>M_TRIM_THRESHOLD</c> = −1). It also sets libtorch's
+    /// <c>THP_MEM_ALLOC_ENABLE=1</c> (unless the environment already has a value): blocks of 2 MiB and more are then
+    /// advised as transparent huge pages, one fault per 2 MiB instead of per 4 KiB page. Both are needed because glibc gives
+    /// every thread that allocates an arena of its own, whose heaps are at most 64 MiB: a larger block requested from any
+    /// thread but the process's first is still mapped fresh whatever the thresholds say (so the <c>dsl</c> tool runs its long
+    /// work on its first thread). Setting <c>MALLOC_ARENA_MAX=1</c> in the environment before the process starts puts every
+    /// thread on the first thread's heap, where the thresholds apply to all sizes; glibc fixes its arena limit before a
+    /// program's <c>Main</c> could change it.
+    /// </para>
+    /// <para>
+    /// The trade: the process's resident memory does not shrink after a peak (it stays available to the process's next
+    /// tensors), a freed block is reused only by requests that fit into it, and a huge page counts whole once touched, so
+    /// a peak can sit higher: a full-size MoVQ decode at 512 px (decoder weights 5.2 GB) peaked at 10.2 GB instead of
+    /// 6.7 GB.
+    /// </para>
+    /// <para>Only Linux with glibc has these parameters; elsewhere <see cref="EnableMemoryReuse"/> changes nothing and returns false.</para>
+    /// </remarks>
+    public static bool EnableMemoryReuse() => NativeMemoryReuse.Enable();
+
+    /// <summary>Whether <see cref="EnableMemoryReuse"/> has run and took effect.</summary>
+    public static bool MemoryReuseEnabled => NativeMemoryReuse.IsEnabled;
 }

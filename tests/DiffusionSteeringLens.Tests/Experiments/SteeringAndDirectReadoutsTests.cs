@@ -12,7 +12,8 @@ namespace DiffusionSteeringLens.Tests.Experiments;
 /// <summary>
 /// <c>dsl steer</c>, <c>rank</c>, the picture-space validation and the demo read DSL and DL-on-the-same-targets from one
 /// encoder pass: the results must be those of the separate lens calls, bit for bit, at a quarter of the passes (DSL
-/// closed form + DL forward + two clean forwards before). A DL study alone (<c>dsl lens</c>, the layer sweep) takes the
+/// closed form + DL forward + two clean forwards before), and with each input picture embedded once for scoring both
+/// lenses' pictures. A DL study alone (<c>dsl lens</c>, the layer sweep) takes the
 /// clean output from its own cached run.
 /// </summary>
 public sealed class SteeringAndDirectReadoutsTests
@@ -72,19 +73,22 @@ public sealed class SteeringAndDirectReadoutsTests
         StudyContext Context(FakeRenderer r) => new(vit, input, new PictureSweep(Fixtures.TempFolder(), r.Render, "test", batchSize: 4), similarity);
 
         var oneRenderer = new FakeRenderer(vit.Architecture.OutputDim);
-        long before = vit.PassCount;
+        long before = vit.PassCount, judgedBefore = judge.PassCount;
         var (dsl, dl) = LensStudy.SteeringAndDirectReadouts(Context(oneRenderer), steering, targets, "dsl", "dl");
-        long passes = vit.PassCount - before;
+        long passes = vit.PassCount - before, judged = judge.PassCount - judgedBefore;
         using (dsl)
         using (dl)
         {
             var separateRenderer = new FakeRenderer(vit.Architecture.OutputDim);
             var ctx = Context(separateRenderer);
             before = vit.PassCount;
+            judgedBefore = judge.PassCount;
             using var dslAlone = LensStudy.Readouts(ctx, new SteeringLens(vit, steering), targets, "dsl");
             using var dlAlone = LensStudy.Readouts(ctx, new DiffusionLens(vit), targets, "dl");
             Assert.Equal(3, vit.PassCount - before);                              // DSL + a clean forward; DL's run gives its own clean output
             Assert.Equal(1, passes);                                              // one cached forward serves both lenses
+            Assert.Equal(2 * (2 + 2), judge.PassCount - judgedBefore);             // per lens and image: its pictures, the input picture
+            Assert.Equal(2 * (2 + 1), judged);                                    // the input picture embedded once for both lenses
             Assert.Equal(dslAlone.Readouts, dsl.Readouts);                        // records: scores bit for bit
             Assert.Equal(dlAlone.Readouts, dl.Readouts);
             Assert.Equal(2 * 2 * targets.Length, oneRenderer.Rendered);           // both lenses, both images decoded

@@ -23,7 +23,7 @@ namespace DiffusionSteeringLens.Models.Vit;
 /// </remarks>
 public abstract class HookedVitModel : nn.Module<Tensor, Tensor>, IHookedVit
 {
-    private readonly torch.Device _device;
+    private torch.Device _device; // set once more when a model built on meta gets its parameters (LoadWeights)
     private string[] _hookNames = Array.Empty<string>();
     private HashSet<string> _hookNameSet = new(StringComparer.Ordinal);
     private VitArchitecture? _architecture;
@@ -218,14 +218,24 @@ public abstract class HookedVitModel : nn.Module<Tensor, Tensor>, IHookedVit
 
     /// <summary>
     /// Loads a freshly built model's weights strictly from <paramref name="folder"/> (every family's <c>FromPretrained</c>),
-    /// switches it to eval mode and returns it; disposes it when loading fails.
+    /// switches it to eval mode and returns it; disposes it when loading fails. A model built on the meta device (what
+    /// the families' <c>FromPretrained</c> do: no random initialisation of weights the file is about to overwrite) is
+    /// checked against the file first, then gets its parameters on <paramref name="device"/>, then is filled.
     /// </summary>
-    protected static TModel LoadWeights<TModel>(TModel model, string folder, StateDictLoadOptions loadOptions) where TModel : HookedVitModel
+    protected static TModel LoadWeights<TModel>(TModel model, string folder, StateDictLoadOptions loadOptions, torch.Device? device = null)
+        where TModel : HookedVitModel
     {
         try
         {
             using var source = CheckpointLocator.Open(folder, "model");
-            StateDictLoader.Load(model, source, loadOptions);
+            StateDictLoader.Load(model, source, loadOptions); // on meta: keys, shapes and dtypes only; nothing is allocated yet
+            if (model._device.type == DeviceType.META)
+            {
+                var target = device ?? torch.CPU;
+                MetaParameters.Allocate(model, target, model.DType);
+                model._device = target;
+                StateDictLoader.Load(model, source, loadOptions);
+            }
             model.eval();
             return model;
         }

@@ -20,3 +20,8 @@ def save_file(tensors, path, metadata=None):
     h = json.dumps(header).encode(); h += b" " * ((8 - len(h) % 8) % 8)
     with open(path, "wb") as f:
         f.write(struct.pack("<Q", len(h))); f.write(h); [f.write(b) for b in blobs]
+# transformers' pytorch_utils imports these two (for tied-weight checks when saving; unused when only loading).
+def storage_ptr(tensor):
+    return tensor.storage().data_ptr()
+def storage_size(tensor):
+    return tensor.storage().size() * tensor.element_size()

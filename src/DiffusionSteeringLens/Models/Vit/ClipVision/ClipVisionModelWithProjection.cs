@@ -53,12 +53,12 @@ public sealed class ClipVisionModelWithProjection : HookedVitModel
         ArgumentException.ThrowIfNullOrEmpty(folder);
         options ??= ModelLoadOptions.Default;
         var config = ClipVisionConfig.Load(folder);
-        var model = new ClipVisionModelWithProjection(config, options.Device, options.DType);
+        var model = new ClipVisionModelWithProjection(config, torch.META, options.DType);
         return LoadWeights(model, folder, new StateDictLoadOptions
             {
                 IgnoreUnexpected = new[] { "vision_model.embeddings.position_ids" },
                 ModuleName = "CLIPVisionModelWithProjection",
-            });
+            }, options.Device);
     }
 
     /// <summary>The config the model was built from.</summary>

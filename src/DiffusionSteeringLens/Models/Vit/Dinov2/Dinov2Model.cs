@@ -70,8 +70,8 @@ public sealed class Dinov2Model : HookedVitModel
     {
         ArgumentException.ThrowIfNullOrEmpty(folder);
         options ??= ModelLoadOptions.Default;
-        var model = new Dinov2Model(Dinov2Config.Load(folder), options.Device, options.DType, inputSize);
-        return LoadWeights(model, folder, new StateDictLoadOptions { ModuleName = "Dinov2Model" });
+        var model = new Dinov2Model(Dinov2Config.Load(folder), torch.META, options.DType, inputSize);
+        return LoadWeights(model, folder, new StateDictLoadOptions { ModuleName = "Dinov2Model" }, options.Device);
     }
 
     /// <summary>The config the model was built from.</summary>

@@ -51,8 +51,8 @@ public sealed class ViTForImageClassification : HookedVitModel
     {
         ArgumentException.ThrowIfNullOrEmpty(folder);
         options ??= ModelLoadOptions.Default;
-        var model = new ViTForImageClassification(VitConfig.Load(folder), options.Device, options.DType);
-        return LoadWeights(model, folder, new StateDictLoadOptions { ModuleName = "ViTForImageClassification" });
+        var model = new ViTForImageClassification(VitConfig.Load(folder), torch.META, options.DType);
+        return LoadWeights(model, folder, new StateDictLoadOptions { ModuleName = "ViTForImageClassification" }, options.Device);
     }
 
     /// <summary>The config the model was built from.</summary>
