@@ -12,6 +12,12 @@ internal static class NativeMemoryReuse
     private const int M_TRIM_THRESHOLD = -1;
     private const int M_MMAP_THRESHOLD = -3;
 
+    // Blocks below this come from the heap and are reused; larger ones (the MoVQ's 512-px feature maps, the UNet's widest
+    // convolution weights in oneDNN's layout) are mapped as huge pages and unmapped on free, so they never strand in the
+    // heap. Measured on `dsl steer` at full size: 2 GiB − 1 gave 3 min 36 s and a peak of 16.0 GB, 128 MiB 3 min 39 s and
+    // 15.0 GB, 64 MiB 3 min 55 s and 14.3 GB (docs/performance.md).
+    private const int HeapBlockLimit = 128 << 20;
+
     private static readonly object Gate = new();
     private static bool? _enabled;
 
@@ -61,8 +67,7 @@ internal static class NativeMemoryReuse
             setenv(TorchHugePagesVariable, "1", 0);
         }
         var mallopt = Marshal.GetDelegateForFunctionPointer<MalloptFunction>(malloptAddress);
-        // mallopt returns 1 on success. int.MaxValue (2 GiB − 1) is the largest threshold its int parameter can carry;
-        // −1 is glibc's documented "never trim".
-        return mallopt(M_MMAP_THRESHOLD, int.MaxValue) == 1 && mallopt(M_TRIM_THRESHOLD, -1) == 1;
+        // mallopt returns 1 on success; −1 is glibc's documented "never trim".
+        return mallopt(M_MMAP_THRESHOLD, HeapBlockLimit) == 1 && mallopt(M_TRIM_THRESHOLD, -1) == 1;
     }
 }
