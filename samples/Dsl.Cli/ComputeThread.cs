@@ -7,11 +7,12 @@ namespace DiffusionSteeringLens.Cli;
 /// </summary>
 /// <remarks>
 /// The <c>dsl</c> program hands it the process's first thread (<see cref="MainThreadCompute"/>). glibc serves that
-/// thread from its main heap, where <see cref="Runtime.TorchNativeLoader.EnableMemoryReuse"/> keeps freed blocks of every size for reuse;
-/// every other thread gets an arena of its own whose heaps hold at most 64 MiB, so larger blocks — the decoder's feature
-/// maps at 512 px and the convolution weights oneDNN reorders on every call — would be mapped and page-faulted fresh
-/// each time. Measured on the full-size Kandinsky 2.2 UNet: 11–12 s per step on a thread-pool thread, 7.3 s on the
-/// first thread (docs/performance.md). In-process callers (the tests) use <see cref="Pool"/>.
+/// thread from its main heap, where <see cref="Runtime.TorchNativeLoader.EnableMemoryReuse"/> keeps freed blocks below
+/// 128 MiB for reuse; every other thread gets an arena of its own whose heaps hold at most 64 MiB, so larger blocks —
+/// the decoder's feature maps at 512 px and the convolution weights oneDNN reorders on every call — would be mapped
+/// and page-faulted fresh each time. Measured with every block up to 2 GiB kept (before the 128 MiB limit): full-size
+/// UNet steps of 11–12 s on a thread-pool thread, 7.3 s on the first thread (docs/performance.md). In-process callers
+/// (the tests) use <see cref="Pool"/>.
 /// </remarks>
 internal abstract class ComputeThread
 {

@@ -17,8 +17,8 @@ using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context 
     context.Cancel = true;
     cts.Cancel();
 });
-// The long libtorch work runs on this thread, the process's first: glibc serves it from the heap where freed blocks of
-// every size are kept for reuse (see ComputeThread); the command itself runs on the thread pool.
+// The long libtorch work runs on this thread, the process's first: glibc serves it from its main heap, where freed
+// blocks below 128 MiB are kept for reuse (see ComputeThread); the command itself runs on the thread pool.
 using var compute = new MainThreadCompute();
 var run = Task.Run(() => DslCli.RunAsync(args, Console.Out, Console.Error, compute, cts.Token));
 compute.RunUntil(run);
