@@ -72,7 +72,7 @@ internal static class DecoderFineTuning
             var clock = Stopwatch.StartNew();
             int first = step;
             double smooth = double.NaN;
-                while (step < steps && step < o.StopAfterSteps)
+            while (step < steps && step < o.StopAfterSteps)
             {
                 using (var scope = NewDisposeScope())
                 {

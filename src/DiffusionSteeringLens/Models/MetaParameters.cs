@@ -1,4 +1,5 @@
 using System.Reflection;
+using DiffusionSteeringLens.IO;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -19,6 +20,18 @@ internal static class MetaParameters
     private static readonly MethodInfo Register = typeof(nn.Module).GetMethod("ConditionallyRegisterParameter",
         BindingFlags.Instance | BindingFlags.NonPublic, new[] { typeof(string), typeof(Tensor) })
         ?? throw new MissingMethodException("TorchSharp's Module.ConditionallyRegisterParameter(string, Tensor) was not found.");
+
+    /// <summary>
+    /// Loads a model built on meta strictly from <paramref name="source"/>: checks it against the file first (keys,
+    /// shapes, dtypes; nothing is allocated yet), then allocates its parameters (<see cref="Allocate"/>) and fills them,
+    /// chunk by chunk, so the peak is the compute-dtype weights plus one chunk. Returns the number of tensors loaded.
+    /// </summary>
+    public static int AllocateAndLoad(nn.Module model, ITensorSource source, StateDictLoadOptions options, Device device, ScalarType dtype)
+    {
+        StateDictLoader.Load(model, source, options);
+        Allocate(model, device, dtype);
+        return StateDictLoader.Load(model, source, options);
+    }
 
     /// <summary>
     /// Replaces every meta parameter of <paramref name="root"/> and its submodules by an uninitialised tensor of the same

@@ -228,14 +228,13 @@ public abstract class HookedVitModel : nn.Module<Tensor, Tensor>, IHookedVit
         try
         {
             using var source = CheckpointLocator.Open(folder, "model");
-            StateDictLoader.Load(model, source, loadOptions); // on meta: keys, shapes and dtypes only; nothing is allocated yet
             if (model._device.type == DeviceType.META)
             {
                 var target = device ?? torch.CPU;
-                MetaParameters.Allocate(model, target, model.DType);
+                MetaParameters.AllocateAndLoad(model, source, loadOptions, target, model.DType);
                 model._device = target;
-                StateDictLoader.Load(model, source, loadOptions);
             }
+            else StateDictLoader.Load(model, source, loadOptions);
             model.eval();
             return model;
         }

@@ -169,13 +169,14 @@ public sealed class UNet2DConditionModel : nn.Module, IImageConditionedUNet
         var config = UNet2DConditionConfig.Load(folder);
         using var source = CheckpointLocator.Open(folder, "diffusion_pytorch_model");
         // Built on meta (no random initialisation of 1.2 B weights about to be overwritten), checked strictly, then every
-        // parameter is allocated in the compute dtype and streamed from the file — the rule every model follows, so
-        // peak memory is the compute-dtype weights plus one chunk whatever the file's dtype.
+        // parameter is allocated in the compute dtype and streamed from the file, so peak memory is the compute-dtype
+        // weights plus one chunk whatever the file's dtype.
         var model = new UNet2DConditionModel(config, torch.META, options.DType);
         try
         {
-            int count = StateDictLoader.Load(model, source, new StateDictLoadOptions { ModuleName = nameof(UNet2DConditionModel) });
-            model.Materialize(source, options.Device);
+            int count = MetaParameters.AllocateAndLoad(model, source, new StateDictLoadOptions { ModuleName = nameof(UNet2DConditionModel) },
+                options.Device, options.DType);
+            model.Device = options.Device;
             model.eval();
             options.LoggerFactory?.CreateLogger<UNet2DConditionModel>()
                 .LogInformation("Loaded UNet2DConditionModel: {Count} tensors from {Path} ({Device}, {DType})", count, source.SourcePath, options.Device, options.DType);
@@ -274,46 +275,6 @@ public sealed class UNet2DConditionModel : nn.Module, IImageConditionedUNet
 
     // Few-channel output conv: like every conv of the model, it runs around libtorch CPU defects (CpuConv2d).
     private Tensor ConvOut(Tensor x) => CpuConv2d.Forward(conv_out, x);
-
-    // Replaces every parameter of a meta-built model with its checkpoint tensor, streamed (keys already checked strictly).
-    private void Materialize(ITensorSource source, Device device)
-    {
-        foreach (var (name, module) in named_modules())
-        {
-            switch (module)
-            {
-                case Linear m:
-                    m.weight = LoadParameter(source, name + ".weight", device);
-                    if (m.bias is not null) m.bias = LoadParameter(source, name + ".bias", device);
-                    break;
-                case Conv2d m:
-                    m.weight = LoadParameter(source, name + ".weight", device);
-                    if (m.bias is not null) m.bias = LoadParameter(source, name + ".bias", device);
-                    break;
-                case GroupNorm m:
-                    m.weight = LoadParameter(source, name + ".weight", device);
-                    m.bias = LoadParameter(source, name + ".bias", device);
-                    break;
-                case LayerNorm m:
-                    m.weight = LoadParameter(source, name + ".weight", device);
-                    m.bias = LoadParameter(source, name + ".bias", device);
-                    break;
-            }
-        }
-        var left = named_parameters().Where(p => p.parameter.device_type == DeviceType.META).Select(p => p.name).ToList();
-        if (left.Count > 0)
-            throw new InvalidOperationException($"parameters left on the meta device after loading: {string.Join(", ", left.Take(10))}");
-        Device = device;
-    }
-
-    private Parameter LoadParameter(ITensorSource source, string key, Device device)
-    {
-        // The Parameter takes over the tensor's native handle (and its dispose-scope slot, which the module's setter
-        // then detaches), so there is nothing left to dispose here.
-        var weights = torch.empty(source.GetInfo(key).Shape, DType, device);
-        source.CopyInto(key, weights);
-        return new Parameter(weights, requires_grad: true);
-    }
 
     private void CheckInputs(Tensor sample, Tensor timestep, Tensor imageEmbeds)
     {
