@@ -160,18 +160,8 @@ public static partial class LensStudy
     /// nothing about them); only silent heads are marked for exclusion from the correlations.
     /// </summary>
     public static ImageSetRanking RankOnImages(Models.Vit.IHookedVit encoder, StudyImages images, SteeringOptions steering,
-        CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(encoder);
-        ArgumentNullException.ThrowIfNull(images);
-        var eval = images.Evaluation.Pixels;
-        var (dsl, delta, contrast) = HeadScoring.SteeringScores(new SteeringLens(encoder, steering), eval, withContrast: true, cancellationToken);
-        var dl = HeadScoring.EmbeddingScores(new DiffusionLens(encoder), eval, cancellationToken: cancellationToken);
-        var norms = HeadOutputNorm.Compute(encoder, eval, cancellationToken);
-        var (rows, _, _) = ValidationStudy.RankRows(encoder.Architecture.NumHeads, dsl, dl, norms, delta, contrast!);
-        var perImage = Enumerable.Range(0, dsl.Length).Select(i => new ImageHeadScores(i, dsl[i], dl[i], norms[i], null) { DslContrast = contrast![i] }).ToArray();
-        return new ImageSetRanking(images.Description, rows, perImage);
-    }
+        CancellationToken cancellationToken = default) =>
+        ImageSetRankingStudy.Statistics(ImageSetRankingStudy.Measure(encoder, images, steering, null, null, cancellationToken));
 
     /// <summary>
     /// The validation protocol on fixed image sets: per-image DSL, DL-on-heads and output-norm scores and ablation

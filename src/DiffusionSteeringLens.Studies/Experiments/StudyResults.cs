@@ -55,6 +55,12 @@ public sealed record StudyResults
     /// </summary>
     public ImageSpaceMeasurements? ImageSpaceShard { get; init; }
 
+    /// <summary>Per-image scores of one shard of an image-set ranking (<c>rank --shard i/n</c>), combined by <c>dsl merge</c> into <see cref="ImageRanking"/>.</summary>
+    public RankMeasurements? ImageRankingShard { get; init; }
+
+    /// <summary>Per-image values of one shard of the overlay study (<c>overlay --shard i/n</c>), combined by <c>dsl merge</c> into <see cref="Overlay"/>.</summary>
+    public OverlayMeasurements? OverlayShard { get; init; }
+
     /// <summary>Overlay-removal study.</summary>
     public OverlayStudyResult? Overlay { get; init; }
 

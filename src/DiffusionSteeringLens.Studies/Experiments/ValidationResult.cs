@@ -28,6 +28,9 @@ public sealed record ImageHeadScores(int Image, IReadOnlyList<double> Dsl, IRead
 {
     /// <summary>DSL contrast scores (<see cref="Analysis.HeadScoring.ContrastScores"/>); null where not computed (picture-space studies).</summary>
     public IReadOnlyList<double>? DslContrast { get; init; }
+
+    /// <summary>Direct-effect visibility δ of every head (<see cref="HeadScoreRow.DirectEffect"/>); null where not kept (validation studies keep it in their measurements).</summary>
+    public IReadOnlyList<double>? DirectEffect { get; init; }
 }
 
 /// <summary>Heads ranked by their scores averaged over the evaluation images of an image set (embedding space).</summary>

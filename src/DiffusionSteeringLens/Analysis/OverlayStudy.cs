@@ -153,6 +153,13 @@ public static class OverlayStudy
         return (vit.Forward(images.Overlaid) - vit.Forward(images.Base)).mean(new long[] { 0 }).MoveToOuterDisposeScope();
     }
 
+    /// <summary>
+    /// Evaluation images measured per forward batch. <see cref="Run"/> and every shard of a sharded study measure whole
+    /// blocks, so each image is always computed in the same batch (float results can depend on the batch a row is in) and
+    /// merged shards reproduce an unsharded run bit for bit.
+    /// </summary>
+    internal const int BlockSize = 4;
+
     /// <summary>Runs the study.</summary>
     /// <param name="lens">The lens that picks the heads (DSL, or DL-on-heads for comparison).</param>
     /// <param name="calibration">Images the direction and the heads are chosen on.</param>
@@ -168,74 +175,195 @@ public static class OverlayStudy
         int maxSubsets = DefaultMaxSubsets, int seed = 0, CancellationToken cancellationToken = default, IReadOnlyList<HeadTarget>? planted = null)
     {
         ArgumentNullException.ThrowIfNull(lens);
-        var vit = lens.Encoder;
-        var arch = vit.Architecture;
-        int n = arch.NumLayers * arch.NumHeads;
-        topK = Math.Clamp(topK, 1, n - 1);
-        planted ??= Array.Empty<HeadTarget>();
-        foreach (var h in planted)
-            if (h.Layer < 0 || h.Layer >= arch.NumLayers || h.Head < 0 || h.Head >= arch.NumHeads)
-                throw new ArgumentException($"planted head {h.Label} is outside the model ({arch.NumLayers} layers × {arch.NumHeads} heads).", nameof(planted));
+        ArgumentNullException.ThrowIfNull(evaluation);
         using var scope = torch.NewDisposeScope();
+        var chosen = Calibrate(lens, calibration, cancellationToken);
+        var rows = Rows(lens.Encoder.Architecture, chosen, topK, maxSubsets, seed, planted);
+        var measured = new List<OverlayImageValues>();
+        long images = evaluation.Base.shape[0];
+        for (long start = 0; start < images; start += BlockSize)
+        {
+            long size = Math.Min(BlockSize, images - start);
+            using var block = new OverlayPair(evaluation.Base.narrow(0, start, size), evaluation.Overlaid.narrow(0, start, size));
+            measured.AddRange(Measure(lens.Encoder, block, chosen.Direction, rows.Sets, cancellationToken));
+        }
+        return Statistics(rows, chosen.Images, measured);
+    }
+
+    /// <summary>
+    /// What the calibration images fix: the overlay direction d [P] (in the caller's dispose scope), each rule's raw
+    /// per-head overlay score [L·H] (the lens's, DL-on-heads', the output-change norm) and the silent heads.
+    /// </summary>
+    internal sealed record Calibration(torch.Tensor Direction, double[] LensScores, double[] DlScores, double[] ChangeNorms, int[] Silent, int Images);
+
+    /// <summary>The overlay direction, every rule's head scores and the silent heads, from the calibration images.</summary>
+    /// <exception cref="ArgumentException">The overlay does not change the output (d = 0).</exception>
+    internal static Calibration Calibrate(ILens lens, OverlayPair calibration, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(lens);
+        ArgumentNullException.ThrowIfNull(calibration);
+        var vit = lens.Encoder;
         var direction = Direction(vit, calibration);
         if (direction.norm().item<float>() < 1e-8f)
             throw new ArgumentException("the overlay does not change the output embedding of the calibration images (d = 0); nothing to remove.", nameof(calibration));
         // A head that writes (almost) nothing cannot carry the overlay, yet its lens score is exactly 0 (its read-out is
         // the clean output) and outranks every head whose score is slightly negative: on the planted testbed DSL put the
-        // dead head second for the dots mark. Every rule ranks silent heads last (the validation study's rule).
+        // dead head second for the dots mark. Every rule ranks silent heads last (the validation study's rule, in Rows).
         var (silent, changeNorms) = CalibrationWrites(vit, calibration, cancellationToken);
-        double[] Demote(double[] scores)
-        {
-            foreach (var h in silent) scores[h] = double.NegativeInfinity;
-            return scores;
-        }
-        var ranked = HeadScore.RankAll(Demote(HeadScores(lens, calibration, direction, cancellationToken)), arch.NumHeads);
-        var selectors = new (string Name, IReadOnlyList<HeadScore> Ranked)[]
-        {
-            ("DL-on-heads", HeadScore.RankAll(Demote(HeadScores(new DiffusionLens(vit), calibration, direction, cancellationToken)), arch.NumHeads)),
-            ("output-change norm", HeadScore.RankAll(Demote(changeNorms), arch.NumHeads)),
-        };
-        int[] Chosen(IEnumerable<HeadScore> r) => r.Take(topK).Select(h => h.Head.Index(arch.NumHeads)).OrderBy(i => i).ToArray();
+        return new Calibration(direction, HeadScores(lens, calibration, direction, cancellationToken),
+            HeadScores(new DiffusionLens(vit), calibration, direction, cancellationToken), changeNorms, silent.ToArray(), (int)calibration.Base.shape[0]);
+    }
 
-        // Row 0: nothing ablated; row 1: the lens's heads; then one row per selector; then, when heads were planted, the
-        // planted set and each planted head alone; then the random subsets.
+    /// <summary>
+    /// The head sets the study ablates, in row order — row 0: nothing ablated; row 1: the lens's k heads; then one row per
+    /// selector; then, when heads were planted, the planted set and each planted head alone; then the compared random (or
+    /// every) k-subsets — with the rankings they came from. A function of the calibration scores and the settings only.
+    /// </summary>
+    internal sealed record RowSets(int NumHeads, int TopK, IReadOnlyList<HeadScore> Lens,
+        IReadOnlyList<(string Name, IReadOnlyList<HeadScore> Ranked)> Selectors, IReadOnlyList<HeadTarget> Planted,
+        IReadOnlyList<HeadTarget[]> PlantedRows, IReadOnlyList<HeadTarget> Silent, IReadOnlyList<int[]> Sets, int FirstPlanted, int FirstRandom, bool Exhaustive);
+
+    /// <summary>Ranks every rule's scores (silent heads last) and lays out the head sets to ablate.</summary>
+    /// <exception cref="ArgumentException">A planted head outside the model.</exception>
+    internal static RowSets Rows(VitArchitecture arch, Calibration calibration, int topK, int maxSubsets, int seed, IReadOnlyList<HeadTarget>? planted) =>
+        Rows(arch.NumLayers, arch.NumHeads, calibration.LensScores, calibration.DlScores, calibration.ChangeNorms, calibration.Silent, topK, maxSubsets, seed, planted);
+
+    /// <inheritdoc cref="Rows(VitArchitecture, Calibration, int, int, int, IReadOnlyList{HeadTarget})"/>
+    internal static RowSets Rows(int numLayers, int numHeads, IReadOnlyList<double> lensScores, IReadOnlyList<double> dlScores, IReadOnlyList<double> changeNorms,
+        IReadOnlyList<int> silent, int topK, int maxSubsets, int seed, IReadOnlyList<HeadTarget>? planted)
+    {
+        int n = numLayers * numHeads;
+        topK = Math.Clamp(topK, 1, n - 1);
+        planted ??= Array.Empty<HeadTarget>();
+        foreach (var h in planted)
+            if (h.Layer < 0 || h.Layer >= numLayers || h.Head < 0 || h.Head >= numHeads)
+                throw new ArgumentException($"planted head {h.Label} is outside the model ({numLayers} layers × {numHeads} heads).", nameof(planted));
+        IReadOnlyList<HeadScore> Ranked(IReadOnlyList<double> scores)
+        {
+            var demoted = scores.ToArray();
+            foreach (var h in silent) demoted[h] = double.NegativeInfinity;
+            return HeadScore.RankAll(demoted, numHeads);
+        }
+        var lens = Ranked(lensScores);
+        var selectors = new (string Name, IReadOnlyList<HeadScore> Ranked)[] { ("DL-on-heads", Ranked(dlScores)), ("output-change norm", Ranked(changeNorms)) };
+        int[] Chosen(IEnumerable<HeadScore> r) => r.Take(topK).Select(h => h.Head.Index(numHeads)).OrderBy(i => i).ToArray();
         var (subsets, exhaustive) = Subsets(n, topK, maxSubsets, seed);
-        var all = new List<int[]> { Array.Empty<int>(), Chosen(ranked) };
-        all.AddRange(selectors.Select(s => Chosen(s.Ranked)));
-        int firstPlanted = all.Count;
+        var sets = new List<int[]> { Array.Empty<int>(), Chosen(lens) };
+        sets.AddRange(selectors.Select(s => Chosen(s.Ranked)));
+        int firstPlanted = sets.Count;
         var plantedRows = planted.Count == 0 ? new List<HeadTarget[]>()
             : new List<HeadTarget[]> { planted.ToArray() }.Concat(planted.Count > 1 ? planted.Select(h => new[] { h }) : Enumerable.Empty<HeadTarget[]>()).ToList();
-        all.AddRange(plantedRows.Select(r => r.Select(h => h.Index(arch.NumHeads)).Distinct().OrderBy(i => i).ToArray()));
-        int firstRandom = all.Count;
-        all.AddRange(subsets);
-        var (presence, clean, removed, shift) = Measure(vit, evaluation, direction, all, cancellationToken);
-        var randomPresence = presence.Skip(firstRandom).ToArray();
+        sets.AddRange(plantedRows.Select(r => r.Select(h => h.Index(numHeads)).Distinct().OrderBy(i => i).ToArray()));
+        int firstRandom = sets.Count;
+        sets.AddRange(subsets);
+        return new RowSets(numHeads, topK, lens, selectors, planted, plantedRows, silent.Select(h => HeadTarget.FromIndex(h, numHeads)).ToArray(),
+            sets, firstPlanted, firstRandom, exhaustive);
+    }
+
+    /// <summary>One evaluation image's measurements, one value per head set (row order of <see cref="RowSets.Sets"/>).</summary>
+    /// <param name="Presence">Presence along d̂ relative to ‖d‖ with the set ablated.</param>
+    /// <param name="CleanSimilarity">cos(ablated, clean) output of the image without the overlay.</param>
+    /// <param name="CleanShift">⟨A(base) − e(base), d̂⟩ / ‖d‖ of the image without the overlay.</param>
+    internal sealed record OverlayImageValues(double[] Presence, double[] CleanSimilarity, double[] CleanShift);
+
+    /// <summary>
+    /// Each image's presence, clean-image similarity and clean shift for every head set (one batch: callers pass whole
+    /// blocks of <see cref="BlockSize"/> images); sets[0] must be the empty set (the clean model).
+    /// </summary>
+    internal static OverlayImageValues[] Measure(IHookedVit vit, OverlayPair images, torch.Tensor direction, IReadOnlyList<int[]> sets, CancellationToken ct)
+    {
+        var arch = vit.Architecture;
+        long b = images.Base.shape[0];
+        var presence = new double[b][];
+        var clean = new double[b][];
+        var shift = new double[b][];
+        for (int i = 0; i < b; i++) (presence[i], clean[i], shift[i]) = (new double[sets.Count], new double[sets.Count], new double[sets.Count]);
+        using var scope = torch.NewDisposeScope();
+        var norm = direction.norm();
+        var unit = direction / norm;
+        var both = torch.cat(new[] { images.Base, images.Overlaid }, 0);
+        var cleanBase = vit.Forward(images.Base);
+        const int setsPerCall = 256;
+        for (int start = 0; start < sets.Count; start += setsPerCall)
+        {
+            using var inner = torch.NewDisposeScope();
+            int count = Math.Min(setsPerCall, sets.Count - start);
+            var masks = KeepMasks.Ablating(sets.Skip(start).Take(count), arch);     // [count, L, H]
+            var outputs = HeadAblation.Run(vit, both, masks, cancellationToken: ct);  // [R, 2B, P]
+            var baseOut = outputs.narrow(1, 0, b);
+            var overOut = outputs.narrow(1, b, b);
+            var p = (((overOut - baseOut) * unit).sum(-1) / norm).to(torch.float64).cpu();                          // [R, B]
+            var c = EmbeddingSimilarity.Cosine(baseOut, cleanBase.unsqueeze(0)).to(torch.float64).cpu();            // [R, B]
+            var sh = (((baseOut - cleanBase.unsqueeze(0)) * unit).sum(-1) / norm).to(torch.float64).cpu();          // [R, B]
+            var (pv, cv, sv) = (p.data<double>().ToArray(), c.data<double>().ToArray(), sh.data<double>().ToArray());
+            for (int s = 0; s < count; s++)
+                for (int i = 0; i < b; i++)
+                    (presence[i][start + s], clean[i][start + s], shift[i][start + s]) = (pv[s * b + i], cv[s * b + i], sv[s * b + i]);
+        }
+        return Enumerable.Range(0, (int)b).Select(i => new OverlayImageValues(presence[i], clean[i], shift[i])).ToArray();
+    }
+
+    /// <summary>
+    /// Every statistic of the study from the per-image values of all evaluation images (in image order): mean presence per
+    /// head set, removal counts (presence below <see cref="OverlayStudyResult.RemovalThreshold"/> of the image's own clean
+    /// presence), percentiles and p against the compared subsets.
+    /// </summary>
+    internal static OverlayStudyResult Statistics(RowSets rows, int calibrationImages, IReadOnlyList<OverlayImageValues> images)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        ArgumentNullException.ThrowIfNull(images);
+        if (images.Count == 0) throw new ArgumentException("the overlay study needs at least one evaluation image.", nameof(images));
+        int sets = rows.Sets.Count, b = images.Count;
+        foreach (var image in images)
+            if (image.Presence.Length != sets || image.CleanSimilarity.Length != sets || image.CleanShift.Length != sets)
+                throw new ArgumentException($"every evaluation image needs one value per head set ({sets}); got {image.Presence.Length}.", nameof(images));
+        double[] Mean(Func<OverlayImageValues, double[]> pick)
+        {
+            var mean = new double[sets];
+            for (int s = 0; s < sets; s++)
+            {
+                double sum = 0;
+                for (int i = 0; i < b; i++) sum += pick(images[i])[s];
+                mean[s] = sum / b;
+            }
+            return mean;
+        }
+        var presence = Mean(v => v.Presence);
+        var clean = Mean(v => v.CleanSimilarity);
+        var shift = Mean(v => v.CleanShift);
+        var removed = new int[sets];
+        for (int s = 0; s < sets; s++)
+            for (int i = 0; i < b; i++)
+                if (images[i].Presence[s] < OverlayStudyResult.RemovalThreshold * images[i].Presence[0]) removed[s]++;
+
+        var randomPresence = presence.Skip(rows.FirstRandom).ToArray();
         double Percentile(double p) => randomPresence.Count(r => r > p + 1e-12) / (double)randomPresence.Length;
         double PValue(double p)
         {
             int atMost = randomPresence.Count(r => r <= p + 1e-12);
-            return exhaustive ? atMost / (double)randomPresence.Length : (1.0 + atMost) / (1.0 + randomPresence.Length);
+            return rows.Exhaustive ? atMost / (double)randomPresence.Length : (1.0 + atMost) / (1.0 + randomPresence.Length);
         }
+        int numHeads = rows.NumHeads, topK = rows.TopK;
         double chosen = presence[1];
-        var baselines = selectors.Select((s, i) => new OverlaySelectorResult(s.Name, s.Ranked.Take(topK).ToArray(), presence[2 + i],
+        var baselines = rows.Selectors.Select((s, i) => new OverlaySelectorResult(s.Name, s.Ranked.Take(topK).ToArray(), presence[2 + i],
             Percentile(presence[2 + i]), PValue(presence[2 + i]), removed[2 + i], shift[2 + i])).ToArray();
-        var lensRank = ranked.ToDictionary(h => h.Head.Index(arch.NumHeads));
-        var plantedResults = plantedRows.Select((r, i) => new OverlaySelectorResult("planted " + string.Join("+", r.Select(h => h.Label)),
-            r.Select(h => lensRank[h.Index(arch.NumHeads)]).ToArray(), presence[firstPlanted + i], Percentile(presence[firstPlanted + i]),
-            PValue(presence[firstPlanted + i]), removed[firstPlanted + i], shift[firstPlanted + i])).ToArray();
+        var lensRank = rows.Lens.ToDictionary(h => h.Head.Index(numHeads));
+        int fp = rows.FirstPlanted;
+        var plantedResults = rows.PlantedRows.Select((r, i) => new OverlaySelectorResult("planted " + string.Join("+", r.Select(h => h.Label)),
+            r.Select(h => lensRank[h.Index(numHeads)]).ToArray(), presence[fp + i], Percentile(presence[fp + i]),
+            PValue(presence[fp + i]), removed[fp + i], shift[fp + i])).ToArray();
         IReadOnlyList<int> RanksOf(IReadOnlyList<HeadScore> r)
         {
-            var rank = r.ToDictionary(h => h.Head.Index(arch.NumHeads), h => h.Rank);
-            return planted.Select(h => rank[h.Index(arch.NumHeads)]).ToArray();
+            var rank = r.ToDictionary(h => h.Head.Index(numHeads), h => h.Rank);
+            return rows.Planted.Select(h => rank[h.Index(numHeads)]).ToArray();
         }
-        var plantedRanks = planted.Count == 0 ? new Dictionary<string, IReadOnlyList<int>>()
-            : new[] { ("lens", (IReadOnlyList<HeadScore>)ranked) }.Concat(selectors.Select(s => (s.Name, s.Ranked)))
-                .ToDictionary(x => x.Item1, x => RanksOf(x.Item2));
-        return new OverlayStudyResult(ranked.Take(topK).ToArray(), presence[0], chosen, randomPresence.Average(),
-            Percentile(chosen), PValue(chosen), randomPresence.Length, exhaustive,
-            clean[1], clean.Skip(firstRandom).Average(), (int)calibration.Base.shape[0], (int)evaluation.Base.shape[0],
-            removed[1], removed.Skip(firstRandom).Average() / evaluation.Base.shape[0], shift[1])
-        { Baselines = baselines, Planted = plantedResults, PlantedRanks = plantedRanks, SilentHeads = silent.Select(h => HeadTarget.FromIndex(h, arch.NumHeads)).ToArray() };
+        var plantedRanks = rows.Planted.Count == 0 ? new Dictionary<string, IReadOnlyList<int>>()
+            : new[] { ("lens", rows.Lens) }.Concat(rows.Selectors.Select(s => (s.Name, s.Ranked))).ToDictionary(x => x.Item1, x => RanksOf(x.Item2));
+        return new OverlayStudyResult(rows.Lens.Take(topK).ToArray(), presence[0], chosen, randomPresence.Average(),
+            Percentile(chosen), PValue(chosen), randomPresence.Length, rows.Exhaustive,
+            clean[1], clean.Skip(rows.FirstRandom).Average(), calibrationImages, b,
+            removed[1], removed.Skip(rows.FirstRandom).Average() / b, shift[1])
+        { Baselines = baselines, Planted = plantedResults, PlantedRanks = plantedRanks, SilentHeads = rows.Silent };
     }
 
     /// <summary>
@@ -253,50 +381,6 @@ public static class OverlayStudy
         var silent = HeadOutputNorm.SilentHeads(HeadOutputNorm.Rows(torch.cat(new[] { writesBase, writesOver }, 0).norm(-1)));
         var change = (writesOver - writesBase).norm(-1).mean(new long[] { 0 });
         return (silent, change.to(torch.float64).cpu().data<double>().ToArray());
-    }
-
-    /// <summary>
-    /// Mean presence along d̂ (relative to ‖d‖), clean-image similarity, and the number of images whose overlay was
-    /// removed (presence below <see cref="OverlayStudyResult.RemovalThreshold"/> of the image's own clean presence), for
-    /// each ablated head set; sets[0] must be the empty set (the clean model).
-    /// </summary>
-    private static (double[] Presence, double[] Clean, int[] Removed, double[] Shift) Measure(IHookedVit vit, OverlayPair images, torch.Tensor direction, IReadOnlyList<int[]> sets,
-        CancellationToken ct)
-    {
-        var arch = vit.Architecture;
-        var presence = new double[sets.Count];
-        var clean = new double[sets.Count];
-        var removed = new int[sets.Count];
-        var shift = new double[sets.Count];
-        double[]? cleanPresence = null;
-        using var scope = torch.NewDisposeScope();
-        var norm = direction.norm();
-        var unit = direction / norm;
-        var both = torch.cat(new[] { images.Base, images.Overlaid }, 0);
-        long b = images.Base.shape[0];
-        var cleanBase = vit.Forward(images.Base);
-        const int setsPerCall = 256;
-        for (int start = 0; start < sets.Count; start += setsPerCall)
-        {
-            using var inner = torch.NewDisposeScope();
-            int count = Math.Min(setsPerCall, sets.Count - start);
-            var masks = KeepMasks.Ablating(sets.Skip(start).Take(count), arch);     // [count, L, H]
-            var outputs = HeadAblation.Run(vit, both, masks, cancellationToken: ct);  // [R, 2B, P]
-            var baseOut = outputs.narrow(1, 0, b);
-            var overOut = outputs.narrow(1, b, b);
-            var perImage = (((overOut - baseOut) * unit).sum(-1) / norm).to(torch.float64).cpu();             // [R, B]
-            var c = EmbeddingSimilarity.Cosine(baseOut, cleanBase.unsqueeze(0)).mean(new long[] { 1 }).cpu();
-            perImage.mean(new long[] { 1 }).data<double>().ToArray().CopyTo(presence, start);
-            c.data<double>().ToArray().CopyTo(clean, start);
-            var sh = (((baseOut - cleanBase.unsqueeze(0)) * unit).sum(-1) / norm).mean(new long[] { 1 }).to(torch.float64).cpu();
-            sh.data<double>().ToArray().CopyTo(shift, start);
-            var rows = perImage.data<double>().ToArray();
-            cleanPresence ??= rows.Take((int)b).ToArray(); // the first chunk starts with the empty set
-            for (int s = 0; s < count; s++)
-                for (int i = 0; i < b; i++)
-                    if (rows[s * b + i] < OverlayStudyResult.RemovalThreshold * cleanPresence[i]) removed[start + s]++;
-        }
-        return (presence, clean, removed, shift);
     }
 
     /// <summary>Every k-subset of n heads when there are at most <paramref name="max"/>, else that many random ones (seeded).</summary>
