@@ -18,6 +18,7 @@ internal sealed class CommonOptions
     public Option<double> Guidance { get; } = new("--guidance") { Description = "Classifier-free guidance scale (off at ≤ 1).", DefaultValueFactory = _ => 4.0 };
     public Option<int?> Size { get; } = new("--size") { Description = "Decoded picture size in pixels. Default: the encoder's input size.", HelpName = "PX" };
     public Option<int> BatchSize { get; } = new("--batch-size") { Description = "Pictures handed to the decoder per call; results are saved after each call (a picture never depends on it).", DefaultValueFactory = _ => 4 };
+    public Option<int> DenoiseBatch { get; } = new("--denoise-batch") { Description = "Pictures denoised together in one UNet batch (within each --batch-size call). 1 (default) denoises every picture alone, so its bits never depend on its neighbours. More trades that for larger batches, which pays only where the hardware gains from them (on a 2-core CPU it did not; see docs/performance.md).", DefaultValueFactory = _ => 1, HelpName = "N" };
     public Option<string> Device { get; } = new("--device") { Description = "cpu or cuda.", DefaultValueFactory = _ => "cpu" };
     public Option<string> DType { get; } = new("--dtype") { Description = "float32, bfloat16 or float16 (compute dtype).", DefaultValueFactory = _ => "float32" };
     public Option<bool> Verbose { get; } = new("--verbose") { Description = "Log details (and stack traces of internal errors)." };
@@ -32,7 +33,7 @@ internal sealed class CommonOptions
     public void AddTo(Command command, bool steering = true, bool decoding = true)
     {
         var list = new List<Option> { Encoder, Image, Pixels, Out, Device, DType, Verbose, Threads };
-        if (decoding) list.AddRange(new Option[] { Decoder, NoDecode, Seed, Steps, Guidance, Size, BatchSize, Resume });
+        if (decoding) list.AddRange(new Option[] { Decoder, NoDecode, Seed, Steps, Guidance, Size, BatchSize, DenoiseBatch, Resume });
         if (steering)
         {
             TopK.Description = TopKDescription(command.Name);
@@ -80,6 +81,7 @@ internal sealed class CommonOptions
             Guidance = V(r, Guidance, d.Guidance),
             Size = V(r, Size, d.Size),
             BatchSize = V(r, BatchSize, d.BatchSize),
+            DenoiseBatch = V(r, DenoiseBatch, d.DenoiseBatch),
             Device = ParseDevice(V(r, Device, "cpu") ?? "cpu"),
             DType = ParseDType(V(r, DType, "float32") ?? "float32"),
             Verbose = V(r, Verbose, false),
@@ -100,6 +102,7 @@ internal sealed class CommonOptions
         if (!double.IsFinite(s.Guidance)) throw new CliUsageException("--guidance must be a finite number.");
         if (s.Size is < 8) throw new CliUsageException($"--size must be at least 8 pixels (got {s.Size}).");
         if (s.BatchSize < 1) throw new CliUsageException($"--batch-size must be at least 1 (got {s.BatchSize}).");
+        if (s.DenoiseBatch < 1) throw new CliUsageException($"--denoise-batch must be at least 1 (got {s.DenoiseBatch}).");
         if (s.TopK < 1) throw new CliUsageException($"--top-k must be at least 1 (got {s.TopK}).");
         if (s.Threads < 1) throw new CliUsageException($"--threads must be at least 1 (got {s.Threads}).");
         return s;

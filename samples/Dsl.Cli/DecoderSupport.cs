@@ -31,7 +31,10 @@ internal static class DecoderSupport
         };
         EmbeddingRenderer ForSeed(long seed)
         {
-            var decodeOptions = new KandinskyDecodeOptions { NumInferenceSteps = s.Steps, GuidanceScale = s.Guidance, Height = size, Width = size, Seed = seed };
+            var decodeOptions = new KandinskyDecodeOptions
+            {
+                NumInferenceSteps = s.Steps, GuidanceScale = s.Guidance, Height = size, Width = size, Seed = seed, PicturesPerBatch = s.DenoiseBatch,
+            };
             decodeOptions.Validate();
             return (embeddings, ct) => renderer.Decode(embeddings, negative, decodeOptions, ct);
         }

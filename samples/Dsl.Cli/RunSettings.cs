@@ -17,6 +17,8 @@ internal sealed record RunSettings
     public double Guidance { get; init; } = 4.0;
     public int? Size { get; init; }
     public int BatchSize { get; init; } = 4;
+    /// <summary>Pictures denoised together (<c>KandinskyDecodeOptions.PicturesPerBatch</c>); 1 = each alone, bit-reproducible.</summary>
+    public int DenoiseBatch { get; init; } = 1;
     public torch.Device Device { get; init; } = torch.CPU;
     public torch.ScalarType DType { get; init; } = torch.ScalarType.Float32;
     public bool Verbose { get; init; }

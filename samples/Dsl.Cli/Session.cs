@@ -133,7 +133,8 @@ internal sealed class Session : IDisposable
             _owned.Add(decoder.Owner);
             rendererForSeed = decoder.RendererForSeed;
             DecoderDescription = s.Decoder is null && s.Encoder is null ? ModelFolders.ShippedModel + "/decoder" : Path.GetFullPath(folder);
-            DecodeSettings = $"steps {s.Steps}, guidance {s.Guidance}, {size}px, seed {s.Seed} (same noise for every picture)";
+            DecodeSettings = $"steps {s.Steps}, guidance {s.Guidance}, {size}px, seed {s.Seed} (same noise for every picture)"
+                + (s.DenoiseBatch > 1 ? $", {s.DenoiseBatch} pictures denoised per batch" : "");
             display.Log($"decoder {DecoderDescription}: {DecodeSettings}");
         }
         _rendererForSeed = rendererForSeed;
@@ -145,7 +146,10 @@ internal sealed class Session : IDisposable
     private PictureSweep Sweep(string folder, long seed)
     {
         var s = Settings;
-        var key = $"decoder={DecoderDescription};steps={s.Steps};guidance={s.Guidance};size={s.Size};seed={seed};dtype={s.DType}";
+        // A batched picture's bits depend on its batch, so batched and single pictures never stand in for each other on
+        // --resume; the single (default) key is unchanged, so older runs' pictures still resume.
+        var key = $"decoder={DecoderDescription};steps={s.Steps};guidance={s.Guidance};size={s.Size};seed={seed};dtype={s.DType}"
+            + (s.DenoiseBatch > 1 ? $";denoise-batch={s.DenoiseBatch}" : "");
         return new PictureSweep(folder, _rendererForSeed!(seed), key, s.BatchSize, s.Resume, LoggerFactory.CreateLogger<PictureSweep>());
     }
 

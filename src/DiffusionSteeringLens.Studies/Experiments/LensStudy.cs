@@ -78,13 +78,51 @@ public static partial class LensStudy
         context.Progress?.Report(new LensProgress($"DSL+DL {dslSweepName}", 0, 1));
         using var both = dslLens.ComputeWithDirect(context.Input.Pixels, targets, null, cancellationToken);
         context.Progress?.Report(new LensProgress($"DSL+DL {dslSweepName}", 1, 1));
-        // Both lenses' pictures are scored against the same input pictures, embedded once.
+        // Both lenses' pictures are scored against the same input pictures, embedded once, and decoded together: per
+        // input image, DSL's and DL's pictures share the decoder calls (one batch when the decoder batches pictures).
         using var scorer = NewScorer(context);
-        var dsl = Score(context, dslLens.Name, targets, both.Steered, both.Clean, dslSweepName, scorer, cancellationToken);
-        try { return (dsl, Score(context, dlLens.Name, targets, both.Direct, both.Clean, dlSweepName, scorer, cancellationToken)); }
+        var decoded = context.Pictures is { } sweep ? DecodeTogether(sweep, targets, new[] { (dslSweepName, both.Steered), (dlSweepName, both.Direct) }, context, cancellationToken) : null;
+        try
+        {
+            var dsl = Score(context, dslLens.Name, targets, both.Steered, both.Clean, dslSweepName, scorer, cancellationToken, decoded?[0]);
+            try { return (dsl, Score(context, dlLens.Name, targets, both.Direct, both.Clean, dlSweepName, scorer, cancellationToken, decoded?[1])); }
+            catch
+            {
+                dsl.Dispose();
+                throw;
+            }
+        }
+        finally
+        {
+            // What Score did not take (it takes each image's pictures as it scores them), also after a failure.
+            foreach (var t in decoded?.SelectMany(l => l) ?? Enumerable.Empty<torch.Tensor?>()) t?.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Every input image's pictures of every lens's read-outs e [B, N, P], the lenses of one image decoded in one
+    /// <see cref="PictureSweep.RunMany"/> pass. Result [lens][image], owned by the caller and outside any dispose scope.
+    /// </summary>
+    private static torch.Tensor?[][] DecodeTogether(PictureSweep sweep, IReadOnlyList<LensTarget> targets, IReadOnlyList<(string SweepName, torch.Tensor E)> lenses,
+        StudyContext context, CancellationToken cancellationToken)
+    {
+        var labels = targets.Select(t => t.Label).ToArray();
+        long batch = lenses[0].E.shape[0];
+        var result = lenses.Select(_ => new torch.Tensor?[batch]).ToArray();
+        try
+        {
+            for (int b = 0; b < batch; b++)
+            {
+                using var scope = torch.NewDisposeScope();
+                var parts = lenses.Select(l => (batch == 1 ? l.SweepName : $"{l.SweepName}-image{b}", (IReadOnlyList<string>)labels, l.E.select(0, b))).ToArray();
+                var pictures = sweep.RunMany(parts, context.Progress, cancellationToken);
+                for (int k = 0; k < pictures.Length; k++) result[k][b] = pictures[k].DetachFromDisposeScope();
+            }
+            return result;
+        }
         catch
         {
-            dsl.Dispose();
+            foreach (var t in result.SelectMany(l => l)) t?.Dispose();
             throw;
         }
     }
@@ -96,10 +134,11 @@ public static partial class LensStudy
     /// <summary>
     /// Scores read-outs e [B, N, P] against the clean output [B, P]: embedding cosine (mean over the batch) and, when the
     /// context decodes, every image's pictures and their similarity to its input picture; the first image's pictures
-    /// are returned. e and clean stay the caller's.
+    /// are returned. e and clean stay the caller's. <c>decoded</c> holds each image's pictures when they were decoded
+    /// beforehand (taken from the array as they are used; outside any dispose scope), else null: decoded here, image by image.
     /// </summary>
     private static ReadoutSweep Score(StudyContext context, string lensName, IReadOnlyList<LensTarget> targets, torch.Tensor e, torch.Tensor clean,
-        string sweepName, InputPictureScorer? scorer, CancellationToken cancellationToken)
+        string sweepName, InputPictureScorer? scorer, CancellationToken cancellationToken, torch.Tensor?[]? decoded = null)
     {
         using var scope = torch.NewDisposeScope();
         var embSim = EmbeddingSimilarity.Cosine(e, clean.unsqueeze(1)).mean(new long[] { 0 }).cpu().data<double>().ToArray();
@@ -114,16 +153,25 @@ public static partial class LensStudy
             var sums = new double[targets.Count];
             for (int b = 0; b < batch; b++)
             {
-                var decoded = sweep.Run(batch == 1 ? sweepName : $"{sweepName}-image{b}", labels, e.select(0, b), context.Progress, cancellationToken);
-                var sim = scorer!.Similarity(decoded, b);
+                var image = decoded is null
+                    ? sweep.Run(batch == 1 ? sweepName : $"{sweepName}-image{b}", labels, e.select(0, b), context.Progress, cancellationToken)
+                    : Take(decoded, b);
+                var sim = scorer!.Similarity(image, b);
                 for (int i = 0; i < sums.Length; i++) sums[i] += sim[i];
-                if (b == 0) pictures = decoded;
-                else decoded.Dispose();
+                if (b == 0) pictures = image;
+                else image.Dispose();
             }
             imgSim = sums.Select(v => v / batch).ToArray();
         }
         var records = targets.Select((t, i) => new TargetReadout(lensName, t.Label, t.Layer, embSim[i], imgSim?[i])).ToArray();
         return new ReadoutSweep(records, pictures?.MoveToOuterDisposeScope());
+    }
+
+    private static torch.Tensor Take(torch.Tensor?[] decoded, int b)
+    {
+        var t = decoded[b] ?? throw new InvalidOperationException($"image {b}'s pictures were already taken.");
+        decoded[b] = null;
+        return t;
     }
 
     /// <summary>Scores and ranks every head with DSL (given steering) and with DL-on-heads.</summary>

@@ -86,6 +86,23 @@ public sealed class PictureSweep
             _logger, _counts, progress, cancellationToken);
     }
 
+    /// <summary>
+    /// <see cref="Run"/> over several sweeps at once: their pictures still to render share the <see cref="BatchSize"/>-picture
+    /// decoder calls (a DSL and a DL sweep of the same targets go to the decoder together, which a batching decoder —
+    /// <c>KandinskyDecodeOptions.PicturesPerBatch</c> — denoises as one batch); each picture is stored in its own sweep.
+    /// Returns every sweep's pictures in the order given; the caller owns them.
+    /// </summary>
+    /// <param name="sweeps">Per sweep: its name (unique), one label per embedding row, and the [N, P] embeddings.</param>
+    /// <param name="progress">Reports after each saved batch.</param>
+    /// <param name="cancellationToken">Checked before each batch; finished batches stay on disk.</param>
+    internal torch.Tensor[] RunMany(IReadOnlyList<(string Sweep, IReadOnlyList<string> Labels, torch.Tensor Embeddings)> sweeps,
+        IProgress<LensProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(sweeps);
+        return LensRenderer.RunSweeps(_store, sweeps.Select(s => new LensRenderer.SweepPart(s.Sweep, s.Labels, s.Embeddings)).ToArray(),
+            (batch, ct) => _renderer(batch, ct), SettingsKey, BatchSize, _logger, _counts, progress, cancellationToken);
+    }
+
     /// <summary>A label as a file name: characters outside [A-Za-z0-9._-] become '_' (e.g. <c>mlp:3</c> → <c>mlp_3</c>).</summary>
     public static string Safe(string label) => FolderPictureStore.Safe(label);
 }

@@ -52,6 +52,9 @@ public sealed partial class LensRenderer
         public int Reused { get; set; }
     }
 
+    /// <summary>One sweep of a <see cref="RunSweeps"/> call: its name in the store, one unique label per row, the [N, P] embeddings (borrowed).</summary>
+    internal sealed record SweepPart(string Sweep, IReadOnlyList<string> Labels, torch.Tensor Embeddings);
+
     /// <summary>
     /// The resumable render loop (also behind the studies package's <c>PictureSweep</c>): fingerprints every row, skips
     /// the labels the store holds under the same fingerprint, renders the rest <paramref name="batchSize"/> at a time
@@ -63,24 +66,49 @@ public sealed partial class LensRenderer
     /// </remarks>
     internal static torch.Tensor RunSweep(PictureStore store, string sweep, IReadOnlyList<string> labels, torch.Tensor embeddings,
         Func<torch.Tensor, CancellationToken, torch.Tensor> render, string settingsKey, int batchSize, ILogger logger, SweepCounts counts,
+        IProgress<LensProgress>? progress, CancellationToken cancellationToken) =>
+        RunSweeps(store, new[] { new SweepPart(sweep, labels, embeddings) }, render, settingsKey, batchSize, logger, counts, progress, cancellationToken)[0];
+
+    /// <summary>
+    /// <see cref="RunSweep"/> over several sweeps at once: the pictures still to render, in part order, share the
+    /// <paramref name="batchSize"/>-picture render calls (so e.g. a DSL and a DL sweep of the same targets can be
+    /// decoded in one batch), and each picture is stored in its own sweep. Returns every part's pictures, in part order
+    /// (the caller owns them).
+    /// </summary>
+    internal static torch.Tensor[] RunSweeps(PictureStore store, IReadOnlyList<SweepPart> parts,
+        Func<torch.Tensor, CancellationToken, torch.Tensor> render, string settingsKey, int batchSize, ILogger logger, SweepCounts counts,
         IProgress<LensProgress>? progress, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(labels);
-        if (embeddings.ndim != 2 || embeddings.shape[0] != labels.Count)
-            throw new ArgumentException($"need [{labels.Count}, P] embeddings; got [{string.Join(", ", embeddings.shape)}].", nameof(embeddings));
-        if (labels.Distinct().Count() != labels.Count) throw new ArgumentException("labels must be unique.", nameof(labels));
-        using var rows = embeddings.detach().to(torch.float32).cpu().contiguous();
-        var fingerprints = labels.Select((_, i) =>
+        ArgumentNullException.ThrowIfNull(parts);
+        if (parts.Count == 0) throw new ArgumentException("no sweeps to render.", nameof(parts));
+        foreach (var part in parts)
         {
-            using var row = rows[i];
+            ArgumentNullException.ThrowIfNull(part.Labels);
+            if (part.Embeddings.ndim != 2 || part.Embeddings.shape[0] != part.Labels.Count)
+                throw new ArgumentException($"need [{part.Labels.Count}, P] embeddings; got [{string.Join(", ", part.Embeddings.shape)}].", nameof(parts));
+            if (part.Labels.Distinct().Count() != part.Labels.Count) throw new ArgumentException("labels must be unique.", nameof(parts));
+        }
+        if (parts.Select(p => p.Sweep).Distinct().Count() != parts.Count) throw new ArgumentException("sweep names must be unique.", nameof(parts));
+        torch.Tensor joined;
+        using (torch.NewDisposeScope())
+            joined = torch.cat(parts.Select(p => p.Embeddings.detach().to(torch.float32).cpu()).ToArray(), 0).contiguous().MoveToOuterDisposeScope();
+        using var rows = joined;
+        // Every row of the call: its part and its label's index within the part.
+        var owner = parts.SelectMany((p, k) => Enumerable.Range(0, p.Labels.Count).Select(i => (Part: k, Index: i))).ToArray();
+        var fingerprints = owner.Select((_, r) =>
+        {
+            using var row = rows[r];
             return Fingerprint(row, settingsKey);
         }).ToArray();
-        store.Begin(sweep);
-        var todo = Enumerable.Range(0, labels.Count).Where(i => !store.IsFinished(sweep, labels[i], fingerprints[i])).ToArray();
-        int finished = labels.Count - todo.Length;
+        foreach (var part in parts) store.Begin(part.Sweep);
+        var todo = Enumerable.Range(0, owner.Length)
+            .Where(r => !store.IsFinished(parts[owner[r].Part].Sweep, parts[owner[r].Part].Labels[owner[r].Index], fingerprints[r])).ToArray();
+        int finished = owner.Length - todo.Length;
         counts.Reused += finished;
-        if (finished > 0) logger.LogInformation("{Sweep}: reusing {Count} finished pictures", sweep, finished);
-        progress?.Report(new LensProgress($"decode {sweep}", finished, labels.Count));
+        foreach (var group in owner.Select((o, r) => (o.Part, Done: !todo.Contains(r))).Where(x => x.Done).GroupBy(x => x.Part))
+            logger.LogInformation("{Sweep}: reusing {Count} finished pictures", parts[group.Key].Sweep, group.Count());
+        string stage = "decode " + string.Join("+", parts.Select(p => p.Sweep));
+        progress?.Report(new LensProgress(stage, finished, owner.Length));
         for (int start = 0; start < todo.Length; start += batchSize)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -93,17 +121,27 @@ public sealed partial class LensRenderer
                     throw new InvalidOperationException($"the renderer returned {pictures.dtype} [{string.Join(", ", pictures.shape)}] for {chunk.Length} embeddings; expected float [{chunk.Length}, 3, H, W].");
                 for (int k = 0; k < chunk.Length; k++)
                 {
-                    int i = chunk[k];
+                    var (p, i) = owner[chunk[k]];
                     using var picture = pictures[k];
-                    store.Save(sweep, labels[i], fingerprints[i], picture);
+                    store.Save(parts[p].Sweep, parts[p].Labels[i], fingerprints[chunk[k]], picture);
                 }
             }
-            store.Commit(sweep);
+            foreach (var p in chunk.Select(r => owner[r].Part).Distinct()) store.Commit(parts[p].Sweep);
             counts.Rendered += chunk.Length;
             finished += chunk.Length;
-            progress?.Report(new LensProgress($"decode {sweep}", finished, labels.Count));
+            progress?.Report(new LensProgress(stage, finished, owner.Length));
         }
-        return store.Load(sweep, labels);
+        var loaded = new List<torch.Tensor>(parts.Count);
+        try
+        {
+            foreach (var part in parts) loaded.Add(store.Load(part.Sweep, part.Labels));
+        }
+        catch
+        {
+            foreach (var t in loaded) t.Dispose();
+            throw;
+        }
+        return loaded.ToArray();
     }
 
     /// <summary>SHA-256 (lower-case hex) of a float32 CPU row's bytes followed by the UTF-8 settings key.</summary>

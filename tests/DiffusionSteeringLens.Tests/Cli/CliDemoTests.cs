@@ -21,7 +21,7 @@ public sealed class CliDemoTests
         foreach (var f in new[] { "input.png", "grid-layer-sweep.png", "grid-top-heads.png", "grid-overlay.png", "results.json", "results.csv", "report.html" })
             Assert.True(File.Exists(Path.Combine(dir, f)), f);
         // Redirected output: plain progress lines, not live bars.
-        Assert.Contains("decode dsl-shown-heads: 8/8", run.Out);                 // top 8 and bottom 4 of 8 heads: each once
+        Assert.Contains("decode dsl-shown-heads+dl-shown-heads: 16/16", run.Out); // top 8 and bottom 4 of 8 heads: each once, both lenses in one pass
         Assert.Equal(2 + 8 + 8 + 2, renderer.Rendered);                          // layer sweep, shown heads (DSL, DL), overlay before/after
         Assert.Contains("study sizes: 12 evaluation and 20 calibration images, 200 permutations", run.Out);
         Assert.Contains("vs all 28 2-head subsets", run.Out);                      // 8 heads, k = 8 / 4: every subset, not a random draw

@@ -19,13 +19,13 @@ public sealed class CliResumeTests
         Assert.True(a.ExitCode == 0, a.Error);
         Assert.Equal(2 * Heads, full.Rendered);
 
-        // Interrupt after k = 3 finished pictures of the DSL sweep.
+        // Interrupt after k = 3 finished pictures of the DSL sweep (DSL and DL pictures are decoded in one pass).
         var dir = Fixtures.TempFolder();
         using var cts = new CancellationTokenSource();
         var first = new FakeRenderer(24);
         var b = await CliRun.WithHost(Rank(dir), first, p =>
         {
-            if (p.Stage == "decode dsl-heads" && p.Completed == 3) cts.Cancel();
+            if (p.Stage == "decode dsl-heads+dl-heads" && p.Completed == 3) cts.Cancel(); // the DSL pictures come first
         }, cts.Token);
         Assert.Equal(1, b.ExitCode);
         Assert.Single(b.ErrorLines);
@@ -72,6 +72,26 @@ public sealed class CliResumeTests
         var again = new FakeRenderer(24);
         Assert.Equal(0, (await CliRun.WithHost(Rank(dir), again)).ExitCode);
         Assert.Equal(2 * Heads, again.Rendered);
+    }
+
+    /// <summary>
+    /// A picture denoised in a batch is not bit-identical to one denoised alone, so <c>--denoise-batch</c> is part of
+    /// every picture's settings key: switching it on <c>--resume</c> redoes the pictures; repeating it reuses them.
+    /// </summary>
+    [Fact]
+    public async Task BatchedAndSinglePicturesNeverStandInForEachOther()
+    {
+        var dir = Fixtures.TempFolder();
+        Assert.Equal(0, (await CliRun.WithHost(Rank(dir), new FakeRenderer(24))).ExitCode);
+        var batched = new FakeRenderer(24);
+        var b = await CliRun.WithHost(Rank(dir, "--resume", "--denoise-batch", "2"), batched);
+        Assert.True(b.ExitCode == 0, b.Error);
+        Assert.Equal(2 * Heads, batched.Rendered);
+        var again = new FakeRenderer(24);
+        Assert.Equal(0, (await CliRun.WithHost(Rank(dir, "--resume", "--denoise-batch", "2"), again)).ExitCode);
+        Assert.Equal(0, again.Rendered);
+        using var json = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "results.json")));
+        Assert.Equal("2", json.RootElement.GetProperty("provenance").GetProperty("settings").GetProperty("denoise-batch").GetString());
     }
 
     [Fact]

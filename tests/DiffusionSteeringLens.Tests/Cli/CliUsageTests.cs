@@ -23,6 +23,7 @@ public sealed class CliUsageTests
         yield return new object[] { "bad dtype", new[] { "lens", "--encoder", enc, "--dtype", "int8" }, "int8" };
         yield return new object[] { "bad device", new[] { "lens", "--encoder", enc, "--device", "tpu" }, "tpu" };
         yield return new object[] { "bad steps", new[] { "lens", "--encoder", enc, "--steps", "0" }, "--steps" };
+        yield return new object[] { "bad denoise batch", new[] { "lens", "--encoder", enc, "--denoise-batch", "0" }, "--denoise-batch" };
         yield return new object[] { "non-numeric option", new[] { "lens", "--encoder", enc, "--steps", "many" }, "many" };
         yield return new object[] { "missing image folder", new[] { "overlay", "--encoder", enc, "--images", "/no/such/folder" }, "/no/such/folder" };
         yield return new object[] { "mean ablation without reference", new[] { "validate", "--encoder", enc, "--images", enc, "--ablation", "mean" }, "--reference-images" };

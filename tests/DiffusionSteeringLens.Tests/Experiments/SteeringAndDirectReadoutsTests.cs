@@ -92,6 +92,10 @@ public sealed class SteeringAndDirectReadoutsTests
             Assert.Equal(dslAlone.Readouts, dsl.Readouts);                        // records: scores bit for bit
             Assert.Equal(dlAlone.Readouts, dl.Readouts);
             Assert.Equal(2 * 2 * targets.Length, oneRenderer.Rendered);           // both lenses, both images decoded
+            // Per image, DSL's and DL's pictures share the decoder calls (batches of 4 over 2 × targets) instead of
+            // each lens filling its own: what lets a batching decoder denoise both lenses' pictures together.
+            Assert.Equal(2 * ((2 * targets.Length + 3) / 4), oneRenderer.Calls);
+            Assert.Equal(2 * 2 * ((targets.Length + 3) / 4), separateRenderer.Calls);
             Assert.All(dsl.Readouts.Concat(dl.Readouts), r => Assert.True(double.IsFinite(r.ImageSimilarity!.Value)));
             TensorAssert.Equal(dslAlone.Pictures!, dsl.Pictures!, "DSL pictures");
             TensorAssert.Equal(dlAlone.Pictures!, dl.Pictures!, "DL pictures");

@@ -50,6 +50,52 @@ public sealed class PictureSweepTests
         Assert.Equal(1, third.Rendered);
     }
 
+    /// <summary>
+    /// Several sweeps rendered together share the decoder calls (5 pictures to render in batches of 2: 3 calls, one of
+    /// them with a picture of each sweep), store each picture in its own sweep, return what separate runs return, and
+    /// resume like one sweep: the finished pictures of either sweep are reused.
+    /// </summary>
+    [Fact]
+    public void SweepsRenderedTogetherShareDecoderCallsAndResumeAlike()
+    {
+        using var a = torch.randn(new long[] { 3, 24 }, generator: new torch.Generator(7));
+        using var b = torch.randn(new long[] { 2, 24 }, generator: new torch.Generator(8));
+        var labelsA = new[] { "x", "y", "z" };
+        var labelsB = new[] { "x", "w" };
+        var separate = new FakeRenderer(24);
+        var alone = new PictureSweep(Fixtures.TempFolder(), separate.Render, "k", batchSize: 2);
+        using var expectedA = alone.Run("a", labelsA, a);
+        using var expectedB = alone.Run("b", labelsB, b);
+        Assert.Equal(2 + 1, separate.Calls);
+
+        var dir = Fixtures.TempFolder();
+        var together = new FakeRenderer(24);
+        var sweep = new PictureSweep(dir, together.Render, "k", batchSize: 2);
+        var got = sweep.RunMany(new (string, IReadOnlyList<string>, torch.Tensor)[] { ("a", labelsA, a), ("b", labelsB, b) });
+        using (got[0])
+        using (got[1])
+        {
+            Assert.Equal(3, together.Calls);                                    // [a.x, a.y], [a.z, b.x], [b.w]
+            Assert.Equal(5, sweep.RenderedCount);
+            TensorAssert.Equal(expectedA, got[0], "sweep a rendered together");
+            TensorAssert.Equal(expectedB, got[1], "sweep b rendered together");
+            Assert.True(File.Exists(sweep.PicturePath("a", "x")) && File.Exists(sweep.PicturePath("b", "x")));
+        }
+
+        File.Delete(sweep.PicturePath("a", "y"));                                // one picture of sweep a lost
+        var resumed = new FakeRenderer(24);
+        var again = new PictureSweep(dir, resumed.Render, "k", batchSize: 2, resume: true);
+        var back = again.RunMany(new (string, IReadOnlyList<string>, torch.Tensor)[] { ("a", labelsA, a), ("b", labelsB, b) });
+        using (back[0])
+        using (back[1])
+        {
+            Assert.Equal(1, resumed.Rendered);
+            Assert.Equal(4, again.ReusedCount);
+            TensorAssert.Equal(expectedA, back[0], "sweep a resumed");
+        }
+        Assert.Throws<ArgumentException>(() => again.RunMany(new (string, IReadOnlyList<string>, torch.Tensor)[] { ("a", labelsA, a), ("a", labelsB, b) }));
+    }
+
     /// <summary>Reports synchronously (System.Progress posts to the thread pool).</summary>
     private sealed class SyncProgress(Action<LensProgress> action) : IProgress<LensProgress>
     {

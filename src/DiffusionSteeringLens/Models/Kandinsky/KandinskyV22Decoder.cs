@@ -108,11 +108,13 @@ public sealed class KandinskyV22Decoder : IEmbeddingDecoder
 
     /// <inheritdoc />
     /// <remarks>
-    /// Every picture is denoised in the same canonical layout — alone, as one classifier-free-guidance pair
+    /// By default every picture is denoised in the same canonical layout — alone, as one classifier-free-guidance pair
     /// [negative, positive] — whatever else the call decodes. libtorch picks kernels and summation orders by tensor
-    /// shape, and this fixture-like sampling loop amplifies last-bit differences, so batching pictures together would
-    /// make a picture's bits depend on its neighbours. With one fixed layout a picture is a function of its embedding,
-    /// seed (<see cref="DecodeOptions.SeedOf"/>) and settings only, on a given machine and thread count.
+    /// shape, and this fixture-like sampling loop amplifies last-bit differences, so batching pictures together makes a
+    /// picture's bits depend on its neighbours. With one fixed layout a picture is a function of its embedding, seed
+    /// (<see cref="DecodeOptions.SeedOf"/>) and settings only, on a given machine and thread count.
+    /// <see cref="KandinskyDecodeOptions.PicturesPerBatch"/> trades that for speed: consecutive pictures of the call are
+    /// then denoised that many at a time.
     /// </remarks>
     public Tensor Decode(Tensor imageEmbeds, Tensor? negativeImageEmbeds, DecodeOptions? options = null,
         IProgress<DecodeProgress>? progress = null, CancellationToken cancellationToken = default)
@@ -133,10 +135,11 @@ public sealed class KandinskyV22Decoder : IEmbeddingDecoder
         var pictures = new List<Tensor>(total);
         try
         {
-            for (int picture = 0; picture < total; picture++)
-                pictures.Add(DecodePicture(imageEmbeds, negativeImageEmbeds, picture, total, guided, settings, noise, progress, cancellationToken));
-            var result = total == 1 ? pictures[0] : cat(pictures, 0);
-            if (total == 1) pictures.Clear(); // handed to the caller, not disposed below
+            for (int start = 0; start < total; start += settings.PicturesPerBatch)
+                pictures.Add(DecodePictures(imageEmbeds, negativeImageEmbeds, start, Math.Min(settings.PicturesPerBatch, total - start), total, guided,
+                    settings, noise, progress, cancellationToken));
+            var result = pictures.Count == 1 ? pictures[0] : cat(pictures, 0);
+            if (pictures.Count == 1) pictures.Clear(); // handed to the caller, not disposed below
             return result;
         }
         finally
@@ -158,15 +161,15 @@ public sealed class KandinskyV22Decoder : IEmbeddingDecoder
         Scheduler.Dispose();
     }
 
-    private Tensor DecodePicture(Tensor imageEmbeds, Tensor? negativeImageEmbeds, int start, int total, bool guided,
+    /// <summary>Denoises pictures start … start + count − 1 of the call together (count = 1: the canonical layout).</summary>
+    private Tensor DecodePictures(Tensor imageEmbeds, Tensor? negativeImageEmbeds, int start, int count, int total, bool guided,
         KandinskyDecodeOptions options, INoiseSource noise, IProgress<DecodeProgress>? progress, CancellationToken cancellationToken)
     {
-        const int count = 1;
         using var scope = NewDisposeScope();
         var dtype = Unet.DType;
         var device = Unet.Device;
         int channels = Unet.InChannels;
-        // A fresh copy, so the row's memory layout (alignment) is the same whichever row of the call it came from.
+        // A fresh copy, so the rows' memory layout (alignment) is the same whichever rows of the call they came from.
         var positive = imageEmbeds.narrow(0, start, count).to(dtype, device, copy: true);
         Tensor conditioning = positive;
         if (guided)

@@ -35,6 +35,8 @@ public sealed class KandinskyDecodeOptionsTests
         Assert.Throws<ArgumentOutOfRangeException>(() => new KandinskyDecodeOptions { NumInferenceSteps = 0 }.Validate());
         Assert.Throws<ArgumentOutOfRangeException>(() => new KandinskyDecodeOptions { GuidanceScale = double.NaN }.Validate());
         Assert.Throws<ArgumentOutOfRangeException>(() => new KandinskyDecodeOptions { Height = 0 }.Validate());
+        var batch = Assert.Throws<ArgumentOutOfRangeException>(() => new KandinskyDecodeOptions { PicturesPerBatch = 0 }.Validate());
+        Assert.Equal(nameof(KandinskyDecodeOptions.PicturesPerBatch), batch.ParamName);
         Assert.Throws<ArgumentOutOfRangeException>(() => new DecodeOptions { Seeds = Array.Empty<long>() }.Validate());
     }
 }
