@@ -72,8 +72,7 @@ internal static class ImageSetRankingStudy
     {
         ArgumentNullException.ThrowIfNull(measurements);
         var m = measurements;
-        if (m.PerImage.Count != m.EvaluationImages || m.PerImage.Where((p, i) => p.Image != i).Any())
-            throw new ArgumentException($"the ranking needs all {m.EvaluationImages} evaluation images; these measurements hold {m.PerImage.Count} (shard {m.Shard}): merge the shards first.", nameof(measurements));
+        ShardMerge.RequireWhole(m.EvaluationImages, m.PerImage.Select(p => p.Image).ToArray(), m.Shard, "evaluation images", nameof(measurements), "the ranking needs");
         int n = m.NumLayers * m.NumHeads;
         double[][] Matrix(Func<ImageHeadScores, IReadOnlyList<double>?> pick) => m.PerImage.Select(r => pick(r) is { Count: var c } row && c == n ? row.ToArray()
             : throw new ArgumentException($"image {r.Image} lacks one of its {n} DSL, DL, output-norm, contrast or direct-effect scores.", nameof(measurements))).ToArray();

@@ -144,8 +144,7 @@ internal static class ImageSpaceStudy
         ArgumentNullException.ThrowIfNull(measurements);
         var m = measurements;
         int k = m.Images;
-        if (m.PerImage.Count != k || m.PerImage.Where((p, i) => p.Image != i).Any())
-            throw new ArgumentException($"statistics need all {k} images; these measurements hold {m.PerImage.Count} (shard {m.Shard}): merge the shards first.", nameof(measurements));
+        ShardMerge.RequireWhole(k, m.PerImage.Select(p => p.Image).ToArray(), m.Shard, "images", nameof(measurements));
         var settings = m.Settings;
         int n = m.NumLayers * m.NumHeads;
         int seeds = m.DecoderSeeds.Count;

@@ -85,8 +85,7 @@ internal static class OverlayStudySteps
     {
         ArgumentNullException.ThrowIfNull(measurements);
         var m = measurements;
-        if (m.PerImage.Count != m.EvaluationImages || m.PerImage.Where((p, i) => p.Image != i).Any())
-            throw new ArgumentException($"statistics need all {m.EvaluationImages} evaluation images; these measurements hold {m.PerImage.Count} (shard {m.Shard}): merge the shards first.", nameof(measurements));
+        ShardMerge.RequireWhole(m.EvaluationImages, m.PerImage.Select(p => p.Image).ToArray(), m.Shard, "evaluation images", nameof(measurements));
         var values = m.PerImage.Select(p => new OverlayStudy.OverlayImageValues(p.Presence.ToArray(), p.CleanSimilarity.ToArray(), p.CleanShift.ToArray())).ToArray();
         return OverlayStudy.Statistics(Rows(m), m.CalibrationImages, values);
     }

@@ -50,4 +50,23 @@ internal static class ShardMerge
         }
         return ordered;
     }
+
+    /// <summary>
+    /// Refuses measurements that are not the whole study — images 0 … <paramref name="expected"/> − 1 in order — since
+    /// every statistic needs all of them.
+    /// </summary>
+    /// <param name="expected">Images of the whole study.</param>
+    /// <param name="images">The image indices the measurements hold, in order.</param>
+    /// <param name="shard">Which shard they say they are.</param>
+    /// <param name="imageKind">What the images are called in the message (e.g. "evaluation images").</param>
+    /// <param name="paramName">The caller's parameter.</param>
+    /// <param name="needs">Who needs them, in the message.</param>
+    /// <exception cref="ArgumentException">Some images are missing (a single shard): merge the shards first.</exception>
+    public static void RequireWhole(int expected, IReadOnlyList<int> images, ValidationShard shard, string imageKind, string paramName,
+        string needs = "statistics need")
+    {
+        ArgumentNullException.ThrowIfNull(images);
+        if (images.Count != expected || images.Where((image, i) => image != i).Any())
+            throw new ArgumentException($"{needs} all {expected} {imageKind}; these measurements hold {images.Count} (shard {shard}): merge the shards first.", paramName);
+    }
 }

@@ -138,8 +138,7 @@ internal static class ValidationStudy
     {
         ArgumentNullException.ThrowIfNull(measurements);
         var m = measurements;
-        if (m.PerImage.Count != m.EvaluationImages || m.PerImage.Where((p, i) => p.Image != i).Any())
-            throw new ArgumentException($"statistics need all {m.EvaluationImages} evaluation images; these measurements hold {m.PerImage.Count} (shard {m.Shard}): merge the shards first.", nameof(measurements));
+        ShardMerge.RequireWhole(m.EvaluationImages, m.PerImage.Select(p => p.Image).ToArray(), m.Shard, "evaluation images", nameof(measurements));
         var settings = m.Settings;
         int n = m.NumLayers * m.NumHeads;
         double[][] Matrix(Func<ImageMeasurement, IReadOnlyList<double>> pick) => m.PerImage.Select(r => pick(r).ToArray()).ToArray();

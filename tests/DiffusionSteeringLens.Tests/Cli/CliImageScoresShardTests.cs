@@ -26,7 +26,7 @@ public sealed class CliImageScoresShardTests
         return args[Array.IndexOf(args, "--out") + 1];
     }
 
-    private static JsonObject Results(string dir) => JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "results.json")))!.AsObject();
+    private static JsonObject Results(string dir) => CliRun.Results(dir);
 
     private static int[] MeasuredImages(string dir) => Results(dir)["imageSpaceShard"]!["perImage"]!.AsArray().Select(p => (int)p!["image"]!).ToArray();
 

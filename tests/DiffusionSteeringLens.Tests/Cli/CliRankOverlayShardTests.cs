@@ -28,14 +28,9 @@ public sealed class CliRankOverlayShardTests
         "--top-k", topK, "--subsets", "300", "--planted-heads", "L1H2,L0H1", "--out", dir,
     }.Concat(extra).ToArray();
 
-    private static async Task<string> Run(params string[] args)
-    {
-        var run = await CliRun.Public(args);
-        Assert.True(run.ExitCode == 0, run.Error);
-        return args[Array.IndexOf(args, "--out") + 1];
-    }
+    private static Task<string> Run(params string[] args) => CliRun.Succeeds(args);
 
-    private static JsonObject Results(string dir) => JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "results.json")))!.AsObject();
+    private static JsonObject Results(string dir) => CliRun.Results(dir);
 
     private static int[] Images(string dir, string section) =>
         Results(dir)[section]!["perImage"]!.AsArray().Select(p => (int)p!["image"]!).ToArray();

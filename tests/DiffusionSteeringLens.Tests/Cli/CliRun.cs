@@ -23,6 +23,18 @@ internal sealed record CliRun(int ExitCode, string Out, string Error)
         if (mentioned is not null) Assert.Contains(mentioned, Error);
     }
 
+    /// <summary>Runs the public entry point, asserts success, and returns the run's <c>--out</c> folder.</summary>
+    public static async Task<string> Succeeds(params string[] args)
+    {
+        var run = await Public(args);
+        Assert.True(run.ExitCode == 0, run.Error);
+        return args[Array.IndexOf(args, "--out") + 1];
+    }
+
+    /// <summary>The results.json of a run's output folder.</summary>
+    public static System.Text.Json.Nodes.JsonObject Results(string dir) =>
+        System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "results.json")))!.AsObject();
+
     /// <summary>The public entry point.</summary>
     public static async Task<CliRun> Public(params string[] args)
     {

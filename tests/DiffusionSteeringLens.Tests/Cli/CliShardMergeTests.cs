@@ -19,14 +19,9 @@ public sealed class CliShardMergeTests
         "--bootstrap", "40", "--random-orders", "15", "--trajectory-steps", "3", "--trajectory-images", "10", "--out", dir,
     }.Concat(extra).ToArray();
 
-    private static async Task<string> Run(params string[] args)
-    {
-        var run = await CliRun.Public(args);
-        Assert.True(run.ExitCode == 0, run.Error);
-        return args[Array.IndexOf(args, "--out") + 1];
-    }
+    private static Task<string> Run(params string[] args) => CliRun.Succeeds(args);
 
-    private static JsonObject Results(string dir) => JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "results.json")))!.AsObject();
+    private static JsonObject Results(string dir) => CliRun.Results(dir);
 
     [Fact]
     public async Task TwoShardsMergedEqualOneUnshardedRun()
