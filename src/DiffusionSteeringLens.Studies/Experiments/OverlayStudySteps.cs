@@ -33,6 +33,7 @@ internal static class OverlayStudySteps
         ArgumentNullException.ThrowIfNull(steering);
         shard ??= ValidationShard.Whole;
         var arch = encoder.Architecture;
+        OverlayStudy.CheckPlanted(arch.NumLayers, arch.NumHeads, planted);   // before the forwards, not after
         using var scope = torch.NewDisposeScope();
         using var calibration = images.OverlayPair(images.Calibration);
         using var all = images.OverlayPair(images.Evaluation);

@@ -176,6 +176,7 @@ public static class OverlayStudy
     {
         ArgumentNullException.ThrowIfNull(lens);
         ArgumentNullException.ThrowIfNull(evaluation);
+        CheckPlanted(lens.Encoder.Architecture.NumLayers, lens.Encoder.Architecture.NumHeads, planted); // before the forwards, not after
         using var scope = torch.NewDisposeScope();
         var chosen = Calibrate(lens, calibration, cancellationToken);
         var rows = Rows(lens.Encoder.Architecture, chosen, topK, maxSubsets, seed, planted);
@@ -235,9 +236,7 @@ public static class OverlayStudy
         int n = numLayers * numHeads;
         topK = Math.Clamp(topK, 1, n - 1);
         planted ??= Array.Empty<HeadTarget>();
-        foreach (var h in planted)
-            if (h.Layer < 0 || h.Layer >= numLayers || h.Head < 0 || h.Head >= numHeads)
-                throw new ArgumentException($"planted head {h.Label} is outside the model ({numLayers} layers × {numHeads} heads).", nameof(planted));
+        CheckPlanted(numLayers, numHeads, planted);
         IReadOnlyList<HeadScore> Ranked(IReadOnlyList<double> scores)
         {
             var demoted = scores.ToArray();
@@ -258,6 +257,15 @@ public static class OverlayStudy
         sets.AddRange(subsets);
         return new RowSets(numHeads, topK, lens, selectors, planted, plantedRows, silent.Select(h => HeadTarget.FromIndex(h, numHeads)).ToArray(),
             sets, firstPlanted, firstRandom, exhaustive);
+    }
+
+    /// <summary>Refuses a planted head outside the model.</summary>
+    /// <exception cref="ArgumentException">A planted head outside the model, named.</exception>
+    internal static void CheckPlanted(int numLayers, int numHeads, IReadOnlyList<HeadTarget>? planted)
+    {
+        foreach (var h in planted ?? Array.Empty<HeadTarget>())
+            if (h.Layer < 0 || h.Layer >= numLayers || h.Head < 0 || h.Head >= numHeads)
+                throw new ArgumentException($"planted head {h.Label} is outside the model ({numLayers} layers × {numHeads} heads).", "planted");
     }
 
     /// <summary>One evaluation image's measurements, one value per head set (row order of <see cref="RowSets.Sets"/>).</summary>

@@ -96,7 +96,10 @@ public sealed class PlantedOverlayTests
             Assert.Equal(new[] { "lens", "DL-on-heads", "output-change norm" }, r.PlantedRanks.Keys.OrderBy(x => x == "lens" ? 0 : 1).ThenBy(x => x));
             Assert.All(r.PlantedRanks.Values, ranks => Assert.Equal(1, ranks[0]));
             Assert.All(r.PlantedRanks.Values, ranks => Assert.True(ranks[1] > 1));
-            Assert.Throws<ArgumentException>(() => OverlayStudy.Run(new SteeringLens(vit), calibration, evaluation, topK: 1, planted: new[] { new HeadTarget(5, 0) }));
+            long passes = vit.PassCount;
+            var outside = Assert.Throws<ArgumentException>(() => OverlayStudy.Run(new SteeringLens(vit), calibration, evaluation, topK: 1, planted: new[] { new HeadTarget(5, 0) }));
+            Assert.Contains("L5H0", outside.Message);
+            Assert.Equal(passes, vit.PassCount);                                 // refused before any forward
         });
     }
 
