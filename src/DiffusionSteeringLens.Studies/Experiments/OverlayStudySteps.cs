@@ -1,5 +1,3 @@
-using System.Security.Cryptography;
-using System.Text;
 using DiffusionSteeringLens.Analysis;
 using DiffusionSteeringLens.Lenses;
 using DiffusionSteeringLens.Models.Vit;
@@ -56,7 +54,7 @@ internal static class OverlayStudySteps
         }
         progress?.Report(new LensProgress("overlay measurements", blocks, blocks));
         return new OverlayMeasurements(shard, total, images.Description, ValidationStudy.ModelFingerprint(encoder),
-            ImagesFingerprint(images, calibration, all, total), arch.NumLayers, arch.NumHeads, rows.TopK, maxSubsets, seed,
+            ValidationStudy.ImagesFingerprint(images, calibration.Overlaid, all.Overlaid.narrow(0, 0, total)), arch.NumLayers, arch.NumHeads, rows.TopK, maxSubsets, seed,
             rows.Planted.Select(h => h.Index(arch.NumHeads)).ToArray(), chosen.Images, chosen.LensScores, chosen.DlScores, chosen.ChangeNorms,
             chosen.Silent, perImage);
     }
@@ -105,20 +103,5 @@ internal static class OverlayStudySteps
     {
         var rows = Rows(m);
         return rows.Sets.Take(rows.FirstRandom).Select(s => string.Join(",", s)).Append("silent " + string.Join(",", m.SilentHeads));
-    }
-
-    /// <summary>SHA-256 of the image sets and of the overlaid calibration and evaluation pixels the study measures.</summary>
-    private static string ImagesFingerprint(StudyImages images, OverlayPair calibration, OverlayPair evaluation, int evaluationImages)
-    {
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        hash.AppendData(Encoding.UTF8.GetBytes(ValidationStudy.ImagesFingerprint(images) + "\n"));
-        foreach (var overlaid in new[] { calibration.Overlaid, evaluation.Overlaid.narrow(0, 0, evaluationImages) })
-        {
-            using var scope = torch.NewDisposeScope();
-            var pixels = overlaid.detach().cpu().to(torch.float32).contiguous();
-            hash.AppendData(Encoding.UTF8.GetBytes(string.Join("x", pixels.shape) + "\n"));
-            hash.AppendData(pixels.bytes);
-        }
-        return Convert.ToHexString(hash.GetHashAndReset()).ToLowerInvariant();
     }
 }

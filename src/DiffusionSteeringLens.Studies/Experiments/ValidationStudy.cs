@@ -251,15 +251,18 @@ internal static class ValidationStudy
         return Convert.ToHexString(hash.GetHashAndReset()).ToLowerInvariant();
     }
 
-    /// <summary>SHA-256 of the calibration, evaluation and reference pixels (every shard must load the same sets).</summary>
-    internal static string ImagesFingerprint(StudyImages images)
+    /// <summary>
+    /// SHA-256 of the calibration, evaluation and reference pixels (every shard must load the same sets), followed by any
+    /// <paramref name="extra"/> tensors a study derives from them (the overlay study's overlaid copies).
+    /// </summary>
+    internal static string ImagesFingerprint(StudyImages images, params torch.Tensor[] extra)
     {
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        foreach (var set in new[] { images.Calibration, images.Evaluation, images.Reference })
+        foreach (var t in new[] { images.Calibration?.Pixels, images.Evaluation?.Pixels, images.Reference?.Pixels }.Concat(extra))
         {
             using var scope = torch.NewDisposeScope();
-            if (set is null) { hash.AppendData("none\n"u8); continue; }
-            var pixels = set.Pixels.detach().cpu().to(torch.float32).contiguous();
+            if (t is null) { hash.AppendData("none\n"u8); continue; }
+            var pixels = t.detach().cpu().to(torch.float32).contiguous();
             hash.AppendData(Encoding.UTF8.GetBytes(string.Join("x", pixels.shape) + "\n"));
             hash.AppendData(pixels.bytes);
         }

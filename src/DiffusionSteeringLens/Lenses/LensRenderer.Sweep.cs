@@ -101,11 +101,11 @@ public sealed partial class LensRenderer
             return Fingerprint(row, settingsKey);
         }).ToArray();
         foreach (var part in parts) store.Begin(part.Sweep);
-        var todo = Enumerable.Range(0, owner.Length)
-            .Where(r => !store.IsFinished(parts[owner[r].Part].Sweep, parts[owner[r].Part].Labels[owner[r].Index], fingerprints[r])).ToArray();
+        var done = owner.Select((o, r) => store.IsFinished(parts[o.Part].Sweep, parts[o.Part].Labels[o.Index], fingerprints[r])).ToArray();
+        var todo = Enumerable.Range(0, owner.Length).Where(r => !done[r]).ToArray();
         int finished = owner.Length - todo.Length;
         counts.Reused += finished;
-        foreach (var group in owner.Select((o, r) => (o.Part, Done: !todo.Contains(r))).Where(x => x.Done).GroupBy(x => x.Part))
+        foreach (var group in owner.Where((_, r) => done[r]).GroupBy(o => o.Part))
             logger.LogInformation("{Sweep}: reusing {Count} finished pictures", parts[group.Key].Sweep, group.Count());
         string stage = "decode " + string.Join("+", parts.Select(p => p.Sweep));
         progress?.Report(new LensProgress(stage, finished, owner.Length));
