@@ -15,13 +15,14 @@ public sealed record KandinskyDecodeOptions : DecodeOptions
     public double GuidanceScale { get; init; } = 4.0;
 
     /// <summary>
-    /// Pictures denoised together, as one UNet batch [negatives…, positives…] and one MoVQ batch. 1 (the default) denoises
-    /// every picture alone, so its bits depend only on its embedding, seed and settings (on a given machine and thread
-    /// count). More uses larger batches, which pays where the hardware gains from them (GPUs; not measured in this
-    /// project) — on a 2-core CPU it did not: full-size <c>dsl steer</c> took 3 min 37 s with every picture alone, 3 min 42 s
-    /// two at a time and 4 min 27 s four at a time, with 1–3.7 GB more memory (docs/performance.md). libtorch then picks
-    /// kernels and summation orders for the batch, so a picture's last bits depend on how many neighbours it was denoised
-    /// with; the sampling loop can carry such differences further. The noise is the same either way (one generator per
+    /// Pictures denoised together, as one UNet batch [negatives…, positives…]; the latent decoder (MoVQ) then still
+    /// decodes them one at a time. 1 (the default) denoises every picture alone, so its bits depend only on its
+    /// embedding, seed and settings (on a given machine and thread count). More uses larger UNet batches, which pays
+    /// where the hardware gains from them (GPUs; not measured in this project) — on a 2-core CPU it did not: a UNet step's
+    /// cost is linear in the batch there, and full-size <c>dsl steer</c> took 3 min 56 s with every picture alone against
+    /// 4 min 20 s four at a time, with 1.2 M KiB more memory (docs/performance.md, stop 27). libtorch then picks kernels
+    /// and summation orders for the batch, so a picture's last bits depend on how many neighbours it was denoised with;
+    /// the sampling loop can carry such differences further. The noise is the same either way (one generator per
     /// picture).
     /// </summary>
     public int PicturesPerBatch { get; init; } = 1;

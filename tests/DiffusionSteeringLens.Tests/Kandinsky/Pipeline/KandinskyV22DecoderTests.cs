@@ -107,6 +107,38 @@ public sealed class KandinskyV22DecoderTests
         TensorAssert.CloseAbsolute(first, moved, 1e-12, "picture 0 decoded in row 1 of a batch");
     }
 
+    /// <summary>
+    /// Only the denoising is batched: the latent decoder (MoVQ) gets one picture per call, whose full-resolution feature
+    /// maps are the largest tensors of a decode (batched MoVQ measured slower per picture and gigabytes larger at full
+    /// size). So a batch of 3 makes 3 latent-decoder calls of one latent each, in picture order.
+    /// </summary>
+    [Fact]
+    public void A_batched_decode_hands_the_latent_decoder_one_picture_at_a_time()
+    {
+        using var loaded = KandinskyV22Decoder.FromPretrained(DecoderFolder(), new DiffusionSteeringLens.Runtime.ModelLoadOptions { DType = torch.ScalarType.Float64 });
+        var recorder = new RecordingLatentDecoder(loaded.LatentDecoder);
+        using var batched = new KandinskyV22Decoder(loaded.Unet, loaded.Scheduler, recorder, ownsComponents: false);
+        torch.manual_seed(13);
+        using var embeds = torch.randn(3, loaded.EmbeddingDim);
+        using var negative = torch.randn(1, loaded.EmbeddingDim);
+        using var pictures = batched.Decode(embeds, negative, Tiny() with { Seeds = new long[] { 7, 8, 9 }, PicturesPerBatch = 3 });
+        try
+        {
+            Assert.Equal(3, recorder.Inputs.Count);
+            Assert.All(recorder.Inputs, latents => Assert.Equal(1, latents.shape[0]));
+            for (int p = 0; p < 3; p++)
+            {
+                using var raw = (recorder.Outputs[p] * 0.5 + 0.5).clamp(0.0, 1.0).to(torch.ScalarType.Float32);
+                using var row = pictures.narrow(0, p, 1);
+                TensorAssert.CloseAbsolute(raw, row, 0.0, $"picture {p} is latent-decoder call {p}");
+            }
+        }
+        finally
+        {
+            foreach (var t in recorder.Inputs.Concat(recorder.Outputs)) t.Dispose();
+        }
+    }
+
     [Fact]
     public void One_seed_gives_every_picture_the_same_noise()
     {

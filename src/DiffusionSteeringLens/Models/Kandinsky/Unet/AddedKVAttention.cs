@@ -80,16 +80,51 @@ internal sealed class AddedKVAttention : nn.Module<Tensor, Tensor, Tensor>
             value = torch.cat(new[] { value, SplitHeads(to_v.call(normed)) }, dim: 1);
         }
 
-        // The reference computes scale·(q kᵀ) with one baddbmm (beta 0). TorchSharp 0.107's torch.baddbmm(input, b1, b2)
-        // does not follow PyTorch's operand order (its native shim treats the receiver as batch1), so: bmm, then scale.
-        var dtype = query.dtype;
-        var scores = torch.bmm(query, key.transpose(-1, -2)).mul_(_scale);
-        var probs = scores.to(ScalarType.Float32).softmax(-1).to(dtype);
-        var attended = MergeHeads(torch.bmm(probs, value), b);
+        var attended = MergeHeads(Attend(query, key, value), b);
 
         var projected = to_out[0].call(attended);
         var output = projected.transpose(-1, -2).reshape(residual.shape) + residual;
         return output.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Largest float32 score matrix computed at once. Above it the (batch·head) rows are attended in chunks: at 512 px
+    /// the 32² level's scores are 101 MB per guidance pair (about 4 MB per row), so four pictures in one UNet batch made
+    /// 404 MB temporaries twice per layer. Blocks from 128 MiB up are mapped fresh on every call even with
+    /// <c>TorchNativeLoader.EnableMemoryReuse</c>, and under memory pressure each fresh huge page can stall in the
+    /// kernel's compaction; below this bound they come from the reused heap. Rows are independent, and a call within
+    /// the bound (one guidance pair at 512 px, every test model) runs exactly as one chunk.
+    /// </summary>
+    internal const long MaxScoreBytes = 120L << 20;
+
+    /// <summary>The bound this layer chunks at (<see cref="MaxScoreBytes"/>; tests lower it to chunk a tiny model).</summary>
+    internal long ScoreChunkBytes { get; set; } = MaxScoreBytes;
+
+    // softmax(scale·q kᵀ) v over (rows, Lq, d) × (rows, Lk, d), in chunks of rows whose float32 scores fit MaxScoreBytes.
+    private Tensor Attend(Tensor query, Tensor key, Tensor value)
+    {
+        long rows = query.shape[0];
+        long rowBytes = query.shape[1] * key.shape[1] * sizeof(float);
+        long perChunk = Math.Max(1, ScoreChunkBytes / rowBytes);
+        if (perChunk >= rows) return AttendChunk(query, key, value);
+        var chunks = new List<Tensor>();
+        for (long start = 0; start < rows; start += perChunk)
+        {
+            long n = Math.Min(perChunk, rows - start);
+            chunks.Add(AttendChunk(query.narrow(0, start, n), key.narrow(0, start, n), value.narrow(0, start, n)));
+        }
+        return torch.cat(chunks, 0);
+    }
+
+    private Tensor AttendChunk(Tensor query, Tensor key, Tensor value)
+    {
+        // The reference computes scale·(q kᵀ) with one baddbmm (beta 0). TorchSharp 0.107's torch.baddbmm(input, b1, b2)
+        // does not follow PyTorch's operand order (its native shim treats the receiver as batch1), so: bmm, then scale.
+        using var scope = torch.NewDisposeScope();
+        var dtype = query.dtype;
+        var scores = torch.bmm(query, key.transpose(-1, -2)).mul_(_scale);
+        var probs = scores.to(ScalarType.Float32).softmax(-1).to(dtype);
+        return torch.bmm(probs, value).MoveToOuterDisposeScope();
     }
 
     // (B, L, heads·d) → (B·heads, L, d)
