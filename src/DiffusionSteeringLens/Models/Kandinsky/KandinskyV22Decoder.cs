@@ -219,7 +219,7 @@ public sealed class KandinskyV22Decoder : IEmbeddingDecoder
 
         // The latent decoder runs once per picture, not once per step, so batching it saves little; and its feature maps
         // at full resolution are the largest tensors of a decode (128 MiB per picture at 512 px). Four MoVQ pictures in
-        // one call measured 42 % slower per picture and 3.1 GB more than one at a time (docs/performance.md, stop 27),
+        // one call measured 42 % slower per picture and about 3 GB larger than one at a time (docs/performance.md, stop 27),
         // so a batch is decoded picture by picture, the same call as for a picture denoised alone.
         var images = new Tensor[count];
         for (int p = 0; p < count; p++)

@@ -89,8 +89,8 @@ internal sealed class AddedKVAttention : nn.Module<Tensor, Tensor, Tensor>
 
     /// <summary>
     /// Largest float32 score matrix computed at once. Above it the (batch·head) rows are attended in chunks: at 512 px
-    /// the 32² level's scores are 101 MB per guidance pair (about 4 MB per row), so four pictures in one UNet batch made
-    /// 404 MB temporaries twice per layer. Blocks from 128 MiB up are mapped fresh on every call even with
+    /// the 32² level's scores are 104 MB per guidance pair (4.3 MB per row: 1,024 queries × 32 + 1,024 keys), so four
+    /// pictures in one UNet batch made 415 MB temporaries twice per layer. Blocks from 128 MiB up are mapped fresh on every call even with
     /// <c>TorchNativeLoader.EnableMemoryReuse</c>, and under memory pressure each fresh huge page can stall in the
     /// kernel's compaction; below this bound they come from the reused heap. Rows are independent, and a call within
     /// the bound (one guidance pair at 512 px, every test model) runs exactly as one chunk.
