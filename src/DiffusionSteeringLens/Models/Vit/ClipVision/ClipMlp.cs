@@ -1,4 +1,5 @@
 using DiffusionSteeringLens.Hooks;
+using DiffusionSteeringLens.Models.Vit.HfLayout;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -33,16 +34,8 @@ internal sealed class ClipMlp : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         var pre = hook_pre.call(fc1.call(x));
-        var post = hook_post.call(Activate(pre));
+        // The ViT ports' activations (exact erf GELU for ViT-bigG, quick_gelu for OpenAI's CLIPs).
+        var post = hook_post.call(VitActivation.Apply(_activation, pre));
         return fc2.call(post);
     }
-
-    private Tensor Activate(Tensor x) => _activation switch
-    {
-        "gelu" => nn.functional.gelu(x), // exact erf GELU (ViT-bigG)
-        "quick_gelu" => x * torch.sigmoid(x * 1.702),
-        "gelu_new" or "gelu_pytorch_tanh" => nn.functional.gelu(x, GELU.Approximate.tanh),
-        "relu" => nn.functional.relu(x),
-        _ => throw new InvalidOperationException($"Unsupported activation '{_activation}'."),
-    };
 }
