@@ -19,16 +19,10 @@ public sealed class CliImageScoresShardTests
     }.Concat(extra).ToArray();
 
     /// <summary>Runs with the stand-in renderer (the golden encoder's P = 24) and returns the output folder.</summary>
-    private static async Task<string> Run(params string[] args)
-    {
-        var run = await CliRun.WithHost(args, new FakeRenderer(embeddingDim: 24));
-        Assert.True(run.ExitCode == 0, run.Error);
-        return args[Array.IndexOf(args, "--out") + 1];
-    }
+    private static async Task<string> Run(params string[] args) =>
+        (await CliRun.WithHost(args, new FakeRenderer(embeddingDim: 24))).OutFolder(args);
 
-    private static JsonObject Results(string dir) => CliRun.Results(dir);
-
-    private static int[] MeasuredImages(string dir) => Results(dir)["imageSpaceShard"]!["perImage"]!.AsArray().Select(p => (int)p!["image"]!).ToArray();
+    private static int[] MeasuredImages(string dir) => CliRun.Results(dir)["imageSpaceShard"]!["perImage"]!.AsArray().Select(p => (int)p!["image"]!).ToArray();
 
     [Fact]
     public async Task TwoShardsMergedEqualOneUnshardedRun()
@@ -43,19 +37,19 @@ public sealed class CliImageScoresShardTests
 
         Assert.Equal(new[] { 0 }, MeasuredImages(shard0));
         Assert.Equal(new[] { 1, 2 }, MeasuredImages(shard1));
-        Assert.Null(Results(shard0)["imageSpace"]);                              // a shard alone computes no statistics
+        Assert.Null(CliRun.Results(shard0)["imageSpace"]);                              // a shard alone computes no statistics
         // Each shard decoded only its own images, into the folders an unsharded run uses.
         Assert.True(Directory.Exists(Path.Combine(shard1, "pictures", "seed-7", "image2-dl-heads")));
         Assert.False(Directory.Exists(Path.Combine(shard1, "pictures", "seed-7", "image0-dl-heads")));
-        var perImage = Results(shard1)["imageSpaceShard"]!["perImage"]![0]!;
+        var perImage = CliRun.Results(shard1)["imageSpaceShard"]!["perImage"]![0]!;
         Assert.Equal(2, perImage["dslPictures"]!.AsArray().Count);                // one score vector per decoder seed
         Assert.Equal(8, perImage["dslPictures"]![1]!.AsArray().Count);            // 2 layers × 4 heads
 
-        var result = Results(merged);
+        var result = CliRun.Results(merged);
         Assert.Equal("image-scores", (string?)result["command"]);
-        Assert.Equal((string?)Results(whole)["decoder"], (string?)result["decoder"]);
-        Assert.Equal((string?)Results(whole)["images"], (string?)result["images"]);
-        var expected = Results(whole)["imageSpace"]!;
+        Assert.Equal((string?)CliRun.Results(whole)["decoder"], (string?)result["decoder"]);
+        Assert.Equal((string?)CliRun.Results(whole)["images"], (string?)result["images"]);
+        var expected = CliRun.Results(whole)["imageSpace"]!;
         var actual = result["imageSpace"]!;
         Assert.Equal(3, expected["perImage"]!.AsArray().Count);
         Assert.Equal(5, expected["lenses"]!.AsArray().Count);
@@ -91,7 +85,7 @@ public sealed class CliImageScoresShardTests
         Assert.False(File.Exists(Path.Combine(outDir, "results.json")));
 
         // The statistics need every image: one shard alone is refused by the library too.
-        var single = Results(shard0)["imageSpaceShard"].Deserialize<ImageSpaceMeasurements>(ResultsWriter.JsonOptions)!;
+        var single = CliRun.Results(shard0)["imageSpaceShard"].Deserialize<ImageSpaceMeasurements>(ResultsWriter.JsonOptions)!;
         var e = Assert.Throws<ArgumentException>(() => LensStudy.ImageSpaceStatistics(single));
         Assert.Contains("merge the shards first", e.Message);
     }
@@ -105,7 +99,7 @@ public sealed class CliImageScoresShardTests
             "--permutations", "60", "--bootstrap", "40", "--random-orders", "15", "--trajectory-steps", "3", "--trajectory-images", "2",
             "--shard", "0/1", "--out", validate);
         Assert.True(run.ExitCode == 0, run.Error);
-        Assert.NotNull(Results(validate)["validationShard"]);
+        Assert.NotNull(CliRun.Results(validate)["validationShard"]);
         var outDir = Fixtures.TempFolder();
         (await CliRun.Public("merge", validate, imageScores, "--out", outDir)).AssertOneLineError(1, "one study at a time");
         (await CliRun.Public("merge", imageScores, validate, "--out", outDir)).AssertOneLineError(1, "one study at a time");

@@ -30,10 +30,8 @@ public sealed class CliRankOverlayShardTests
 
     private static Task<string> Run(params string[] args) => CliRun.Succeeds(args);
 
-    private static JsonObject Results(string dir) => CliRun.Results(dir);
-
     private static int[] Images(string dir, string section) =>
-        Results(dir)[section]!["perImage"]!.AsArray().Select(p => (int)p!["image"]!).ToArray();
+        CliRun.Results(dir)[section]!["perImage"]!.AsArray().Select(p => (int)p!["image"]!).ToArray();
 
     [Fact]
     public async Task TwoRankShardsMergedEqualTheUnshardedImageSetRanking()
@@ -45,14 +43,14 @@ public sealed class CliRankOverlayShardTests
 
         Assert.Equal(Enumerable.Range(0, 8), Images(shard0, "imageRankingShard"));
         Assert.Equal(Enumerable.Range(8, 12), Images(shard1, "imageRankingShard"));
-        Assert.Null(Results(shard0)["imageRanking"]);                            // a shard alone ranks nothing
+        Assert.Null(CliRun.Results(shard0)["imageRanking"]);                            // a shard alone ranks nothing
 
-        var expected = Results(whole)["imageRanking"]!;
+        var expected = CliRun.Results(whole)["imageRanking"]!;
         Assert.Equal(20, expected["perImage"]!.AsArray().Count);
         Assert.Equal(8, expected["heads"]!.AsArray().Count);
         Assert.NotNull(expected["perImage"]![0]!["directEffect"]);
         // Per-image scores and every head's means and ranks, bit for bit (JSON keeps doubles round-trip exact).
-        Assert.True(JsonNode.DeepEquals(expected, Results(merged)["imageRanking"]), "the merged image-set ranking differs from the unsharded run");
+        Assert.True(JsonNode.DeepEquals(expected, CliRun.Results(merged)["imageRanking"]), "the merged image-set ranking differs from the unsharded run");
         Assert.True(File.Exists(Path.Combine(merged, "report.html")));
     }
 
@@ -67,17 +65,17 @@ public sealed class CliRankOverlayShardTests
         Assert.Equal(new[] { 0, 1, 2, 3 }, Images(shards[0], "overlayShard"));
         Assert.Equal(new[] { 4, 5, 6, 7 }, Images(shards[1], "overlayShard"));
         Assert.Equal(new[] { 8, 9 }, Images(shards[2], "overlayShard"));
-        Assert.Null(Results(shards[0])["overlay"]);                              // a shard alone compares nothing
+        Assert.Null(CliRun.Results(shards[0])["overlay"]);                              // a shard alone compares nothing
         // One value per head set: none, DSL, DL-on-heads, output-change norm, the planted pair and each planted head, 28 subsets.
-        Assert.Equal(4 + 3 + 28, Results(shards[0])["overlayShard"]!["perImage"]![0]!["presence"]!.AsArray().Count);
+        Assert.Equal(4 + 3 + 28, CliRun.Results(shards[0])["overlayShard"]!["perImage"]![0]!["presence"]!.AsArray().Count);
 
-        var expected = Results(whole)["overlay"]!;
+        var expected = CliRun.Results(whole)["overlay"]!;
         Assert.Equal(10, (int)expected["evaluationImages"]!);
         Assert.Equal(28, (int)expected["subsetsCompared"]!);
         Assert.True((bool)expected["exhaustive"]!);
         Assert.Equal(3, expected["planted"]!.AsArray().Count);
-        Assert.True(JsonNode.DeepEquals(expected, Results(merged)["overlay"]), "the merged overlay study differs from the unsharded run");
-        Assert.Equal((string?)Results(whole)["overlayVerdict"], (string?)Results(merged)["overlayVerdict"]);
+        Assert.True(JsonNode.DeepEquals(expected, CliRun.Results(merged)["overlay"]), "the merged overlay study differs from the unsharded run");
+        Assert.Equal((string?)CliRun.Results(whole)["overlayVerdict"], (string?)CliRun.Results(merged)["overlayVerdict"]);
     }
 
     [Fact]
@@ -110,5 +108,5 @@ public sealed class CliRankOverlayShardTests
     }
 
     private static OverlayMeasurements OverlayShard(string dir) =>
-        Results(dir)["overlayShard"].Deserialize<OverlayMeasurements>(ResultsWriter.JsonOptions)!;
+        CliRun.Results(dir)["overlayShard"].Deserialize<OverlayMeasurements>(ResultsWriter.JsonOptions)!;
 }

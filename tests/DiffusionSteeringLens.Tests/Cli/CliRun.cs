@@ -24,10 +24,12 @@ internal sealed record CliRun(int ExitCode, string Out, string Error)
     }
 
     /// <summary>Runs the public entry point, asserts success, and returns the run's <c>--out</c> folder.</summary>
-    public static async Task<string> Succeeds(params string[] args)
+    public static async Task<string> Succeeds(params string[] args) => (await Public(args)).OutFolder(args);
+
+    /// <summary>Asserts this run succeeded and returns its <c>--out</c> folder (taken from the arguments it ran with).</summary>
+    public string OutFolder(string[] args)
     {
-        var run = await Public(args);
-        Assert.True(run.ExitCode == 0, run.Error);
+        Assert.True(ExitCode == 0, Error);
         return args[Array.IndexOf(args, "--out") + 1];
     }
 

@@ -21,8 +21,6 @@ public sealed class CliShardMergeTests
 
     private static Task<string> Run(params string[] args) => CliRun.Succeeds(args);
 
-    private static JsonObject Results(string dir) => CliRun.Results(dir);
-
     [Fact]
     public async Task TwoShardsMergedEqualOneUnshardedRun()
     {
@@ -33,14 +31,14 @@ public sealed class CliShardMergeTests
         // Given in reverse order, one as a folder and one as its results file: merge orders shards by index.
         await Run("merge", Path.Combine(shard1, "results.json"), shard0, "--out", merged);
 
-        var images0 = Results(shard0)["validationShard"]!["perImage"]!.AsArray().Select(p => (int)p!["image"]!).ToArray();
-        var images1 = Results(shard1)["validationShard"]!["perImage"]!.AsArray().Select(p => (int)p!["image"]!).ToArray();
+        var images0 = CliRun.Results(shard0)["validationShard"]!["perImage"]!.AsArray().Select(p => (int)p!["image"]!).ToArray();
+        var images1 = CliRun.Results(shard1)["validationShard"]!["perImage"]!.AsArray().Select(p => (int)p!["image"]!).ToArray();
         Assert.Equal(Enumerable.Range(0, 8), images0);
         Assert.Equal(Enumerable.Range(8, 12), images1);
-        Assert.Null(Results(shard0)["validation"]);                              // a shard alone computes no statistics
+        Assert.Null(CliRun.Results(shard0)["validation"]);                              // a shard alone computes no statistics
 
-        var expected = Results(whole)["validation"]!;
-        var actual = Results(merged)["validation"]!;
+        var expected = CliRun.Results(whole)["validation"]!;
+        var actual = CliRun.Results(merged)["validation"]!;
         Assert.Equal(20, expected["perImage"]!.AsArray().Count);
         Assert.Equal(5, expected["lenses"]!.AsArray().Count);
         Assert.Equal(10, (int)expected["trajectories"]!["evaluationImages"]!);
@@ -87,5 +85,5 @@ public sealed class CliShardMergeTests
     }
 
     private static ValidationMeasurements Measurements(string dir) =>
-        Results(dir)["validationShard"].Deserialize<ValidationMeasurements>(ResultsWriter.JsonOptions)!;
+        CliRun.Results(dir)["validationShard"].Deserialize<ValidationMeasurements>(ResultsWriter.JsonOptions)!;
 }
